@@ -1,0 +1,30 @@
+# fluss_grid: real-time grid warehouse inside PostgreSQL (PGXS build)
+
+EXTENSION  = fluss_grid
+MODULE_big = fluss_grid
+OBJS = src/fluss_grid.o src/aggstate.o src/catalog.o src/rollup_sql.o \
+       src/changelog.o src/fold.o src/worker.o src/api.o
+DATA = $(wildcard sql/fluss_grid--*.sql)
+PGFILEDESC = "fluss_grid - continuous exact rollups for grid telemetry"
+
+PG_CPPFLAGS = -Isrc
+PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+
+REGRESS = setup api errors semantics hierarchy timezone partition security
+REGRESS_OPTS = --temp-config=test/fluss_grid.conf --temp-instance=./tmp_check \
+               --load-extension=fluss_grid
+
+ISOLATION = concurrent_writers fold_race create_during_ingest
+ISOLATION_OPTS = --inputdir=test/isolation --outputdir=output_iso \
+                 --temp-config=test/fluss_grid.conf --temp-instance=./tmp_iso \
+                 --load-extension=fluss_grid
+
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
+
+EXTRA_CLEAN = tmp_check tmp_iso output_iso results regression.diffs \
+              regression.out log
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)

@@ -1,0 +1,227 @@
+/* fluss_grid--1.0.sql */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION fluss_grid" to load this file. \quit
+
+-- The catalog of rollups.  Dumped by pg_dump (extension configuration).
+CREATE SEQUENCE fluss_grid.rollup_id_seq AS integer;
+
+CREATE TABLE fluss_grid.rollup (
+    id           integer PRIMARY KEY DEFAULT nextval('fluss_grid.rollup_id_seq'),
+    rollup_rel   regclass NOT NULL UNIQUE,
+    source_rel   regclass NOT NULL,
+    parent_id    integer REFERENCES fluss_grid.rollup (id),
+    time_column  name NOT NULL,
+    bucket       interval NOT NULL,
+    time_zone    text NOT NULL,
+    group_by     name[] NOT NULL,
+    agg_kind     text[] NOT NULL,
+    agg_alias    name[] NOT NULL,
+    agg_arg      text[] NOT NULL,     -- deparsed argument; NULL element for count(*)
+    agg_filter   text[] NOT NULL,     -- deparsed FILTER condition or NULL element
+    agg_argtype  regtype[] NOT NULL,  -- NULL element for count(*)
+    agg_srcindex integer[] NOT NULL,  -- rollup source: 1-based index of the carried aggregate
+    source_index name,                -- index fluss_grid created on the source, if any
+    created_at   timestamptz NOT NULL DEFAULT now()
+);
+ALTER SEQUENCE fluss_grid.rollup_id_seq OWNED BY fluss_grid.rollup.id;
+
+SELECT pg_catalog.pg_extension_config_dump('fluss_grid.rollup', '');
+SELECT pg_catalog.pg_extension_config_dump('fluss_grid.rollup_id_seq', '');
+
+REVOKE ALL ON fluss_grid.rollup FROM PUBLIC;
+GRANT SELECT ON fluss_grid.rollup TO PUBLIC;
+GRANT USAGE ON SCHEMA fluss_grid TO PUBLIC;
+
+-- Partial-state helpers (Youngs-Cramer float8 states, as PostgreSQL's own)
+CREATE FUNCTION fluss_grid.yc_retract(float8[], float8[])
+RETURNS float8[]
+AS 'MODULE_PATHNAME', 'fluss_grid_yc_retract'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE AGGREGATE fluss_grid.yc_state(float8) (
+    SFUNC = pg_catalog.float8_accum,
+    STYPE = float8[],
+    INITCOND = '{0,0,0}',
+    COMBINEFUNC = pg_catalog.float8_combine,
+    PARALLEL = SAFE
+);
+
+CREATE AGGREGATE fluss_grid.yc_merge(float8[]) (
+    SFUNC = pg_catalog.float8_combine,
+    STYPE = float8[],
+    INITCOND = '{0,0,0}',
+    COMBINEFUNC = pg_catalog.float8_combine,
+    PARALLEL = SAFE
+);
+
+-- The changelog trigger function, attached by create_rollup
+CREATE FUNCTION fluss_grid.capture()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'fluss_grid_capture'
+LANGUAGE C;
+
+-- API
+CREATE FUNCTION fluss_grid.create_rollup(
+    name        text,
+    source      regclass,
+    time_column name     DEFAULT NULL,
+    bucket      interval DEFAULT NULL,
+    group_by    text[]   DEFAULT NULL,
+    aggregates  text[]   DEFAULT NULL,
+    time_zone   text     DEFAULT NULL)
+RETURNS regclass
+AS 'MODULE_PATHNAME', 'fluss_grid_create_rollup'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE;
+
+CREATE FUNCTION fluss_grid.drop_rollup(rollup regclass, cascade boolean DEFAULT false)
+RETURNS void
+AS 'MODULE_PATHNAME', 'fluss_grid_drop_rollup'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE;
+
+CREATE FUNCTION fluss_grid.refresh_rollup(
+    rollup  regclass,
+    from_ts timestamptz DEFAULT NULL,
+    to_ts   timestamptz DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'fluss_grid_refresh_rollup'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE;
+
+CREATE FUNCTION fluss_grid.wait_for_rollups(timeout interval DEFAULT '30 seconds')
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'fluss_grid_wait_for_rollups'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE;
+
+CREATE FUNCTION fluss_grid.fold_now()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'fluss_grid_fold_now'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION fluss_grid.rollup_status(
+    OUT rollup_id integer,
+    OUT last_fold timestamptz,
+    OUT folds bigint,
+    OUT folded_changes bigint,
+    OUT last_error text,
+    OUT last_error_at timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'fluss_grid_rollup_status'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION fluss_grid.changelog_stats(
+    rollup_id integer,
+    OUT pending bigint,
+    OUT oldest timestamptz)
+RETURNS record
+AS 'MODULE_PATHNAME', 'fluss_grid_changelog_stats'
+LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION fluss_grid.workers(
+    OUT datname name,
+    OUT pid integer,
+    OUT passes bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'fluss_grid_workers'
+LANGUAGE C VOLATILE;
+
+CREATE VIEW fluss_grid.rollups AS
+SELECT r.rollup_rel AS name,
+       r.source_rel AS source,
+       r.bucket,
+       r.time_zone,
+       r.group_by,
+       r.agg_alias AS aggregates,
+       c.pending AS pending_changes,
+       s.last_fold,
+       CASE WHEN c.oldest IS NULL THEN interval '0'
+            ELSE clock_timestamp() - c.oldest END AS lag,
+       s.folds,
+       s.last_error,
+       s.last_error_at
+  FROM fluss_grid.rollup r
+  CROSS JOIN LATERAL fluss_grid.changelog_stats(r.id) c
+  LEFT JOIN fluss_grid.rollup_status() s ON s.rollup_id = r.id;
+
+GRANT SELECT ON fluss_grid.rollups TO PUBLIC;
+
+-- DDL follow-up: partitions created, attached or detached; objects dropped
+CREATE FUNCTION fluss_grid.reconcile_capture(rollup_id integer)
+RETURNS void
+AS 'MODULE_PATHNAME', 'fluss_grid_reconcile_capture'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION fluss_grid.forget_rollup(rollup_id integer)
+RETURNS void
+AS 'MODULE_PATHNAME', 'fluss_grid_forget_rollup'
+LANGUAGE C STRICT VOLATILE;
+
+REVOKE ALL ON FUNCTION fluss_grid.reconcile_capture(integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION fluss_grid.forget_rollup(integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION fluss_grid.fold_now() FROM PUBLIC;
+
+CREATE FUNCTION fluss_grid.on_ddl_command_end()
+RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rid integer;
+BEGIN
+    -- every rollup whose source is (now) a partitioned table touched by
+    -- this command: attach capture to new partitions, drop it from
+    -- detached ones
+    FOR rid IN
+        SELECT DISTINCT r.id
+          FROM pg_event_trigger_ddl_commands() c
+          JOIN fluss_grid.rollup r ON r.parent_id IS NULL
+         WHERE c.classid = 'pg_class'::regclass
+           AND (c.objid = r.source_rel::oid
+                OR c.objid IN (SELECT relid FROM pg_partition_tree(r.source_rel))
+                OR EXISTS (SELECT 1 FROM pg_trigger t
+                            WHERE t.tgrelid = c.objid
+                              AND t.tgname LIKE '\_fg\_capture\_' || r.id || '\_%'))
+    LOOP
+        PERFORM fluss_grid.reconcile_capture(rid);
+    END LOOP;
+END;
+$$;
+
+CREATE FUNCTION fluss_grid.on_sql_drop()
+RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rid integer;
+BEGIN
+    -- a rollup table or a source dropped with DROP TABLE (... CASCADE):
+    -- forget the rollups it ends (children first); rollup tables that
+    -- survive stay as plain tables
+    FOR rid IN
+        WITH RECURSIVE gone AS (
+            SELECT r.id FROM fluss_grid.rollup r
+             WHERE r.rollup_rel::oid IN (SELECT objid FROM pg_event_trigger_dropped_objects()
+                                          WHERE classid = 'pg_class'::regclass AND objsubid = 0)
+                OR r.source_rel::oid IN (SELECT objid FROM pg_event_trigger_dropped_objects()
+                                          WHERE classid = 'pg_class'::regclass AND objsubid = 0)
+            UNION
+            SELECT c.id FROM fluss_grid.rollup c JOIN gone ON c.parent_id = gone.id)
+        SELECT id FROM gone ORDER BY id DESC
+    LOOP
+        PERFORM fluss_grid.forget_rollup(rid);
+    END LOOP;
+END;
+$$;
+
+CREATE EVENT TRIGGER fluss_grid_ddl_command_end ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+    EXECUTE FUNCTION fluss_grid.on_ddl_command_end();
+
+CREATE EVENT TRIGGER fluss_grid_sql_drop ON sql_drop
+    EXECUTE FUNCTION fluss_grid.on_sql_drop();
+
+-- start this database's worker now rather than at the launcher's next look
+CREATE FUNCTION fluss_grid.start_worker()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'fluss_grid_start_worker'
+LANGUAGE C VOLATILE;
+
+SELECT fluss_grid.start_worker();

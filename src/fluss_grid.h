@@ -1,0 +1,271 @@
+/*-------------------------------------------------------------------------
+ *
+ * fluss_grid.h
+ *	  Shared declarations of the fluss_grid extension: GUCs, the rollup
+ *	  definition read from the catalog, the SQL generator, the fold and the
+ *	  background workers.
+ *
+ * IDENTIFICATION
+ *	  src/fluss_grid.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef FLUSS_GRID_H
+#define FLUSS_GRID_H
+
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "nodes/pg_list.h"
+#include "storage/condition_variable.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "utils/timestamp.h"
+
+#define FG_SCHEMA "fluss_grid"
+/* prefix of every column, trigger and object the engine owns */
+#define FG_PREFIX "_fg_"
+
+/* GUCs (fluss_grid.c) */
+extern bool fluss_grid_enabled;
+extern int	fluss_grid_naptime;
+extern int	fluss_grid_log_level;
+extern int	fluss_grid_max_databases;
+
+/* ---------------------------------------------------------------------
+ * Aggregates (aggstate.c): the one place that knows partial states.
+ * ---------------------------------------------------------------------
+ */
+typedef enum FgAggKind
+{
+	FG_AGG_COUNT_STAR,
+	FG_AGG_COUNT,
+	FG_AGG_SUM,
+	FG_AGG_AVG,
+	FG_AGG_MIN,
+	FG_AGG_MAX,
+	FG_AGG_STDDEV,
+	FG_AGG_FIRST,
+	FG_AGG_LAST
+} FgAggKind;
+
+/* numeric class of an aggregate's input, which decides its state */
+typedef enum FgTypeClass
+{
+	FG_TC_NONE,					/* count(*) */
+	FG_TC_INT,					/* int2, int4 */
+	FG_TC_INT8,
+	FG_TC_FLOAT,				/* float4, float8 */
+	FG_TC_NUMERIC,
+	FG_TC_OTHER					/* only for count(x) */
+} FgTypeClass;
+
+typedef struct FgAgg
+{
+	FgAggKind	kind;
+	char	   *alias;			/* user column name */
+	char	   *arg;			/* deparsed argument over the source row, or
+								 * the source rollup's alias; NULL for * */
+	char	   *filter;			/* deparsed FILTER condition, or NULL */
+	Oid			argtype;		/* type of arg (InvalidOid for count(*)) */
+	int			srcindex;		/* rollup source: index of the carried agg */
+} FgAgg;
+
+/* A rollup, as stored in fluss_grid.rollup. */
+typedef struct FgRollup
+{
+	int32		id;
+	Oid			relid;			/* the rollup table */
+	Oid			sourceid;		/* source table or parent rollup table */
+	int32		parent_id;		/* 0 unless the source is a rollup */
+	Oid			ownerid;
+	char	   *relname;		/* qualified, quoted rollup name */
+	char	   *sourcename;		/* qualified, quoted source name */
+	char	   *deltaname;		/* qualified, quoted changelog table */
+	char	   *rtname;			/* qualified, quoted internal realtime view */
+	char	   *time_column;	/* plain column name in the source */
+	Oid			timetype;		/* TIMESTAMPTZOID or TIMESTAMPOID */
+	Interval   *bucket;
+	char	   *time_zone;
+	int			nkeys;
+	char	  **keys;			/* plain key column names */
+	Oid		   *keytypes;
+	bool	   *keynotnull;
+	int			naggs;
+	FgAgg	   *aggs;
+	struct FgRollup *parent;	/* loaded on demand for rollup sources */
+	int			level;			/* 1 for a table source, parent + 1 */
+} FgRollup;
+
+extern FgAggKind FgAggKindFromName(const char *name, bool star, bool *ok);
+extern const char *FgAggKindName(FgAggKind kind);
+extern FgTypeClass FgTypeClassOf(Oid typid);
+extern Oid	FgAggResultType(FgAggKind kind, Oid argtype);
+extern void FgAggColumnDefs(StringInfo buf, const FgAgg *agg, int i,
+							bool delta, Oid timetype);
+extern void FgAggLiftExprs(StringInfo buf, const FgRollup *r, int i);
+extern void FgAggCombineExprs(StringInfo buf, const FgRollup *r, int i,
+							  const char *d);
+extern void FgAggApplyExprs(StringInfo buf, const FgRollup *r, int i,
+							const char *old, const char *g);
+extern void FgAggStaleExpr(StringInfo buf, const FgRollup *r, int i,
+						   const char *old, const char *g);
+extern bool FgAggCanGoStale(const FgAgg *agg);
+extern void FgAggFinalizeExpr(StringInfo buf, const FgRollup *r, int i,
+							  const char *c);
+extern void FgAggStateColumnNames(List **names, const FgRollup *r, int i);
+extern void FgAggDeltaColumnNames(StringInfo buf, const FgRollup *r, int i);
+extern void FgAggParentColumns(StringInfo buf, const FgRollup *r, int i,
+							   const char *s);
+
+/* ---------------------------------------------------------------------
+ * Catalog (catalog.c)
+ * ---------------------------------------------------------------------
+ */
+extern FgRollup *FgRollupLoad(int32 id, bool missing_ok);
+extern FgRollup *FgRollupLoadByRelid(Oid relid, bool missing_ok);
+extern List *FgRollupIdsInFoldOrder(void);
+extern List *FgRollupChildren(int32 id);
+extern Oid	FgExtensionOwner(void);
+extern char *FgQualifiedName(Oid relid);
+
+/* backend-local cache of definitions and their saved plans */
+typedef struct FgCapturePlan
+{
+	Oid			relid;
+	int			mode;			/* FgCaptureMode */
+	SPIPlanPtr	plan;
+} FgCapturePlan;
+
+typedef struct FgCacheEntry
+{
+	int32		id;				/* hash key, must be first */
+	bool		valid;
+	MemoryContext cxt;
+	FgRollup   *rollup;
+	List	   *plans;			/* every saved plan, for freeing */
+	List	   *relids;			/* more relations whose change drops us */
+	List	   *captures;		/* FgCapturePlan */
+	SPIPlanPtr	fold_plan;
+	SPIPlanPtr	reset_plan;
+	SPIPlanPtr	refresh_plan;
+} FgCacheEntry;
+
+extern FgCacheEntry *FgCacheGet(int32 id);
+extern SPIPlanPtr FgCachePlan(FgCacheEntry *e, const char *sql, int nargs,
+							  Oid *argtypes, Oid relid);
+extern void FgCacheInvalidateAll(void);
+
+/* ---------------------------------------------------------------------
+ * SQL generation (rollup_sql.c)
+ * ---------------------------------------------------------------------
+ */
+typedef enum FgCaptureMode
+{
+	FG_CAPTURE_INSERT,			/* NEW TABLE */
+	FG_CAPTURE_DELETE,			/* OLD TABLE */
+	FG_CAPTURE_UPDATE,			/* OLD and NEW TABLE */
+	FG_CAPTURE_RETRACT_REL,		/* every row of a relation, retracted */
+	FG_CAPTURE_INSERT_REL,		/* every row of a relation, inserted */
+	FG_CAPTURE_INSERT_ROW,		/* one row, $1 (logical replication) */
+	FG_CAPTURE_DELETE_ROW,		/* one row, $2 */
+	FG_CAPTURE_UPDATE_ROW		/* $2 replaced by $1 */
+} FgCaptureMode;
+
+#define FG_NEW_TABLE "_fg_new"
+#define FG_OLD_TABLE "_fg_old"
+
+extern char *FgSqlBucketExpr(const FgRollup *r, const char *tscol);
+extern char *FgSqlCreateTable(const FgRollup *r);
+extern char *FgSqlCreateChangelog(const FgRollup *r);
+extern char *FgSqlCapture(const FgRollup *r, FgCaptureMode mode,
+						  const char *relname);
+extern char *FgSqlFold(const FgRollup *r);
+extern char *FgSqlReset(const FgRollup *r);
+extern char *FgSqlRefresh(const FgRollup *r);
+extern char *FgSqlRealtimeView(const FgRollup *r);
+extern char *FgSqlUserColumns(const FgRollup *r, const char *alias);
+
+/* ---------------------------------------------------------------------
+ * Changelog capture (changelog.c)
+ * ---------------------------------------------------------------------
+ */
+extern void FgAttachCapture(const FgRollup *r, Oid relid);
+extern void FgDetachCapture(int32 rollup_id, Oid relid);
+extern void FgReconcileCapture(const FgRollup *r, bool backfill);
+extern void FgNoteChangelogWrite(void);
+extern bool FgSuppressDdlFollowUp;
+
+/* ---------------------------------------------------------------------
+ * Fold (fold.c)
+ * ---------------------------------------------------------------------
+ */
+typedef struct FgFoldResult
+{
+	int64		deltas;			/* changelog rows consumed */
+	int64		recomputed;		/* groups recomputed from the source */
+} FgFoldResult;
+
+extern bool FgFoldRollup(const FgRollup *r, bool wait, FgFoldResult *res);
+extern int64 FgFoldAll(bool in_worker, int *nfailed);
+extern void FgAsRollupOwner(const FgRollup *r, Oid *save_userid,
+							int *save_sec, int *save_nestlevel);
+extern void FgRestoreUser(Oid save_userid, int save_sec, int save_nestlevel);
+extern void FgLockRollup(int32 id, bool wait, bool *acquired);
+
+/* ---------------------------------------------------------------------
+ * Shared state and workers (worker.c)
+ * ---------------------------------------------------------------------
+ */
+#define FG_MAX_STATUS 256
+
+typedef struct FgRollupStatus
+{
+	Oid			dbid;
+	int32		rollup_id;
+	TimestampTz last_fold;
+	TimestampTz last_error_at;
+	int64		folds;
+	int64		deltas;
+	int			failures;		/* consecutive failures, for backoff */
+	TimestampTz retry_after;
+	char		last_error[256];
+} FgRollupStatus;
+
+typedef struct FgDatabaseSlot
+{
+	Oid			dbid;
+	pid_t		pid;			/* 0 when no worker runs */
+	Latch	   *latch;			/* worker's latch, NULL when none */
+	bool		no_extension;	/* worker found no extension here */
+	TimestampTz paused_until;	/* stepping aside for DROP DATABASE etc. */
+	uint64		passes_started;
+	uint64		passes_done;
+	uint64		passes_clean;	/* last pass in which no rollup failed */
+} FgDatabaseSlot;
+
+typedef struct FgShared
+{
+	LWLock	   *lock;
+	Latch	   *launcher_latch;
+	ConditionVariable pass_cv;
+	FgRollupStatus status[FG_MAX_STATUS];
+	FgDatabaseSlot dbs[FLEXIBLE_ARRAY_MEMBER];
+} FgShared;
+
+extern FgShared *FgSharedState;
+
+extern void FgWorkerInit(void);
+extern FgDatabaseSlot *FgDatabaseSlotFor(Oid dbid, bool create);
+extern void FgWakeWorker(Oid dbid);
+extern bool FgEnsureWorker(Oid dbid);
+extern FgRollupStatus *FgStatusFor(Oid dbid, int32 rollup_id, bool create);
+extern void FgRecordFold(int32 rollup_id, const FgFoldResult *res);
+extern void FgRecordError(int32 rollup_id, const char *msg);
+extern bool FgRollupBackingOff(int32 rollup_id);
+
+PGDLLEXPORT void fluss_grid_launcher_main(Datum arg);
+PGDLLEXPORT void fluss_grid_worker_main(Datum arg);
+
+#endif							/* FLUSS_GRID_H */

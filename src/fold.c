@@ -1,0 +1,278 @@
+/*-------------------------------------------------------------------------
+ *
+ * fold.c
+ *	  Folding a rollup's changelog into the rollup table.
+ *
+ * A fold is two statements in one transaction, run as the rollup's owner
+ * under a pinned search_path:
+ *	1. the reset statement: pending TRUNCATE markers empty the rollup;
+ *	2. the fold statement (rollup_sql.c): consume every changelog row
+ *	   visible to its snapshot, apply them, recompute stale groups from the
+ *	   source as of that same snapshot.
+ * Because changelog rows are written by the same transactions as the source
+ * changes they describe, "visible changelog rows" and "visible source rows"
+ * describe the same set of transactions: a recompute can never count a
+ * change that a later fold applies again.
+ *
+ * Folds of one rollup are serialised by a transaction-level advisory lock
+ * on (fluss_grid, rollup id), taken before the statements' snapshots; the
+ * worker only tries it and moves on, refresh_rollup waits for it.  Writers
+ * never take it.
+ *
+ * Writes to a rollup table fire the capture triggers of rollups built on
+ * it, so the changes of level n reach level n + 1's changelog in the same
+ * transaction as the fold of level n.
+ *
+ * IDENTIFICATION
+ *	  src/fold.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+#include "fluss_grid.h"
+
+/* advisory lock class used for rollups: arbitrary, fixed */
+#define FG_LOCK_CLASS 0x464c5553	/* "FLUS" */
+
+/*
+ * FgAsRollupOwner
+ *		Become the rollup's owner for the engine's statements: restricted
+ *		operation (no changes to session state), search_path pinned to
+ *		pg_catalog.  Undo with FgRestoreUser.
+ */
+void
+FgAsRollupOwner(const FgRollup *r, Oid *save_userid, int *save_sec,
+				int *save_nestlevel)
+{
+	GetUserIdAndSecContext(save_userid, save_sec);
+	SetUserIdAndSecContext(r->ownerid,
+						   *save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	*save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}
+
+/*
+ * FgRestoreUser
+ *		Undo FgAsRollupOwner.
+ */
+void
+FgRestoreUser(Oid save_userid, int save_sec, int save_nestlevel)
+{
+	AtEOXact_GUC(false, save_nestlevel);
+	SetUserIdAndSecContext(save_userid, save_sec);
+}
+
+/*
+ * FgLockRollup
+ *		Take the fold lock of rollup id for the rest of the transaction.
+ */
+void
+FgLockRollup(int32 id, bool wait, bool *acquired)
+{
+	LOCKTAG		tag;
+	LockAcquireResult res;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, FG_LOCK_CLASS, (uint32) id, 2);
+	res = LockAcquire(&tag, ExclusiveLock, false, !wait);
+	*acquired = (res != LOCKACQUIRE_NOT_AVAIL);
+}
+
+/*
+ * FgFoldRollup
+ *		Fold rollup r's changelog, in the current transaction.  Returns
+ *		false when another session holds the fold lock and wait is false.
+ */
+bool
+FgFoldRollup(const FgRollup *r, bool wait, FgFoldResult *res)
+{
+	FgCacheEntry *e;
+	bool		acquired;
+	Oid			save_userid;
+	int			save_sec;
+	int			save_nestlevel;
+	int			ret;
+
+	res->deltas = 0;
+	res->recomputed = 0;
+
+	FgLockRollup(r->id, wait, &acquired);
+	if (!acquired)
+		return false;
+
+	e = FgCacheGet(r->id);
+	if (e == NULL)
+		return true;			/* dropped meanwhile */
+
+	SPI_connect();
+	FgAsRollupOwner(e->rollup, &save_userid, &save_sec, &save_nestlevel);
+
+	if (e->reset_plan == NULL)
+		e->reset_plan = FgCachePlan(e, FgSqlReset(e->rollup), 0, NULL, InvalidOid);
+	if (e->fold_plan == NULL)
+		e->fold_plan = FgCachePlan(e, FgSqlFold(e->rollup), 0, NULL, InvalidOid);
+
+	ret = SPI_execute_plan(e->reset_plan, NULL, NULL, false, 0);
+	if (ret < 0)
+		elog(ERROR, "fluss_grid reset failed: %s", SPI_result_code_string(ret));
+
+	/* a fresh snapshot for the fold statement, after the lock */
+	CommandCounterIncrement();
+	ret = SPI_execute_plan(e->fold_plan, NULL, NULL, false, 0);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "fluss_grid fold failed: %s", SPI_result_code_string(ret));
+	else
+	{
+		bool		isnull;
+
+		res->deltas = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+												  SPI_tuptable->tupdesc, 1, &isnull));
+		res->recomputed = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+													  SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	FgRestoreUser(save_userid, save_sec, save_nestlevel);
+	SPI_finish();
+	return true;
+}
+
+/* not inlined: keeps setjmp-clobber warnings away from PG_TRY blocks */
+static pg_noinline void
+switch_context(MemoryContext cxt)
+{
+	MemoryContextSwitchTo(cxt);
+}
+
+/*
+ * FgFoldAll
+ *		One pass over every rollup of the database, parents first, each in
+ *		its own subtransaction so that one failing rollup does not hold up
+ *		the others; its error is recorded and it backs off.  Runs inside the
+ *		caller's transaction, except in the worker, which commits after each
+ *		rollup.  Returns the number of changelog rows folded; *nfailed gets
+ *		the number of rollups that failed or were skipped.
+ */
+int64
+FgFoldAll(bool in_worker, int *nfailed)
+{
+	List	   *ids;
+	ListCell   *lc;
+	volatile int64 total = 0;
+	MemoryContext passcxt;
+	MemoryContext itercxt;
+	MemoryContext oldcxt;
+
+	*nfailed = 0;
+	passcxt = AllocSetContextCreate(in_worker ? TopMemoryContext : CurrentMemoryContext,
+									"fluss_grid fold pass", ALLOCSET_DEFAULT_SIZES);
+	itercxt = AllocSetContextCreate(passcxt, "fluss_grid fold", ALLOCSET_DEFAULT_SIZES);
+
+	if (in_worker)
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+	}
+	oldcxt = MemoryContextSwitchTo(passcxt);
+	ids = OidIsValid(get_extension_oid("fluss_grid", true)) ? FgRollupIdsInFoldOrder() : NIL;
+	MemoryContextSwitchTo(oldcxt);
+	if (in_worker)
+	{
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+
+	foreach(lc, ids)
+	{
+		int32		id = lfirst_int(lc);
+		ResourceOwner oldowner;
+		FgFoldResult res = {0, 0};
+		bool		done = false;
+
+		CHECK_FOR_INTERRUPTS();
+		if (in_worker && FgRollupBackingOff(id))
+		{
+			(*nfailed)++;
+			continue;
+		}
+
+		if (in_worker)
+		{
+			SetCurrentStatementStartTimestamp();
+			StartTransactionCommand();
+			PushActiveSnapshot(GetTransactionSnapshot());
+		}
+		oldcxt = CurrentMemoryContext;
+		oldowner = CurrentResourceOwner;
+		BeginInternalSubTransaction(NULL);
+		switch_context(itercxt);
+		PG_TRY();
+		{
+			FgCacheEntry *e = FgCacheGet(id);
+
+			if (e != NULL)
+				done = FgFoldRollup(e->rollup, !in_worker, &res);
+			else
+				done = true;
+			ReleaseCurrentSubTransaction();
+			switch_context(oldcxt);
+			CurrentResourceOwner = oldowner;
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			switch_context(itercxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			RollbackAndReleaseCurrentSubTransaction();
+			switch_context(oldcxt);
+			CurrentResourceOwner = oldowner;
+
+			FgRecordError(id, edata->message);
+			ereport(in_worker ? LOG : WARNING,
+					(errcode(edata->sqlerrcode),
+					 errmsg("fluss_grid could not fold rollup %d: %s", id, edata->message),
+					 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
+					 errhint("The fold is retried with backoff; see fluss_grid.rollups.")));
+			FreeErrorData(edata);
+			(*nfailed)++;
+			done = false;
+			res.deltas = -1;
+		}
+		PG_END_TRY();
+
+		if (in_worker)
+		{
+			PopActiveSnapshot();
+			CommitTransactionCommand();
+		}
+		if (done)
+		{
+			FgRecordFold(id, &res);
+			total += res.deltas;
+			if (res.deltas > 0)
+				ereport(fluss_grid_log_level,
+						(errmsg_internal("fluss_grid folded %lld changes into rollup %d (%lld groups recomputed)",
+										 (long long) res.deltas, id, (long long) res.recomputed)));
+		}
+		else if (res.deltas == 0)
+			(*nfailed)++;		/* lock busy: not done in this pass */
+		MemoryContextReset(itercxt);
+	}
+	MemoryContextDelete(passcxt);
+	return total;
+}

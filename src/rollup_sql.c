@@ -1,0 +1,756 @@
+/*-------------------------------------------------------------------------
+ *
+ * rollup_sql.c
+ *	  Generates the SQL of one rollup: its tables, the capture statement
+ *	  run by the changelog triggers, the fold, the refresh and the realtime
+ *	  view.  The per-aggregate pieces come from aggstate.c; this file only
+ *	  assembles them into statements.
+ *
+ * Vocabulary used in the generated SQL:
+ *	R    the rollup table: bucket, keys, user columns, _fg_count, states
+ *	D    its changelog: bucket, keys, _fg_count, delta states, _fg_reset,
+ *		 _fg_at
+ *	proj the source rows projected to (_fg_b, keys, [_fg_t], arguments)
+ *	lift sign-tagged projected rows aggregated into D's shape
+ *	fresh  states recomputed from source rows, in R's shape
+ *
+ * Every statement is generated once per backend and rollup and kept as a
+ * saved SPI plan by its caller.
+ *
+ * IDENTIFICATION
+ *	  src/rollup_sql.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "fluss_grid.h"
+
+static void keys_list(StringInfo buf, const FgRollup *r, const char *prefix);
+static void keys_match(StringInfo buf, const FgRollup *r, const char *a,
+					   const char *b);
+static void rollup_columns(StringInfo buf, const FgRollup *r,
+						   const char *prefix);
+static void delta_columns(StringInfo buf, const FgRollup *r);
+static char *bucket_end_expr(const FgRollup *r, const char *b);
+static char *proj_sql(const FgRollup *r, const char *item);
+static char *lift_sql(const FgRollup *r, const char *stream);
+static char *fresh_sql(const FgRollup *r, const char *item);
+static char *combine_cte(const FgRollup *r, const char *from);
+static char *joined_cte(const FgRollup *r, const char *rollup_from);
+static char *stale_fresh_ctes(const FgRollup *r);
+static char *set_list(const FgRollup *r, const char *src);
+static bool has_first_last(const FgRollup *r);
+
+/* ", k1, k2" with an optional "prefix." */
+static void
+keys_list(StringInfo buf, const FgRollup *r, const char *prefix)
+{
+	for (int k = 0; k < r->nkeys; k++)
+		appendStringInfo(buf, ", %s%s%s", prefix ? prefix : "",
+						 prefix ? "." : "", quote_identifier(r->keys[k]));
+}
+
+/* " AND a.k = b.k ..." using IS NOT DISTINCT FROM for nullable keys */
+static void
+keys_match(StringInfo buf, const FgRollup *r, const char *a, const char *b)
+{
+	for (int k = 0; k < r->nkeys; k++)
+	{
+		const char *q = quote_identifier(r->keys[k]);
+
+		appendStringInfo(buf, " AND %s.%s %s %s.%s", a, q,
+						 r->keynotnull[k] ? "=" : "IS NOT DISTINCT FROM", b, q);
+	}
+}
+
+/* bucket, keys, user columns, _fg_count, state columns (R's layout) */
+static void
+rollup_columns(StringInfo buf, const FgRollup *r, const char *prefix)
+{
+	const char *p = prefix ? prefix : "";
+	const char *dot = prefix ? "." : "";
+	List	   *states = NIL;
+	ListCell   *lc;
+
+	appendStringInfo(buf, "%s%sbucket", p, dot);
+	keys_list(buf, r, prefix);
+	for (int i = 0; i < r->naggs; i++)
+		appendStringInfo(buf, ", %s%s%s", p, dot,
+						 quote_identifier(r->aggs[i].alias));
+	appendStringInfo(buf, ", %s%s_fg_count", p, dot);
+	for (int i = 1; i <= r->naggs; i++)
+		FgAggStateColumnNames(&states, r, i);
+	foreach(lc, states)
+		appendStringInfo(buf, ", %s%s%s", p, dot, (char *) lfirst(lc));
+}
+
+/* bucket, keys, _fg_count, delta state columns (D's layout, no prefix) */
+static void
+delta_columns(StringInfo buf, const FgRollup *r)
+{
+	appendStringInfoString(buf, "bucket");
+	keys_list(buf, r, NULL);
+	appendStringInfoString(buf, ", _fg_count");
+	for (int i = 1; i <= r->naggs; i++)
+		FgAggDeltaColumnNames(buf, r, i);
+}
+
+/* state column names of R after bucket and keys: _fg_count, states */
+static void
+state_names(StringInfo buf, const FgRollup *r)
+{
+	List	   *states = NIL;
+	ListCell   *lc;
+
+	appendStringInfoString(buf, "_fg_count");
+	for (int i = 1; i <= r->naggs; i++)
+		FgAggStateColumnNames(&states, r, i);
+	foreach(lc, states)
+		appendStringInfo(buf, ", %s", (char *) lfirst(lc));
+}
+
+static bool
+has_first_last(const FgRollup *r)
+{
+	for (int i = 0; i < r->naggs; i++)
+		if (r->aggs[i].kind == FG_AGG_FIRST || r->aggs[i].kind == FG_AGG_LAST)
+			return true;
+	return false;
+}
+
+/*
+ * FgSqlBucketExpr
+ *		The bucket a time value belongs to, as an immutable expression.
+ *		Buckets of a timestamptz source follow the wall clock of the
+ *		rollup's time zone; fixed-length buckets are aligned to Monday
+ *		2000-01-03 00:00 local time, month-based ones to the calendar.
+ */
+char *
+FgSqlBucketExpr(const FgRollup *r, const char *ts)
+{
+	Interval   *iv = r->bucket;
+	char	   *ivtext = DatumGetCString(DirectFunctionCall1(interval_out,
+															  PointerGetDatum(iv)));
+	const char *tz = quote_literal_cstr(r->time_zone);
+	StringInfoData local;
+	StringInfoData out;
+
+	initStringInfo(&local);
+	initStringInfo(&out);
+	if (r->timetype == TIMESTAMPTZOID)
+		appendStringInfo(&local, "((%s) AT TIME ZONE %s)", ts, tz);
+	else
+		appendStringInfo(&local, "(%s)", ts);
+
+	if (iv->month != 0)
+	{
+		const char *unit = iv->month == 12 ? "year" : iv->month == 3 ? "quarter" : "month";
+
+		appendStringInfo(&out, "date_trunc('%s', %s)", unit, local.data);
+	}
+	else
+		appendStringInfo(&out,
+						 "date_bin(%s::interval, %s, '2000-01-03 00:00:00'::timestamp)",
+						 quote_literal_cstr(ivtext), local.data);
+
+	if (r->timetype == TIMESTAMPTZOID)
+		return psprintf("(%s AT TIME ZONE %s)", out.data, tz);
+	return psprintf("(%s)", out.data);
+}
+
+/* the start of the bucket after the one starting at b */
+static char *
+bucket_end_expr(const FgRollup *r, const char *b)
+{
+	char	   *ivtext = DatumGetCString(DirectFunctionCall1(interval_out,
+															  PointerGetDatum(r->bucket)));
+	const char *iv = quote_literal_cstr(ivtext);
+
+	if (r->timetype == TIMESTAMPTZOID)
+	{
+		const char *tz = quote_literal_cstr(r->time_zone);
+
+		return psprintf("((((%s) AT TIME ZONE %s) + %s::interval) AT TIME ZONE %s)",
+						b, tz, iv, tz);
+	}
+	return psprintf("((%s) + %s::interval)", b, iv);
+}
+
+/*
+ * proj_sql
+ *		Project the rows of a FROM item aliased s to what the lift needs:
+ *		_fg_b (bucket), keys, _fg_t (time, only with first/last), and per
+ *		aggregate its argument and filter (table source) or the parent's
+ *		state columns (rollup source).  Rows with a NULL time are dropped:
+ *		they belong to no bucket.
+ */
+static char *
+proj_sql(const FgRollup *r, const char *item)
+{
+	StringInfoData buf;
+	const char *tcol = r->parent_id ? "bucket" : quote_identifier(r->time_column);
+	char	   *ts = psprintf("s.%s", tcol);
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "SELECT %s AS _fg_b", FgSqlBucketExpr(r, ts));
+	keys_list(&buf, r, "s");
+	if (has_first_last(r))
+		appendStringInfo(&buf, ", %s AS _fg_t", ts);
+	if (r->parent_id)
+	{
+		appendStringInfoString(&buf, ", s._fg_count AS _fg_c");
+		for (int i = 1; i <= r->naggs; i++)
+			FgAggParentColumns(&buf, r, i, "s");
+	}
+	else
+	{
+		for (int i = 1; i <= r->naggs; i++)
+		{
+			const FgAgg *agg = &r->aggs[i - 1];
+
+			if (agg->arg)
+				appendStringInfo(&buf, ", (%s) AS _fg_x_%d", agg->arg, i);
+			if (agg->filter)
+				appendStringInfo(&buf, ", (%s) AS _fg_f_%d", agg->filter, i);
+		}
+	}
+	appendStringInfo(&buf, " FROM %s WHERE %s IS NOT NULL", item, ts);
+	return buf.data;
+}
+
+/*
+ * lift_sql
+ *		Aggregate a sign-tagged stream of projected rows into D's layout.
+ */
+static char *
+lift_sql(const FgRollup *r, const char *stream)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "SELECT * FROM (SELECT x._fg_b");
+	keys_list(&buf, r, "x");
+	if (r->parent_id)
+		appendStringInfoString(&buf, ", coalesce(sum(_fg_sign * _fg_c), 0)::bigint");
+	else
+		appendStringInfoString(&buf, ", coalesce(sum(_fg_sign), 0)::bigint");
+	for (int i = 1; i <= r->naggs; i++)
+		FgAggLiftExprs(&buf, r, i);
+	appendStringInfo(&buf, " FROM (%s) x GROUP BY x._fg_b", stream);
+	keys_list(&buf, r, "x");
+	appendStringInfoString(&buf, ") AS l(");
+	delta_columns(&buf, r);
+	appendStringInfoChar(&buf, ')');
+	return buf.data;
+}
+
+/*
+ * fresh_sql
+ *		States recomputed from every row of a FROM item aliased s, in R's
+ *		layout (groups without rows do not appear).
+ */
+static char *
+fresh_sql(const FgRollup *r, const char *item)
+{
+	StringInfoData buf;
+	char	   *stream = psprintf("SELECT 1 AS _fg_sign, p.* FROM (%s) p",
+								  proj_sql(r, item));
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "SELECT c.bucket");
+	keys_list(&buf, r, "c");
+	for (int i = 1; i <= r->naggs; i++)
+	{
+		appendStringInfoString(&buf, ", ");
+		FgAggFinalizeExpr(&buf, r, i, "c");
+		appendStringInfo(&buf, " AS %s", quote_identifier(r->aggs[i - 1].alias));
+	}
+	appendStringInfoString(&buf, ", c._fg_count");
+	{
+		List	   *states = NIL;
+		ListCell   *lc;
+
+		for (int i = 1; i <= r->naggs; i++)
+			FgAggStateColumnNames(&states, r, i);
+		foreach(lc, states)
+			appendStringInfo(&buf, ", c.%s", (char *) lfirst(lc));
+	}
+	appendStringInfoString(&buf, " FROM (SELECT l.bucket");
+	keys_list(&buf, r, "l");
+	appendStringInfoString(&buf, ", l._fg_count");
+	for (int i = 1; i <= r->naggs; i++)
+		FgAggApplyExprs(&buf, r, i, NULL, "l");
+	appendStringInfo(&buf, " FROM (%s) l) AS c(bucket", lift_sql(r, stream));
+	keys_list(&buf, r, NULL);
+	appendStringInfoString(&buf, ", ");
+	state_names(&buf, r);
+	appendStringInfoString(&buf, ") WHERE c._fg_count <> 0");
+	return buf.data;
+}
+
+/* "g AS (...)": the changelog rows of FROM item d combined per group */
+static char *
+combine_cte(const FgRollup *r, const char *from)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "g AS (SELECT * FROM (SELECT d.bucket");
+	keys_list(&buf, r, "d");
+	appendStringInfoString(&buf, ", coalesce(sum(d._fg_count), 0)::bigint");
+	for (int i = 1; i <= r->naggs; i++)
+		FgAggCombineExprs(&buf, r, i, "d");
+	appendStringInfo(&buf, " FROM %s GROUP BY d.bucket", from);
+	keys_list(&buf, r, "d");
+	appendStringInfoString(&buf, ") AS g0(");
+	delta_columns(&buf, r);
+	appendStringInfoString(&buf, "))");
+	return buf.data;
+}
+
+/*
+ * "j AS (...), n AS (...)": combined deltas applied to the rollup rows
+ * (FROM item o, left-joined), with flags _fg_exists and _fg_stale; n adds
+ * the user columns to the groups that need no recompute.
+ */
+static char *
+joined_cte(const FgRollup *r, const char *rollup_from)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "j AS (SELECT * FROM (SELECT g.bucket");
+	keys_list(&buf, r, "g");
+	appendStringInfoString(&buf, ", (o.bucket IS NOT NULL), (false");
+	for (int i = 1; i <= r->naggs; i++)
+	{
+		if (!FgAggCanGoStale(&r->aggs[i - 1]))
+			continue;
+		appendStringInfoString(&buf, " OR ");
+		FgAggStaleExpr(&buf, r, i, "o", "g");
+	}
+	appendStringInfoString(&buf, "), coalesce(o._fg_count, 0) + g._fg_count");
+	for (int i = 1; i <= r->naggs; i++)
+		FgAggApplyExprs(&buf, r, i, "o", "g");
+	appendStringInfo(&buf, " FROM g LEFT JOIN %s ON o.bucket = g.bucket", rollup_from);
+	keys_match(&buf, r, "o", "g");
+	appendStringInfoString(&buf, ") AS j0(bucket");
+	keys_list(&buf, r, NULL);
+	appendStringInfoString(&buf, ", _fg_exists, _fg_stale, ");
+	state_names(&buf, r);
+	appendStringInfoString(&buf, ")), n AS (SELECT c.bucket");
+	keys_list(&buf, r, "c");
+	for (int i = 1; i <= r->naggs; i++)
+	{
+		appendStringInfoString(&buf, ", ");
+		FgAggFinalizeExpr(&buf, r, i, "c");
+		appendStringInfo(&buf, " AS %s", quote_identifier(r->aggs[i - 1].alias));
+	}
+	appendStringInfoString(&buf, ", c._fg_count");
+	{
+		List	   *states = NIL;
+		ListCell   *lc;
+
+		for (int i = 1; i <= r->naggs; i++)
+			FgAggStateColumnNames(&states, r, i);
+		foreach(lc, states)
+			appendStringInfo(&buf, ", c.%s", (char *) lfirst(lc));
+	}
+	appendStringInfoString(&buf, ", c._fg_exists FROM j c WHERE NOT c._fg_stale)");
+	return buf.data;
+}
+
+/*
+ * "st AS (...), f AS (...)": the groups whose extremes were retracted, and
+ * their states recomputed from the source in the same snapshot.
+ */
+static char *
+stale_fresh_ctes(const FgRollup *r)
+{
+	StringInfoData buf;
+	StringInfoData item;
+	const char *tcol = r->parent_id ? "bucket" : quote_identifier(r->time_column);
+	char	   *ts = psprintf("src.%s", tcol);
+
+	initStringInfo(&item);
+	appendStringInfo(&item, "(SELECT src.* FROM %s src JOIN st ON st.bucket = %s",
+					 r->sourcename, FgSqlBucketExpr(r, ts));
+	keys_match(&item, r, "src", "st");
+	appendStringInfo(&item, " AND %s >= st.bucket AND %s < %s) s",
+					 ts, ts, bucket_end_expr(r, "st.bucket"));
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "st AS (SELECT bucket");
+	keys_list(&buf, r, NULL);
+	appendStringInfo(&buf, ", _fg_exists FROM j WHERE _fg_stale), f AS (%s)",
+					 fresh_sql(r, item.data));
+	return buf.data;
+}
+
+/* "col = src.col, ..." for every column of R but bucket and keys */
+static char *
+set_list(const FgRollup *r, const char *src)
+{
+	StringInfoData buf;
+	List	   *states = NIL;
+	ListCell   *lc;
+	bool		first = true;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < r->naggs; i++)
+	{
+		const char *q = quote_identifier(r->aggs[i].alias);
+
+		appendStringInfo(&buf, "%s%s = %s.%s", first ? "" : ", ", q, src, q);
+		first = false;
+	}
+	appendStringInfo(&buf, "%s_fg_count = %s._fg_count", first ? "" : ", ", src);
+	for (int i = 1; i <= r->naggs; i++)
+		FgAggStateColumnNames(&states, r, i);
+	foreach(lc, states)
+		appendStringInfo(&buf, ", %s = %s.%s", (char *) lfirst(lc), src,
+						 (char *) lfirst(lc));
+	return buf.data;
+}
+
+/*
+ * FgSqlCreateTable
+ *		DDL for the rollup table and its unique index (run as the user).
+ */
+char *
+FgSqlCreateTable(const FgRollup *r)
+{
+	StringInfoData buf;
+	const char *tt = format_type_be(r->timetype);
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "CREATE TABLE %s (bucket %s NOT NULL", r->relname, tt);
+	for (int k = 0; k < r->nkeys; k++)
+		appendStringInfo(&buf, ", %s %s%s", quote_identifier(r->keys[k]),
+						 format_type_be_qualified(r->keytypes[k]),
+						 r->keynotnull[k] ? " NOT NULL" : "");
+	for (int i = 0; i < r->naggs; i++)
+		appendStringInfo(&buf, ", %s %s", quote_identifier(r->aggs[i].alias),
+						 format_type_be(FgAggResultType(r->aggs[i].kind,
+														r->aggs[i].argtype)));
+	appendStringInfoString(&buf, ", _fg_count bigint NOT NULL");
+	for (int i = 1; i <= r->naggs; i++)
+		FgAggColumnDefs(&buf, &r->aggs[i - 1], i, false, r->timetype);
+	appendStringInfoString(&buf, ");\n");
+
+	appendStringInfo(&buf, "CREATE UNIQUE INDEX ON %s (bucket", r->relname);
+	keys_list(&buf, r, NULL);
+	appendStringInfoString(&buf, ") NULLS NOT DISTINCT;\n");
+	return buf.data;
+}
+
+/*
+ * FgSqlCreateChangelog
+ *		DDL for the rollup's changelog table in schema fluss_grid: D's
+ *		layout, then the TRUNCATE marker and the arrival time.  Folded rows
+ *		are deleted, so autovacuum is told to reclaim them early.
+ */
+char *
+FgSqlCreateChangelog(const FgRollup *r)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "CREATE TABLE %s (bucket %s", r->deltaname,
+					 format_type_be(r->timetype));
+	for (int k = 0; k < r->nkeys; k++)
+		appendStringInfo(&buf, ", %s %s", quote_identifier(r->keys[k]),
+						 format_type_be_qualified(r->keytypes[k]));
+	appendStringInfoString(&buf, ", _fg_count bigint NOT NULL DEFAULT 0");
+	for (int i = 1; i <= r->naggs; i++)
+		FgAggColumnDefs(&buf, &r->aggs[i - 1], i, true, r->timetype);
+	appendStringInfoString(&buf,
+						   ", _fg_reset boolean NOT NULL DEFAULT false"
+						   ", _fg_at timestamptz NOT NULL DEFAULT now())"
+						   " WITH (autovacuum_vacuum_threshold = 1000,"
+						   " autovacuum_vacuum_scale_factor = 0,"
+						   " autovacuum_vacuum_insert_threshold = 10000,"
+						   " autovacuum_vacuum_cost_delay = 0)");
+	return buf.data;
+}
+
+/*
+ * FgSqlCapture
+ *		The statement a changelog trigger runs: the statement's changes
+ *		pre-aggregated per bucket and group into the changelog.
+ *
+ * relname is the relation (REL modes) or its row type (ROW modes).  The
+ * UPDATE form drops rows whose projection did not change, so an UPDATE of
+ * columns the rollup does not use writes nothing and never forces a
+ * recompute.
+ */
+char *
+FgSqlCapture(const FgRollup *r, FgCaptureMode mode, const char *relname)
+{
+	StringInfoData buf;
+	char	   *newitem = NULL;
+	char	   *olditem = NULL;
+	char	   *stream;
+
+	switch (mode)
+	{
+		case FG_CAPTURE_INSERT:
+			newitem = FG_NEW_TABLE " s";
+			break;
+		case FG_CAPTURE_DELETE:
+			olditem = FG_OLD_TABLE " s";
+			break;
+		case FG_CAPTURE_UPDATE:
+			newitem = FG_NEW_TABLE " s";
+			olditem = FG_OLD_TABLE " s";
+			break;
+		case FG_CAPTURE_RETRACT_REL:
+			olditem = psprintf("ONLY %s s", relname);
+			break;
+		case FG_CAPTURE_INSERT_REL:
+			newitem = psprintf("ONLY %s s", relname);
+			break;
+		case FG_CAPTURE_INSERT_ROW:
+			newitem = psprintf("(SELECT ($1::%s).*) s", relname);
+			break;
+		case FG_CAPTURE_DELETE_ROW:
+			olditem = psprintf("(SELECT ($2::%s).*) s", relname);
+			break;
+		case FG_CAPTURE_UPDATE_ROW:
+			newitem = psprintf("(SELECT ($1::%s).*) s", relname);
+			olditem = psprintf("(SELECT ($2::%s).*) s", relname);
+			break;
+	}
+
+	initStringInfo(&buf);
+	if (newitem && olditem)
+	{
+		appendStringInfo(&buf, "WITH pn AS (%s), po AS (%s) ",
+						 proj_sql(r, newitem), proj_sql(r, olditem));
+		stream = "SELECT 1 AS _fg_sign, a.* FROM (SELECT * FROM pn EXCEPT ALL SELECT * FROM po) a"
+			" UNION ALL SELECT -1, b.* FROM (SELECT * FROM po EXCEPT ALL SELECT * FROM pn) b";
+	}
+	else if (newitem)
+		stream = psprintf("SELECT 1 AS _fg_sign, p.* FROM (%s) p",
+						  proj_sql(r, newitem));
+	else
+		stream = psprintf("SELECT -1 AS _fg_sign, p.* FROM (%s) p",
+						  proj_sql(r, olditem));
+
+	appendStringInfo(&buf, "INSERT INTO %s (", r->deltaname);
+	delta_columns(&buf, r);
+	appendStringInfo(&buf, ") %s", lift_sql(r, stream));
+	return buf.data;
+}
+
+/*
+ * FgSqlReset
+ *		Apply pending TRUNCATE markers: empty the rollup.  Changes captured
+ *		before the TRUNCATE were removed by its trigger.
+ */
+char *
+FgSqlReset(const FgRollup *r)
+{
+	return psprintf("WITH m AS (DELETE FROM %s WHERE _fg_reset RETURNING 1)"
+					" DELETE FROM %s WHERE EXISTS (SELECT 1 FROM m)",
+					r->deltaname, r->relname);
+}
+
+/*
+ * FgSqlFold
+ *		One statement, hence one snapshot: consume every visible changelog
+ *		row, apply the combined deltas to the rollup, recompute the groups
+ *		whose extremes were retracted from the source as of the same
+ *		snapshot, and delete groups left without rows.  Returns the number
+ *		of changelog rows consumed and of groups recomputed.
+ */
+char *
+FgSqlFold(const FgRollup *r)
+{
+	StringInfoData buf;
+	StringInfoData cols;
+	char	   *rollup_from = psprintf("%s o", r->relname);
+
+	initStringInfo(&cols);
+	rollup_columns(&cols, r, NULL);
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf,
+					 "WITH d AS (DELETE FROM %s WHERE NOT _fg_reset RETURNING *), %s, %s, %s",
+					 r->deltaname, combine_cte(r, "d"),
+					 joined_cte(r, rollup_from), stale_fresh_ctes(r));
+
+	/* groups applied incrementally */
+	appendStringInfo(&buf,
+					 ", u1 AS (UPDATE %s o SET %s FROM n WHERE n._fg_exists AND n._fg_count <> 0"
+					 " AND o.bucket = n.bucket",
+					 r->relname, set_list(r, "n"));
+	keys_match(&buf, r, "o", "n");
+	appendStringInfo(&buf,
+					 " RETURNING 1), i1 AS (INSERT INTO %s (%s) SELECT %s FROM n"
+					 " WHERE NOT n._fg_exists AND n._fg_count <> 0 RETURNING 1)",
+					 r->relname, cols.data, cols.data);
+	appendStringInfo(&buf,
+					 ", d1 AS (DELETE FROM %s o USING n WHERE n._fg_exists AND n._fg_count = 0"
+					 " AND o.bucket = n.bucket", r->relname);
+	keys_match(&buf, r, "o", "n");
+
+	/* groups recomputed */
+	appendStringInfo(&buf,
+					 " RETURNING 1), u2 AS (UPDATE %s o SET %s FROM f JOIN st ON st.bucket = f.bucket",
+					 r->relname, set_list(r, "f"));
+	keys_match(&buf, r, "st", "f");
+	appendStringInfoString(&buf, " WHERE st._fg_exists AND o.bucket = f.bucket");
+	keys_match(&buf, r, "o", "f");
+	appendStringInfo(&buf, " RETURNING 1), i2 AS (INSERT INTO %s (%s) SELECT ",
+					 r->relname, cols.data);
+	rollup_columns(&buf, r, "f");
+	appendStringInfoString(&buf, " FROM f JOIN st ON st.bucket = f.bucket");
+	keys_match(&buf, r, "st", "f");
+	appendStringInfo(&buf,
+					 " WHERE NOT st._fg_exists RETURNING 1), d2 AS (DELETE FROM %s o USING st"
+					 " WHERE st._fg_exists AND o.bucket = st.bucket", r->relname);
+	keys_match(&buf, r, "o", "st");
+	appendStringInfoString(&buf,
+						   " AND NOT EXISTS (SELECT 1 FROM f WHERE f.bucket = st.bucket");
+	keys_match(&buf, r, "f", "st");
+	appendStringInfoString(&buf,
+						   ") RETURNING 1)"
+						   " SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM st),"
+						   " (SELECT count(*) FROM u1) + (SELECT count(*) FROM i1) +"
+						   " (SELECT count(*) FROM d1) + (SELECT count(*) FROM u2) +"
+						   " (SELECT count(*) FROM i2) + (SELECT count(*) FROM d2)");
+	return buf.data;
+}
+
+/*
+ * FgSqlRefresh
+ *		Recompute every bucket overlapping [$1, $2) from the source (NULL
+ *		bounds are open) and consume the changelog rows of those buckets, in
+ *		one snapshot.  Returns the number of rollup rows written or removed.
+ */
+char *
+FgSqlRefresh(const FgRollup *r)
+{
+	StringInfoData buf;
+	StringInfoData item;
+	StringInfoData cols;
+	const char *tcol = r->parent_id ? "bucket" : quote_identifier(r->time_column);
+	const char *tt = format_type_be(r->timetype);
+	char	   *lo = psprintf("$1::%s", tt);
+	char	   *hi = psprintf("$2::%s", tt);
+
+	initStringInfo(&cols);
+	rollup_columns(&cols, r, NULL);
+
+	initStringInfo(&item);
+	appendStringInfo(&item,
+					 "(SELECT src.* FROM %s src, rng WHERE (rng.lo IS NULL OR src.%s >= rng.lo)"
+					 " AND (rng.hi IS NULL OR src.%s < rng.hi)) s",
+					 r->sourcename, tcol, tcol);
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf,
+					 "WITH rng AS (SELECT %s AS lo, CASE WHEN %s IS NULL THEN NULL"
+					 " WHEN %s = %s THEN %s ELSE %s END AS hi)",
+					 FgSqlBucketExpr(r, lo), hi, FgSqlBucketExpr(r, hi), hi, hi,
+					 bucket_end_expr(r, FgSqlBucketExpr(r, hi)));
+	appendStringInfo(&buf,
+					 ", dd AS (DELETE FROM %s d USING rng WHERE NOT d._fg_reset"
+					 " AND (rng.lo IS NULL OR d.bucket >= rng.lo) AND (rng.hi IS NULL OR d.bucket < rng.hi)"
+					 " RETURNING 1), f AS (%s)",
+					 r->deltaname, fresh_sql(r, item.data));
+	appendStringInfo(&buf, ", u AS (UPDATE %s o SET %s FROM f WHERE o.bucket = f.bucket",
+					 r->relname, set_list(r, "f"));
+	keys_match(&buf, r, "o", "f");
+	appendStringInfo(&buf, " RETURNING 1), i AS (INSERT INTO %s (%s) SELECT ",
+					 r->relname, cols.data);
+	rollup_columns(&buf, r, "f");
+	appendStringInfo(&buf, " FROM f WHERE NOT EXISTS (SELECT 1 FROM %s o WHERE o.bucket = f.bucket",
+					 r->relname);
+	keys_match(&buf, r, "o", "f");
+	appendStringInfo(&buf,
+					 ") RETURNING 1), x AS (DELETE FROM %s o USING rng"
+					 " WHERE (rng.lo IS NULL OR o.bucket >= rng.lo) AND (rng.hi IS NULL OR o.bucket < rng.hi)"
+					 " AND NOT EXISTS (SELECT 1 FROM f WHERE f.bucket = o.bucket",
+					 r->relname);
+	keys_match(&buf, r, "f", "o");
+	appendStringInfoString(&buf,
+						   ") RETURNING 1) SELECT (SELECT count(*) FROM u) + (SELECT count(*) FROM i)"
+						   " + (SELECT count(*) FROM x) + 0 * (SELECT count(*) FROM dd)");
+	return buf.data;
+}
+
+/*
+ * FgSqlRealtimeView
+ *		CREATE VIEW for the internal realtime view, in R's layout.
+ *
+ * For a table source: the rollup rows untouched by pending changes, plus
+ * the groups with pending changes applied, plus the stale groups
+ * recomputed from the source; one snapshot, so exact at any moment.  For a
+ * rollup source: recomputed from the parent's realtime view, since the
+ * parent's own pending changes have not reached this rollup's changelog.
+ */
+char *
+FgSqlRealtimeView(const FgRollup *r)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "CREATE VIEW %s AS ", r->rtname);
+	if (r->parent_id)
+	{
+		char	   *item = psprintf("(SELECT p.* FROM %s p) s", r->parent->rtname);
+
+		appendStringInfoString(&buf, fresh_sql(r, item));
+		return buf.data;
+	}
+
+	{
+		char	   *from = psprintf("%s d WHERE NOT d._fg_reset", r->deltaname);
+		char	   *rollup_from = psprintf("(SELECT * FROM %s WHERE NOT (SELECT reset FROM rs)) o",
+										   r->relname);
+
+		appendStringInfo(&buf,
+						 "WITH rs AS (SELECT EXISTS (SELECT 1 FROM %s WHERE _fg_reset) AS reset), %s, %s, %s",
+						 r->deltaname, combine_cte(r, from),
+						 joined_cte(r, rollup_from), stale_fresh_ctes(r));
+	}
+	appendStringInfoString(&buf, " SELECT ");
+	rollup_columns(&buf, r, "o");
+	appendStringInfo(&buf,
+					 " FROM %s o WHERE NOT (SELECT reset FROM rs)"
+					 " AND NOT EXISTS (SELECT 1 FROM g WHERE g.bucket = o.bucket",
+					 r->relname);
+	keys_match(&buf, r, "g", "o");
+	appendStringInfoString(&buf, ") UNION ALL SELECT ");
+	rollup_columns(&buf, r, "n");
+	appendStringInfoString(&buf, " FROM n WHERE n._fg_count <> 0 UNION ALL SELECT ");
+	rollup_columns(&buf, r, "f");
+	appendStringInfoString(&buf, " FROM f");
+	return buf.data;
+}
+
+/*
+ * FgSqlUserColumns
+ *		"bucket, keys, user columns" with an optional prefix, for the
+ *		user-facing realtime view.
+ */
+char *
+FgSqlUserColumns(const FgRollup *r, const char *alias)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "%s%sbucket", alias ? alias : "", alias ? "." : "");
+	keys_list(&buf, r, alias);
+	for (int i = 0; i < r->naggs; i++)
+		appendStringInfo(&buf, ", %s%s%s", alias ? alias : "", alias ? "." : "",
+						 quote_identifier(r->aggs[i].alias));
+	return buf.data;
+}

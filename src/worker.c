@@ -1,0 +1,764 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.c
+ *	  Shared memory, the launcher and the per-database fold workers.
+ *
+ * The launcher ("fluss_grid launcher") starts after recovery (so a hot
+ * standby runs no workers: its rollups arrive by replication), reads
+ * pg_database and starts one worker ("fluss_grid worker") per database.
+ * A worker that finds no fluss_grid extension in its database says so in
+ * its slot and exits with status 0, which the postmaster does not restart;
+ * CREATE EXTENSION and create_rollup start it again.  A worker that dies
+ * otherwise is restarted by the postmaster.
+ *
+ * A worker sleeps on its latch.  Committing transactions that wrote
+ * changelog rows set it (changelog.c), so folding starts within
+ * milliseconds of a commit; the naptime only bounds retries.  Each pass
+ * over the database's rollups bumps passes_started/passes_done, and
+ * passes_clean when no rollup failed; wait_for_rollups() sleeps on a
+ * condition variable until a clean pass that started after its call.
+ *
+ * DROP DATABASE, ALTER DATABASE ... RENAME / SET TABLESPACE and CREATE
+ * DATABASE ... TEMPLATE need the database free of connections: a utility
+ * hook asks its worker to step aside (exit 0) for the command and starts
+ * it again afterwards.
+ *
+ * Locking: FgSharedState->lock protects dbs[] and status[].
+ *
+ * IDENTIFICATION
+ *	  src/worker.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/pg_database.h"
+#include "commands/dbcommands.h"
+#include "commands/defrem.h"
+#include "commands/extension.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "tcop/utility.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "fluss_grid.h"
+
+PG_FUNCTION_INFO_V1(fluss_grid_start_worker);
+PG_FUNCTION_INFO_V1(fluss_grid_workers);
+PG_FUNCTION_INFO_V1(fluss_grid_rollup_status);
+
+FgShared   *FgSharedState = NULL;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+static FgDatabaseSlot *my_slot = NULL;
+
+static Size fg_shmem_size(void);
+static void fg_shmem_request(void);
+static void fg_shmem_startup(void);
+static void worker_release_slot(int code, Datum arg);
+static bool start_worker_for(Oid dbid, BackgroundWorkerHandle **handle);
+static void fg_process_utility(PlannedStmt *pstmt, const char *queryString,
+							   bool readOnlyTree, ProcessUtilityContext context,
+							   ParamListInfo params, QueryEnvironment *queryEnv,
+							   DestReceiver *dest, QueryCompletion *qc);
+static Oid	step_aside_target(Node *stmt, bool *restart_after);
+static void step_aside(Oid dbid);
+
+static Size
+fg_shmem_size(void)
+{
+	return add_size(offsetof(FgShared, dbs),
+					mul_size(sizeof(FgDatabaseSlot), fluss_grid_max_databases));
+}
+
+/*
+ * FgWorkerInit
+ *		Called from _PG_init while shared_preload_libraries is processed:
+ *		request shared memory, register the launcher, hook utility commands.
+ */
+void
+FgWorkerInit(void)
+{
+	BackgroundWorker worker;
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = fg_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = fg_shmem_startup;
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = fg_process_utility;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 5;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "fluss_grid");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "fluss_grid_launcher_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "fluss_grid launcher");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "fluss_grid launcher");
+	RegisterBackgroundWorker(&worker);
+}
+
+static void
+fg_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(fg_shmem_size());
+	RequestNamedLWLockTranche("fluss_grid", 1);
+}
+
+static void
+fg_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	FgSharedState = ShmemInitStruct("fluss_grid", fg_shmem_size(), &found);
+	if (!found)
+	{
+		memset(FgSharedState, 0, fg_shmem_size());
+		FgSharedState->lock = &(GetNamedLWLockTranche("fluss_grid"))->lock;
+		ConditionVariableInit(&FgSharedState->pass_cv);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * FgDatabaseSlotFor
+ *		The slot of a database; the caller holds FgSharedState->lock
+ *		(exclusively when create is true).
+ */
+FgDatabaseSlot *
+FgDatabaseSlotFor(Oid dbid, bool create)
+{
+	FgDatabaseSlot *free_slot = NULL;
+
+	for (int i = 0; i < fluss_grid_max_databases; i++)
+	{
+		FgDatabaseSlot *s = &FgSharedState->dbs[i];
+
+		if (s->dbid == dbid)
+			return s;
+		if (s->dbid == InvalidOid && free_slot == NULL)
+			free_slot = s;
+	}
+	if (create && free_slot)
+	{
+		memset(free_slot, 0, sizeof(FgDatabaseSlot));
+		free_slot->dbid = dbid;
+		return free_slot;
+	}
+	return NULL;
+}
+
+/*
+ * FgWakeWorker
+ *		Set the latch of the database's worker, if it runs.
+ */
+void
+FgWakeWorker(Oid dbid)
+{
+	FgDatabaseSlot *s;
+
+	if (FgSharedState == NULL)
+		return;
+	LWLockAcquire(FgSharedState->lock, LW_SHARED);
+	s = FgDatabaseSlotFor(dbid, false);
+	if (s && s->latch)
+		SetLatch(s->latch);
+	LWLockRelease(FgSharedState->lock);
+}
+
+static bool
+start_worker_for(Oid dbid, BackgroundWorkerHandle **handle)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 1;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "fluss_grid");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "fluss_grid_worker_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "fluss_grid worker for database %u", dbid);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "fluss_grid worker");
+	worker.bgw_main_arg = ObjectIdGetDatum(dbid);
+	worker.bgw_notify_pid = handle ? MyProcPid : 0;
+	return RegisterDynamicBackgroundWorker(&worker, handle);
+}
+
+/*
+ * FgEnsureWorker
+ *		Start the worker of a database unless it runs; false when the
+ *		library was not preloaded (no workers at all).
+ */
+bool
+FgEnsureWorker(Oid dbid)
+{
+	FgDatabaseSlot *s;
+	bool		need;
+
+	if (FgSharedState == NULL)
+		return false;
+	LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
+	s = FgDatabaseSlotFor(dbid, true);
+	if (s == NULL)
+	{
+		LWLockRelease(FgSharedState->lock);
+		ereport(WARNING,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("fluss_grid cannot start a worker for more than %d databases",
+						fluss_grid_max_databases),
+				 errhint("Raise fluss_grid.max_databases.")));
+		return false;
+	}
+	s->no_extension = false;
+	need = (s->pid == 0 && GetCurrentTimestamp() >= s->paused_until);
+	LWLockRelease(FgSharedState->lock);
+	if (need && !start_worker_for(dbid, NULL))
+		ereport(WARNING,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("could not register the fluss_grid worker"),
+				 errhint("Raise max_worker_processes.")));
+	return true;
+}
+
+/*
+ * Status of rollups, kept in shared memory for fluss_grid.rollups.
+ */
+FgRollupStatus *
+FgStatusFor(Oid dbid, int32 rollup_id, bool create)
+{
+	FgRollupStatus *free_slot = NULL;
+
+	for (int i = 0; i < FG_MAX_STATUS; i++)
+	{
+		FgRollupStatus *st = &FgSharedState->status[i];
+
+		if (st->dbid == dbid && st->rollup_id == rollup_id)
+			return st;
+		if (st->dbid == InvalidOid && free_slot == NULL)
+			free_slot = st;
+	}
+	if (create && free_slot)
+	{
+		memset(free_slot, 0, sizeof(FgRollupStatus));
+		free_slot->dbid = dbid;
+		free_slot->rollup_id = rollup_id;
+		return free_slot;
+	}
+	return NULL;
+}
+
+void
+FgRecordFold(int32 rollup_id, const FgFoldResult *res)
+{
+	FgRollupStatus *st;
+
+	if (FgSharedState == NULL)
+		return;
+	LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
+	st = FgStatusFor(MyDatabaseId, rollup_id, true);
+	if (st)
+	{
+		st->last_fold = GetCurrentTimestamp();
+		st->folds++;
+		st->deltas += res->deltas;
+		st->failures = 0;
+		st->retry_after = 0;
+	}
+	LWLockRelease(FgSharedState->lock);
+}
+
+void
+FgRecordError(int32 rollup_id, const char *msg)
+{
+	FgRollupStatus *st;
+
+	if (FgSharedState == NULL)
+		return;
+	LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
+	st = FgStatusFor(MyDatabaseId, rollup_id, true);
+	if (st)
+	{
+		int64		delay_ms;
+
+		st->last_error_at = GetCurrentTimestamp();
+		strlcpy(st->last_error, msg ? msg : "unknown error", sizeof(st->last_error));
+		st->failures++;
+		/* 100 ms, doubling, at most a minute */
+		delay_ms = Min((int64) 100 << Min(st->failures - 1, 10), 60000);
+		st->retry_after = TimestampTzPlusMilliseconds(st->last_error_at, delay_ms);
+	}
+	LWLockRelease(FgSharedState->lock);
+}
+
+bool
+FgRollupBackingOff(int32 rollup_id)
+{
+	FgRollupStatus *st;
+	bool		off = false;
+
+	if (FgSharedState == NULL)
+		return false;
+	LWLockAcquire(FgSharedState->lock, LW_SHARED);
+	st = FgStatusFor(MyDatabaseId, rollup_id, false);
+	if (st && st->retry_after > GetCurrentTimestamp())
+		off = true;
+	LWLockRelease(FgSharedState->lock);
+	return off;
+}
+
+/* ---------------------------------------------------------------------
+ * Launcher
+ * ---------------------------------------------------------------------
+ */
+void
+fluss_grid_launcher_main(Datum arg)
+{
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	pgstat_report_appname("fluss_grid launcher");
+
+	LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
+	FgSharedState->launcher_latch = MyLatch;
+	LWLockRelease(FgSharedState->lock);
+
+	for (;;)
+	{
+		List	   *dbs = NIL;
+		ListCell   *lc;
+		Relation	rel;
+		TableScanDesc scan;
+		HeapTuple	tup;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+
+		/* databases that accept connections */
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		(void) GetTransactionSnapshot();
+		rel = table_open(DatabaseRelationId, AccessShareLock);
+		scan = table_beginscan_catalog(rel, 0, NULL);
+		while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+		{
+			Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+
+			if (db->datallowconn && !db->datistemplate && db->datconnlimit != -2)
+				dbs = lappend_oid(dbs, db->oid);
+		}
+		table_endscan(scan);
+		table_close(rel, AccessShareLock);
+		CommitTransactionCommand();
+
+		/* forget slots of dropped databases */
+		LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
+		for (int i = 0; i < fluss_grid_max_databases; i++)
+		{
+			FgDatabaseSlot *s = &FgSharedState->dbs[i];
+
+			if (s->dbid != InvalidOid && s->pid == 0 && !list_member_oid(dbs, s->dbid))
+				memset(s, 0, sizeof(FgDatabaseSlot));
+		}
+		LWLockRelease(FgSharedState->lock);
+
+		if (fluss_grid_enabled)
+		{
+			foreach(lc, dbs)
+			{
+				Oid			dbid = lfirst_oid(lc);
+				FgDatabaseSlot *s;
+				bool		need;
+				BackgroundWorkerHandle *handle;
+				pid_t		pid;
+
+				LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
+				s = FgDatabaseSlotFor(dbid, true);
+				need = s && s->pid == 0 && !s->no_extension &&
+					GetCurrentTimestamp() >= s->paused_until;
+				LWLockRelease(FgSharedState->lock);
+				if (!need)
+					continue;
+				if (!start_worker_for(dbid, &handle))
+				{
+					ereport(LOG,
+							(errmsg("fluss_grid launcher could not start a worker"),
+							 errhint("Raise max_worker_processes.")));
+					break;
+				}
+				(void) WaitForBackgroundWorkerStartup(handle, &pid);
+				/* give it a moment to claim its slot before the next look */
+			}
+		}
+		list_free(dbs);
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 10000L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Per-database worker
+ * ---------------------------------------------------------------------
+ */
+static void
+worker_release_slot(int code, Datum arg)
+{
+	if (my_slot == NULL)
+		return;
+	LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
+	if (my_slot->pid == MyProcPid)
+	{
+		my_slot->pid = 0;
+		my_slot->latch = NULL;
+	}
+	LWLockRelease(FgSharedState->lock);
+	ConditionVariableBroadcast(&FgSharedState->pass_cv);
+	if (FgSharedState->launcher_latch)
+		SetLatch(FgSharedState->launcher_latch);
+}
+
+void
+fluss_grid_worker_main(Datum arg)
+{
+	Oid			dbid = DatumGetObjectId(arg);
+	bool		has_extension;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	/* claim the database's slot; a second worker for it leaves at once */
+	LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
+	my_slot = FgDatabaseSlotFor(dbid, true);
+	if (my_slot == NULL || (my_slot->pid != 0 && my_slot->pid != MyProcPid))
+	{
+		LWLockRelease(FgSharedState->lock);
+		my_slot = NULL;
+		proc_exit(0);
+	}
+	my_slot->pid = MyProcPid;
+	my_slot->latch = MyLatch;
+	LWLockRelease(FgSharedState->lock);
+	on_shmem_exit(worker_release_slot, (Datum) 0);
+
+	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
+	pgstat_report_appname("fluss_grid worker");
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	has_extension = OidIsValid(get_extension_oid("fluss_grid", true));
+	CommitTransactionCommand();
+	if (!has_extension)
+	{
+		LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
+		my_slot->no_extension = true;
+		LWLockRelease(FgSharedState->lock);
+		proc_exit(0);
+	}
+	ereport(LOG, (errmsg("fluss_grid worker started")));
+
+	for (;;)
+	{
+		uint64		pass;
+		int			nfailed = 0;
+		long		timeout = fluss_grid_naptime;
+		bool		paused;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+
+		LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
+		paused = GetCurrentTimestamp() < my_slot->paused_until;
+		pass = ++my_slot->passes_started;
+		LWLockRelease(FgSharedState->lock);
+		if (paused)
+			proc_exit(0);		/* stepping aside; started again later */
+
+		if (fluss_grid_enabled)
+		{
+			pgstat_report_activity(STATE_RUNNING, "folding");
+			(void) FgFoldAll(true, &nfailed);
+			pgstat_report_activity(STATE_IDLE, NULL);
+
+			SetCurrentStatementStartTimestamp();
+			StartTransactionCommand();
+			has_extension = OidIsValid(get_extension_oid("fluss_grid", true));
+			CommitTransactionCommand();
+			if (!has_extension)
+			{
+				LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
+				my_slot->no_extension = true;
+				LWLockRelease(FgSharedState->lock);
+				proc_exit(0);
+			}
+		}
+		else
+			nfailed = 1;
+
+		LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
+		my_slot->passes_done = pass;
+		if (nfailed == 0)
+			my_slot->passes_clean = pass;
+		LWLockRelease(FgSharedState->lock);
+		ConditionVariableBroadcast(&FgSharedState->pass_cv);
+
+		if (nfailed > 0)
+			timeout = Min(timeout, 100);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 timeout, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Stepping aside for commands that need a database without connections
+ * ---------------------------------------------------------------------
+ */
+static Oid
+step_aside_target(Node *stmt, bool *restart_after)
+{
+	const char *name = NULL;
+	ListCell   *lc;
+
+	*restart_after = true;
+	switch (nodeTag(stmt))
+	{
+		case T_DropdbStmt:
+			name = ((DropdbStmt *) stmt)->dbname;
+			*restart_after = false;
+			break;
+		case T_RenameStmt:
+			if (((RenameStmt *) stmt)->renameType == OBJECT_DATABASE)
+				name = ((RenameStmt *) stmt)->subname;
+			break;
+		case T_CreatedbStmt:
+			foreach(lc, ((CreatedbStmt *) stmt)->options)
+			{
+				DefElem    *d = lfirst(lc);
+
+				if (strcmp(d->defname, "template") == 0 && d->arg)
+					name = defGetString(d);
+			}
+			break;
+		case T_AlterDatabaseStmt:
+			foreach(lc, ((AlterDatabaseStmt *) stmt)->options)
+			{
+				DefElem    *d = lfirst(lc);
+
+				if (strcmp(d->defname, "tablespace") == 0)
+					name = ((AlterDatabaseStmt *) stmt)->dbname;
+			}
+			break;
+		default:
+			break;
+	}
+	return name ? get_database_oid(name, true) : InvalidOid;
+}
+
+/* ask the database's worker to exit and wait (up to 10 s) until it has */
+static void
+step_aside(Oid dbid)
+{
+	FgDatabaseSlot *s;
+	bool		running;
+
+	LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
+	s = FgDatabaseSlotFor(dbid, false);
+	if (s == NULL)
+	{
+		LWLockRelease(FgSharedState->lock);
+		return;
+	}
+	s->paused_until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 60000);
+	if (s->latch)
+		SetLatch(s->latch);
+	LWLockRelease(FgSharedState->lock);
+
+	for (int i = 0; i < 1000; i++)
+	{
+		LWLockAcquire(FgSharedState->lock, LW_SHARED);
+		running = (s->dbid == dbid && s->pid != 0);
+		LWLockRelease(FgSharedState->lock);
+		if (!running)
+			break;
+		CHECK_FOR_INTERRUPTS();
+		pg_usleep(10000L);
+	}
+}
+
+static void
+resume(Oid dbid, bool restart)
+{
+	FgDatabaseSlot *s;
+
+	LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
+	s = FgDatabaseSlotFor(dbid, false);
+	if (s)
+		s->paused_until = 0;
+	LWLockRelease(FgSharedState->lock);
+	if (restart && FgSharedState->launcher_latch)
+		SetLatch(FgSharedState->launcher_latch);
+}
+
+static void
+fg_process_utility(PlannedStmt *pstmt, const char *queryString,
+				   bool readOnlyTree, ProcessUtilityContext context,
+				   ParamListInfo params, QueryEnvironment *queryEnv,
+				   DestReceiver *dest, QueryCompletion *qc)
+{
+	volatile Oid dbid = InvalidOid;
+	bool		restart = true;
+	volatile bool restart_v;
+
+	if (FgSharedState != NULL)
+		dbid = step_aside_target(pstmt->utilityStmt, &restart);
+	restart_v = restart;
+	if (OidIsValid(dbid))
+		step_aside(dbid);
+
+	PG_TRY();
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		if (OidIsValid(dbid))
+			resume(dbid, restart_v);
+	}
+	PG_END_TRY();
+}
+
+/* ---------------------------------------------------------------------
+ * SQL-callable
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * fluss_grid_start_worker
+ *		Start this database's worker (called by CREATE EXTENSION).  Without
+ *		shared_preload_libraries there are no workers: say so.
+ */
+Datum
+fluss_grid_start_worker(PG_FUNCTION_ARGS)
+{
+	if (FgSharedState == NULL)
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("fluss_grid is not loaded through shared_preload_libraries, so no background worker folds changes"),
+				 errhint("Add fluss_grid to shared_preload_libraries and restart the server; until then call fluss_grid.fold_now() or fluss_grid.wait_for_rollups() to fold pending changes.")));
+		PG_RETURN_BOOL(false);
+	}
+	PG_RETURN_BOOL(FgEnsureWorker(MyDatabaseId));
+}
+
+/*
+ * fluss_grid_workers
+ *		The running workers: database, pid, passes completed.
+ */
+Datum
+fluss_grid_workers(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (FgSharedState == NULL)
+		return (Datum) 0;
+	LWLockAcquire(FgSharedState->lock, LW_SHARED);
+	for (int i = 0; i < fluss_grid_max_databases; i++)
+	{
+		FgDatabaseSlot *s = &FgSharedState->dbs[i];
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+		char	   *name;
+
+		if (s->dbid == InvalidOid || s->pid == 0)
+			continue;
+		name = get_database_name(s->dbid);
+		if (name == NULL)
+			continue;
+		values[0] = CStringGetDatum(name);
+		values[0] = DirectFunctionCall1(namein, values[0]);
+		values[1] = Int32GetDatum(s->pid);
+		values[2] = Int64GetDatum((int64) s->passes_done);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	LWLockRelease(FgSharedState->lock);
+	return (Datum) 0;
+}
+
+/*
+ * fluss_grid_rollup_status
+ *		Fold statistics and last error of this database's rollups.
+ */
+Datum
+fluss_grid_rollup_status(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (FgSharedState == NULL)
+		return (Datum) 0;
+	LWLockAcquire(FgSharedState->lock, LW_SHARED);
+	for (int i = 0; i < FG_MAX_STATUS; i++)
+	{
+		FgRollupStatus *st = &FgSharedState->status[i];
+		Datum		values[6];
+		bool		nulls[6] = {false, false, false, false, false, false};
+
+		if (st->dbid != MyDatabaseId)
+			continue;
+		values[0] = Int32GetDatum(st->rollup_id);
+		values[1] = TimestampTzGetDatum(st->last_fold);
+		nulls[1] = (st->last_fold == 0);
+		values[2] = Int64GetDatum(st->folds);
+		values[3] = Int64GetDatum(st->deltas);
+		values[4] = CStringGetTextDatum(st->last_error);
+		nulls[4] = (st->last_error[0] == '\0' || st->failures == 0);
+		values[5] = TimestampTzGetDatum(st->last_error_at);
+		nulls[5] = (st->last_error_at == 0);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	LWLockRelease(FgSharedState->lock);
+	return (Datum) 0;
+}
