@@ -3,6 +3,8 @@
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION fluss_grid" to load this file. \quit
 
+CREATE SCHEMA fluss_grid;
+
 -- The catalog of rollups.  Dumped by pg_dump (extension configuration).
 CREATE SEQUENCE fluss_grid.rollup_id_seq AS integer;
 

@@ -60,6 +60,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
@@ -972,6 +973,7 @@ refresh(const FgRollup *r, Datum lo, bool lo_null, Datum hi, bool hi_null)
 	char		nulls[2];
 	int64		n = 0;
 	int			ret;
+	Snapshot	snap;
 
 	if (e == NULL)
 		return 0;
@@ -985,14 +987,19 @@ refresh(const FgRollup *r, Datum lo, bool lo_null, Datum hi, bool hi_null)
 
 		e->refresh_plan = FgCachePlan(e, FgSqlRefresh(e->rollup), 2, types, InvalidOid);
 	}
-	ret = SPI_execute_plan(e->reset_plan, NULL, NULL, false, 0);
+	/* one snapshot for both statements, as in a fold (fold.c) */
+	snap = RegisterSnapshot(GetTransactionSnapshot());
+	ret = SPI_execute_snapshot(e->reset_plan, NULL, NULL, snap, InvalidSnapshot,
+							   false, true, 0);
 	if (ret < 0)
 		elog(ERROR, "fluss_grid reset failed: %s", SPI_result_code_string(ret));
 	values[0] = lo;
 	values[1] = hi;
 	nulls[0] = lo_null ? 'n' : ' ';
 	nulls[1] = hi_null ? 'n' : ' ';
-	ret = SPI_execute_plan(e->refresh_plan, values, nulls, false, 0);
+	ret = SPI_execute_snapshot(e->refresh_plan, values, nulls, snap, InvalidSnapshot,
+							   false, true, 0);
+	UnregisterSnapshot(snap);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "fluss_grid refresh failed: %s", SPI_result_code_string(ret));
 	else

@@ -392,8 +392,11 @@ FgCacheGet(int32 id)
 		/* retire the stale copy; it may still be in use up the stack */
 		FgCacheEntry *old = MemoryContextAlloc(TopMemoryContext, sizeof(FgCacheEntry));
 
+		MemoryContext oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+
 		memcpy(old, e, sizeof(FgCacheEntry));
 		retired = lappend(retired, old);
+		MemoryContextSwitchTo(oldcxt);
 	}
 	memset(((char *) e) + sizeof(int32), 0, sizeof(FgCacheEntry) - sizeof(int32));
 

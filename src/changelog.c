@@ -390,8 +390,6 @@ FgReconcileCapture(const FgRollup *r, bool backfill)
 	List	   *have;
 	ListCell   *lc;
 
-	if (r->parent_id != 0)
-		return;
 	if (get_rel_relkind(r->sourceid) == RELKIND_PARTITIONED_TABLE)
 		want = list_concat(want, find_all_inheritors(r->sourceid, NoLock, NULL));
 	want = list_concat_unique_oid(NIL, want);

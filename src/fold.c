@@ -106,6 +106,7 @@ FgFoldRollup(const FgRollup *r, bool wait, FgFoldResult *res)
 	int			save_sec;
 	int			save_nestlevel;
 	int			ret;
+	Snapshot	snap;
 
 	res->deltas = 0;
 	res->recomputed = 0;
@@ -126,13 +127,20 @@ FgFoldRollup(const FgRollup *r, bool wait, FgFoldResult *res)
 	if (e->fold_plan == NULL)
 		e->fold_plan = FgCachePlan(e, FgSqlFold(e->rollup), 0, NULL, InvalidOid);
 
-	ret = SPI_execute_plan(e->reset_plan, NULL, NULL, false, 0);
+	/*
+	 * Both statements must see the same committed transactions: a TRUNCATE
+	 * marker and the changes committed with it are applied together or not
+	 * at all.  One snapshot, taken after the lock; the second statement
+	 * still sees the first one's writes (SPI advances the command id).
+	 */
+	snap = RegisterSnapshot(GetTransactionSnapshot());
+	ret = SPI_execute_snapshot(e->reset_plan, NULL, NULL, snap, InvalidSnapshot,
+							   false, true, 0);
 	if (ret < 0)
 		elog(ERROR, "fluss_grid reset failed: %s", SPI_result_code_string(ret));
-
-	/* a fresh snapshot for the fold statement, after the lock */
-	CommandCounterIncrement();
-	ret = SPI_execute_plan(e->fold_plan, NULL, NULL, false, 0);
+	ret = SPI_execute_snapshot(e->fold_plan, NULL, NULL, snap, InvalidSnapshot,
+							   false, true, 0);
+	UnregisterSnapshot(snap);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "fluss_grid fold failed: %s", SPI_result_code_string(ret));
 	else
@@ -186,9 +194,10 @@ FgFoldAll(bool in_worker, int *nfailed)
 		StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
 	}
-	oldcxt = MemoryContextSwitchTo(passcxt);
+	oldcxt = CurrentMemoryContext;
+	switch_context(passcxt);
 	ids = OidIsValid(get_extension_oid("fluss_grid", true)) ? FgRollupIdsInFoldOrder() : NIL;
-	MemoryContextSwitchTo(oldcxt);
+	switch_context(oldcxt);
 	if (in_worker)
 	{
 		PopActiveSnapshot();

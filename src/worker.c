@@ -374,7 +374,13 @@ fluss_grid_launcher_main(Datum arg)
 			Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
 
 			if (db->datallowconn && !db->datistemplate && db->datconnlimit != -2)
+			{
+				/* the list must outlive the transaction */
+				MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
 				dbs = lappend_oid(dbs, db->oid);
+				MemoryContextSwitchTo(old);
+			}
 		}
 		table_endscan(scan);
 		table_close(rel, AccessShareLock);
