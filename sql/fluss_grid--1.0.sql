@@ -152,6 +152,11 @@ RETURNS void
 AS 'MODULE_PATHNAME', 'fluss_grid_reconcile_capture'
 LANGUAGE C STRICT VOLATILE;
 
+CREATE FUNCTION fluss_grid.check_source(rollup_id integer)
+RETURNS void
+AS 'MODULE_PATHNAME', 'fluss_grid_check_source'
+LANGUAGE C STRICT VOLATILE;
+
 CREATE FUNCTION fluss_grid.forget_rollup(rollup_id integer)
 RETURNS void
 AS 'MODULE_PATHNAME', 'fluss_grid_forget_rollup'
@@ -159,6 +164,7 @@ LANGUAGE C STRICT VOLATILE;
 
 REVOKE ALL ON FUNCTION fluss_grid.reconcile_capture(integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION fluss_grid.forget_rollup(integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION fluss_grid.check_source(integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION fluss_grid.fold_now() FROM PUBLIC;
 
 CREATE FUNCTION fluss_grid.on_ddl_command_end()
@@ -183,6 +189,15 @@ BEGIN
                               AND t.tgname LIKE '\_fg\_capture\_' || r.id || '\_%'))
     LOOP
         PERFORM fluss_grid.reconcile_capture(rid);
+    END LOOP;
+    -- a rollup must still find the columns it uses by name
+    FOR rid IN
+        SELECT DISTINCT r.id
+          FROM pg_event_trigger_ddl_commands() c
+          JOIN fluss_grid.rollup r ON r.source_rel::oid = c.objid
+         WHERE c.classid = 'pg_class'::regclass AND c.command_tag = 'ALTER TABLE'
+    LOOP
+        PERFORM fluss_grid.check_source(rid);
     END LOOP;
 END;
 $$;

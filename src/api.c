@@ -103,7 +103,17 @@ static int64 refresh(const FgRollup *r, Datum lo, bool lo_null, Datum hi,
 static void
 agg_spec_context(void *arg)
 {
-	errcontext("aggregate \"%s\"", (const char *) arg);
+	const char *spec = (const char *) arg;
+	int			pos = geterrposition();
+
+	/* a position points into "SELECT <spec>", not into the caller's query */
+	if (pos > 0)
+	{
+		errposition(0);
+		internalerrposition(pos);
+		internalerrquery(psprintf("SELECT %s", spec));
+	}
+	errcontext("aggregate \"%s\"", spec);
 }
 
 static void
@@ -173,10 +183,10 @@ deparse_pinned(Node *expr, Relation rel)
 	(void) set_config_option("search_path", "pg_catalog, pg_temp",
 							 PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
+	/* columns qualified as s.col: see proj_sql() in rollup_sql.c */
 	out = deparse_expression(expr,
-							 deparse_context_for(RelationGetRelationName(rel),
-												 RelationGetRelid(rel)),
-							 false, false);
+							 deparse_context_for("s", RelationGetRelid(rel)),
+							 true, false);
 	AtEOXact_GUC(true, nest);
 	return out;
 }
@@ -1087,6 +1097,12 @@ forget_rollup(int32 id)
 	FgSuppressDdlFollowUp = true;
 	PG_TRY();
 	{
+		int			nest = NewGUCNestLevel();
+
+		/* the cascade to the user's realtime view is expected: no NOTICE */
+		(void) set_config_option("client_min_messages", "warning",
+								 PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 		SPI_connect();
 		initStringInfo(&sql);
 		if (SPI_execute(q, true, 0) == SPI_OK_SELECT)
@@ -1102,6 +1118,7 @@ forget_rollup(int32 id)
 						 "DELETE FROM fluss_grid.rollup WHERE id = %d;\n", id, id, id);
 		spi_exec(sql.data);
 		SPI_finish();
+		AtEOXact_GUC(true, nest);
 	}
 	PG_FINALLY();
 	{

@@ -243,6 +243,13 @@ FgRollupLoad(int32 id, bool missing_ok)
 	{
 		AttrNumber	att = get_attnum(r->sourceid, r->time_column);
 
+		if (att == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("rollup %s buckets by column \"%s\" of %s, which no longer exists",
+							r->relname, r->time_column, r->sourcename),
+					 errdetail("Renaming a column that a rollup uses is not supported."),
+					 errhint("Rename the column back, or drop the rollup first.")));
 		r->timetype = get_atttype(r->sourceid, att);
 		r->level = 1;
 	}
@@ -256,9 +263,11 @@ FgRollupLoad(int32 id, bool missing_ok)
 
 		if (att == InvalidAttrNumber)
 			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("group key \"%s\" of rollup %d no longer exists in its source",
-							r->keys[k], id)));
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("rollup %s groups by column \"%s\" of %s, which no longer exists",
+							r->relname, r->keys[k], r->sourcename),
+					 errdetail("Renaming a column that a rollup uses is not supported."),
+					 errhint("Rename the column back, or drop the rollup first.")));
 		r->keytypes[k] = get_atttype(r->sourceid, att);
 		at = SearchSysCache2(ATTNUM, ObjectIdGetDatum(r->sourceid), Int16GetDatum(att));
 		if (HeapTupleIsValid(at))

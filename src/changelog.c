@@ -51,6 +51,7 @@
 
 PG_FUNCTION_INFO_V1(fluss_grid_capture);
 PG_FUNCTION_INFO_V1(fluss_grid_reconcile_capture);
+PG_FUNCTION_INFO_V1(fluss_grid_check_source);
 
 /* set while the engine runs DDL of its own, which must not re-enter */
 bool		FgSuppressDdlFollowUp = false;
@@ -434,6 +435,44 @@ FgReconcileCapture(const FgRollup *r, bool backfill)
 		if (!list_member_oid(want, relid))
 			FgDetachCapture(r->id, relid);
 	}
+}
+
+/* error context while checking a rollup after DDL on its source */
+static void
+check_source_context(void *arg)
+{
+	errcontext("checking rollup %s after a change of its source", (const char *) arg);
+}
+
+/*
+ * fluss_grid_check_source
+ *		Called by the ddl_command_end event trigger after ALTER TABLE on a
+ *		rollup's source: the rollup must still find every column it uses
+ *		by name (a rename would break it), else the ALTER is rolled back.
+ */
+Datum
+fluss_grid_check_source(PG_FUNCTION_ARGS)
+{
+	FgRollup   *r;
+	ErrorContextCallback cb;
+	char	   *sql;
+
+	if (FgSuppressDdlFollowUp)
+		PG_RETURN_VOID();
+	r = FgRollupLoad(PG_GETARG_INT32(0), true);
+	if (r == NULL)
+		PG_RETURN_VOID();
+	cb.callback = check_source_context;
+	cb.arg = r->relname;
+	cb.previous = error_context_stack;
+	error_context_stack = &cb;
+	sql = FgSqlCapture(r, FG_CAPTURE_INSERT_REL, r->sourcename);
+	SPI_connect();
+	if (SPI_prepare(sql, 0, NULL) == NULL)
+		elog(ERROR, "could not prepare capture of rollup %s", r->relname);
+	SPI_finish();
+	error_context_stack = cb.previous;
+	PG_RETURN_VOID();
 }
 
 /*

@@ -375,13 +375,18 @@ stale_fresh_ctes(const FgRollup *r)
 	StringInfoData buf;
 	StringInfoData item;
 	const char *tcol = r->parent_id ? "bucket" : quote_identifier(r->time_column);
-	char	   *ts = psprintf("src.%s", tcol);
+	char	   *ts = psprintf("s.%s", tcol);
 
+	/*
+	 * Arguments are deparsed with every column qualified by "s", so the
+	 * source can be joined here without ambiguity, and the realtime view
+	 * depends only on the columns the rollup uses.
+	 */
 	initStringInfo(&item);
-	appendStringInfo(&item, "(SELECT src.* FROM %s src JOIN st ON st.bucket = %s",
+	appendStringInfo(&item, "%s s JOIN st ON st.bucket = %s",
 					 r->sourcename, FgSqlBucketExpr(r, ts));
-	keys_match(&item, r, "src", "st");
-	appendStringInfo(&item, " AND %s >= st.bucket AND %s < %s) s",
+	keys_match(&item, r, "s", "st");
+	appendStringInfo(&item, " AND %s >= st.bucket AND %s < %s",
 					 ts, ts, bucket_end_expr(r, "st.bucket"));
 
 	initStringInfo(&buf);
@@ -650,8 +655,8 @@ FgSqlRefresh(const FgRollup *r)
 
 	initStringInfo(&item);
 	appendStringInfo(&item,
-					 "(SELECT src.* FROM %s src, rng WHERE (rng.lo IS NULL OR src.%s >= rng.lo)"
-					 " AND (rng.hi IS NULL OR src.%s < rng.hi)) s",
+					 "%s s JOIN rng ON (rng.lo IS NULL OR s.%s >= rng.lo)"
+					 " AND (rng.hi IS NULL OR s.%s < rng.hi)",
 					 r->sourcename, tcol, tcol);
 
 	initStringInfo(&buf);
