@@ -849,7 +849,9 @@ fluss_grid_create_rollup(PG_FUNCTION_ARGS)
 	{
 		bool		isnull;
 
+		become(extowner, &save_userid, &save_sec);
 		spi_exec("SELECT nextval('fluss_grid.rollup_id_seq')");
+		SetUserIdAndSecContext(save_userid, save_sec);
 		r->id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 											SPI_tuptable->tupdesc, 1, &isnull));
 	}
@@ -1169,6 +1171,19 @@ drop_one_rollup(int32 id)
 	SPI_finish();
 }
 
+/* fold locks of rollup id and everything built on it, top-down */
+static void
+lock_tree(int32 id)
+{
+	List	   *children = FgRollupChildren(id);
+	ListCell   *lc;
+	bool		acquired;
+
+	FgLockRollup(id, true, &acquired);
+	foreach(lc, children)
+		lock_tree(lfirst_int(lc));
+}
+
 static void
 drop_tree(int32 id, bool cascade, const char *name)
 {
@@ -1201,6 +1216,20 @@ fluss_grid_drop_rollup(PG_FUNCTION_ARGS)
 
 	check_not_null(fcinfo, 0, "rollup");
 	r = owned_rollup(PG_GETARG_OID(0), "drop");
+
+	/*
+	 * Lock order, to never deadlock with writers or the worker: first the
+	 * source (writers finish, and no fold of a parent rollup can be writing
+	 * into our changelog), then the fold locks of the whole tree.
+	 */
+	LockRelationOid(r->sourceid, ShareRowExclusiveLock);
+	if (r->parent_id != 0)
+	{
+		bool		acquired;
+
+		FgLockRollup(r->parent_id, true, &acquired);
+	}
+	lock_tree(r->id);
 	drop_tree(r->id, cascade, r->relname);
 	PG_RETURN_VOID();
 }

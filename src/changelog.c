@@ -340,12 +340,10 @@ FgDetachCapture(int32 id, Oid relid)
 	StringInfoData sql;
 
 	initStringInfo(&sql);
+	/* a detached partition's clone of the row trigger went with DETACH */
 	for (int k = 0; k < 4; k++)
 		appendStringInfo(&sql, "DROP TRIGGER IF EXISTS _fg_capture_%d_%s ON %s;\n",
 						 id, kinds[k], rel);
-	if (!get_rel_relispartition(relid))
-		appendStringInfo(&sql, "DROP TRIGGER IF EXISTS _fg_capture_%d_row ON %s;\n",
-						 id, rel);
 	run_sql(sql.data);
 }
 
