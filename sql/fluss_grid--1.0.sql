@@ -35,25 +35,41 @@ REVOKE ALL ON fluss_grid.rollup FROM PUBLIC;
 GRANT SELECT ON fluss_grid.rollup TO PUBLIC;
 GRANT USAGE ON SCHEMA fluss_grid TO PUBLIC;
 
--- Partial-state helpers (Youngs-Cramer float8 states, as PostgreSQL's own)
-CREATE FUNCTION fluss_grid.yc_retract(float8[], float8[])
-RETURNS float8[]
-AS 'MODULE_PATHNAME', 'fluss_grid_yc_retract'
+-- Retractable float8 moments {n, sum, sum of squares}, sums as
+-- double-double pairs (src/moments.c)
+CREATE FUNCTION fluss_grid.mom_accum(float8[], float8)
+RETURNS float8[] AS 'MODULE_PATHNAME', 'fluss_grid_mom_accum'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
-CREATE AGGREGATE fluss_grid.yc_state(float8) (
-    SFUNC = pg_catalog.float8_accum,
+CREATE FUNCTION fluss_grid.mom_add(float8[], float8[])
+RETURNS float8[] AS 'MODULE_PATHNAME', 'fluss_grid_mom_merge'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION fluss_grid.mom_sub(float8[], float8[])
+RETURNS float8[] AS 'MODULE_PATHNAME', 'fluss_grid_mom_sub'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION fluss_grid.mom_sum(float8[])
+RETURNS float8 AS 'MODULE_PATHNAME', 'fluss_grid_mom_sum'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION fluss_grid.mom_stddev(float8[])
+RETURNS float8 AS 'MODULE_PATHNAME', 'fluss_grid_mom_stddev'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE AGGREGATE fluss_grid.mom_state(float8) (
+    SFUNC = fluss_grid.mom_accum,
     STYPE = float8[],
-    INITCOND = '{0,0,0}',
-    COMBINEFUNC = pg_catalog.float8_combine,
+    INITCOND = '{0,0,0,0,0}',
+    COMBINEFUNC = fluss_grid.mom_add,
     PARALLEL = SAFE
 );
 
-CREATE AGGREGATE fluss_grid.yc_merge(float8[]) (
-    SFUNC = pg_catalog.float8_combine,
+CREATE AGGREGATE fluss_grid.mom_merge(float8[]) (
+    SFUNC = fluss_grid.mom_add,
     STYPE = float8[],
-    INITCOND = '{0,0,0}',
-    COMBINEFUNC = pg_catalog.float8_combine,
+    INITCOND = '{0,0,0,0,0}',
+    COMBINEFUNC = fluss_grid.mom_add,
     PARALLEL = SAFE
 );
 

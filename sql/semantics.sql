@@ -102,6 +102,14 @@ DELETE FROM m WHERE k = 'x' AND (f = 'Infinity' OR f = 'NaN');
 SELECT * FROM check_all();
 SELECT bucket, sum_f, avg_f, min_f, max_f, sd_f, sum_n, avg_n, sd_n, cnt_f FROM m_1min WHERE k = 'x' ORDER BY bucket;
 
+-- retracting a huge float gives back the small ones (no cancellation)
+INSERT INTO m (ts, k, k2, f, r) VALUES ('2026-11-26 06:00:10+00', 'huge', 1, 1e20, 1e20),
+  ('2026-11-26 06:00:20+00', 'huge', 1, 1.5, 1.5), ('2026-11-26 06:00:30+00', 'huge', 1, 2.25, 2.25);
+SELECT fluss_grid.wait_for_rollups();
+DELETE FROM m WHERE f = 1e20;
+SELECT * FROM check_all();
+SELECT sum_f, avg_f, sd_f, sum_r, avg_r FROM m_1min WHERE k = 'huge';
+
 -- rows without a time belong to no bucket
 INSERT INTO m (ts, k, f) VALUES (NULL, 'a', 1);
 UPDATE m SET ts = NULL WHERE i = 30;

@@ -10,9 +10,9 @@
  *		  so inserts and deletes commute exactly.  Non-finite inputs are
  *		  counted apart (pinf, ninf, nan) so that retracting an Infinity
  *		  restores a finite sum instead of leaving NaN behind.
- *	YC    a Youngs-Cramer {N, Sx, Sxx} float8[] over finite values, combined
- *		  with PostgreSQL's own float8_combine and retracted with its
- *		  algebraic inverse (fluss_grid.yc_retract).
+ *	MOM   float8 moments {n, sum, sum of squares} over finite values, the
+ *		  sums kept as double-double pairs (moments.c), so that retracting a
+ *		  large value gives back the small ones exactly enough.
  *	EXT   an extreme (min or max).  Inserts merge with least()/greatest();
  *		  a retraction that reaches the current extreme marks the group
  *		  stale and the fold recomputes it from the source.
@@ -47,7 +47,7 @@
 typedef enum FgMerge
 {
 	FG_MERGE_ADD,
-	FG_MERGE_YC,
+	FG_MERGE_MOM,
 	FG_MERGE_EXT,
 	FG_MERGE_FL
 } FgMerge;
@@ -62,7 +62,7 @@ typedef enum FgRowValue
 	FG_RV_NINF,
 	FG_RV_NAN,
 	FG_RV_NONFINITE,			/* NaN or +-Infinity */
-	FG_RV_YC,
+	FG_RV_MOM,
 	FG_RV_VALUE					/* EXT, FL */
 } FgRowValue;
 
@@ -91,7 +91,7 @@ static const FgComp comps_sum_int8[] = {
 };
 static const FgComp comps_sum_float[] = {
 	{"n", FG_MERGE_ADD, FG_RV_NONNULL, "bigint"},
-	{"s", FG_MERGE_ADD, FG_RV_FINITE_SUM, "double precision"},
+	{"m", FG_MERGE_MOM, FG_RV_MOM, "double precision[]"},
 	{"pinf", FG_MERGE_ADD, FG_RV_PINF, "bigint"},
 	{"ninf", FG_MERGE_ADD, FG_RV_NINF, "bigint"},
 	{"nan", FG_MERGE_ADD, FG_RV_NAN, "bigint"}, {NULL}
@@ -112,7 +112,7 @@ static const FgComp comps_stddev_exact[] = {
 static const FgComp comps_stddev_float[] = {
 	{"n", FG_MERGE_ADD, FG_RV_NONNULL, "bigint"},
 	{"nan", FG_MERGE_ADD, FG_RV_NONFINITE, "bigint"},
-	{"yc", FG_MERGE_YC, FG_RV_YC, "double precision[]"}, {NULL}
+	{"m", FG_MERGE_MOM, FG_RV_MOM, "double precision[]"}, {NULL}
 };
 static const FgComp comps_ext[] = {
 	{"v", FG_MERGE_EXT, FG_RV_VALUE, NULL}, {NULL}
@@ -335,8 +335,8 @@ FgAggColumnDefs(StringInfo buf, const FgAgg *agg, int i, bool delta,
 				appendStringInfo(buf, ", _fg_%d_t %s", i,
 								 time_type_name(timetype));
 		}
-		else if (c->merge == FG_MERGE_YC)
-			appendStringInfo(buf, ", _fg_%d_yc_ins %s, _fg_%d_yc_del %s",
+		else if (c->merge == FG_MERGE_MOM)
+			appendStringInfo(buf, ", _fg_%d_m_ins %s, _fg_%d_m_del %s",
 							 i, t, i, t);
 		else
 		{
@@ -423,10 +423,10 @@ FgAggLiftExprs(StringInfo buf, const FgRollup *r, int i)
 									 ", coalesce(sum(_fg_sign * _fg_p_%d_%s), 0)::%s",
 									 i, c->name, t);
 					break;
-				case FG_MERGE_YC:
+				case FG_MERGE_MOM:
 					appendStringInfo(buf,
-									 ", fluss_grid.yc_merge(_fg_p_%d_yc) FILTER (WHERE _fg_sign > 0)"
-									 ", fluss_grid.yc_merge(_fg_p_%d_yc) FILTER (WHERE _fg_sign < 0)",
+									 ", fluss_grid.mom_merge(_fg_p_%d_m) FILTER (WHERE _fg_sign > 0)"
+									 ", fluss_grid.mom_merge(_fg_p_%d_m) FILTER (WHERE _fg_sign < 0)",
 									 i, i);
 					break;
 				case FG_MERGE_EXT:
@@ -509,11 +509,11 @@ FgAggLiftExprs(StringInfo buf, const FgRollup *r, int i)
 					appendStringInfoString(buf, "), 0)::bigint");
 				}
 				break;
-			case FG_RV_YC:
-				appendStringInfo(buf, ", fluss_grid.yc_state(%s::float8) FILTER (WHERE _fg_sign > 0 AND ", x);
+			case FG_RV_MOM:
+				appendStringInfo(buf, ", fluss_grid.mom_state(%s::float8) FILTER (WHERE _fg_sign > 0 AND ", x);
 				append_finite(buf, x, tc);
 				append_filter(buf, agg, i);
-				appendStringInfo(buf, "), fluss_grid.yc_state(%s::float8) FILTER (WHERE _fg_sign < 0 AND ", x);
+				appendStringInfo(buf, "), fluss_grid.mom_state(%s::float8) FILTER (WHERE _fg_sign < 0 AND ", x);
 				append_finite(buf, x, tc);
 				append_filter(buf, agg, i);
 				appendStringInfoChar(buf, ')');
@@ -572,9 +572,9 @@ FgAggCombineExprs(StringInfo buf, const FgRollup *r, int i, const char *d)
 				appendStringInfo(buf, ", coalesce(sum(%s._fg_%d_%s), 0)::%s",
 								 d, i, c->name, comp_type(agg, c));
 				break;
-			case FG_MERGE_YC:
+			case FG_MERGE_MOM:
 				appendStringInfo(buf,
-								 ", fluss_grid.yc_merge(%s._fg_%d_yc_ins), fluss_grid.yc_merge(%s._fg_%d_yc_del)",
+								 ", fluss_grid.mom_merge(%s._fg_%d_m_ins), fluss_grid.mom_merge(%s._fg_%d_m_del)",
 								 d, i, d, i);
 				break;
 			case FG_MERGE_EXT:
@@ -632,11 +632,11 @@ FgAggApplyExprs(StringInfo buf, const FgRollup *r, int i, const char *old,
 				old_ref(buf, old, i, c->name, t);
 				appendStringInfo(buf, ", 0) + %s._fg_%d_%s", g, i, c->name);
 				break;
-			case FG_MERGE_YC:
+			case FG_MERGE_MOM:
 				appendStringInfoString(buf,
-									   "fluss_grid.yc_retract(pg_catalog.float8_combine(coalesce(");
-				old_ref(buf, old, i, "yc", t);
-				appendStringInfo(buf, ", '{0,0,0}'::float8[]), %s._fg_%d_yc_ins), %s._fg_%d_yc_del)",
+									   "fluss_grid.mom_sub(fluss_grid.mom_add(coalesce(");
+				old_ref(buf, old, i, "m", t);
+				appendStringInfo(buf, ", '{0,0,0,0,0}'::float8[]), %s._fg_%d_m_ins), %s._fg_%d_m_del)",
 								 g, i, g, i);
 				break;
 			case FG_MERGE_EXT:
@@ -738,10 +738,12 @@ FgAggFinalizeExpr(StringInfo buf, const FgRollup *r, int i, const char *c)
 								 " WHEN %s._fg_%d_pinf > 0 THEN 'Infinity'::%s"
 								 " WHEN %s._fg_%d_ninf > 0 THEN '-Infinity'::%s",
 								 c, i, c, i, c, i, rt, c, i, rt, c, i, rt);
-			if (agg->kind == FG_AGG_SUM)
+			if (agg->kind == FG_AGG_SUM && tc == FG_TC_FLOAT)
+				appendStringInfo(buf, " ELSE fluss_grid.mom_sum(%s._fg_%d_m)::%s END", c, i, rt);
+			else if (agg->kind == FG_AGG_SUM)
 				appendStringInfo(buf, " ELSE %s._fg_%d_s::%s END", c, i, rt);
 			else if (tc == FG_TC_FLOAT)
-				appendStringInfo(buf, " ELSE %s._fg_%d_s / %s._fg_%d_n END",
+				appendStringInfo(buf, " ELSE fluss_grid.mom_sum(%s._fg_%d_m) / %s._fg_%d_n END",
 								 c, i, c, i);
 			else
 				appendStringInfo(buf,
@@ -753,7 +755,7 @@ FgAggFinalizeExpr(StringInfo buf, const FgRollup *r, int i, const char *c)
 							 "CASE WHEN %s._fg_%d_n < 2 THEN NULL WHEN %s._fg_%d_nan > 0 THEN 'NaN'::%s",
 							 c, i, c, i, rt);
 			if (tc == FG_TC_FLOAT)
-				appendStringInfo(buf, " ELSE pg_catalog.float8_stddev_samp(%s._fg_%d_yc) END",
+				appendStringInfo(buf, " ELSE fluss_grid.mom_stddev(%s._fg_%d_m) END",
 								 c, i);
 			else
 				appendStringInfo(buf,
@@ -788,8 +790,8 @@ FgAggDeltaColumnNames(StringInfo buf, const FgRollup *r, int i)
 			case FG_MERGE_ADD:
 				appendStringInfo(buf, ", _fg_%d_%s", i, c->name);
 				break;
-			case FG_MERGE_YC:
-				appendStringInfo(buf, ", _fg_%d_yc_ins, _fg_%d_yc_del", i, i);
+			case FG_MERGE_MOM:
+				appendStringInfo(buf, ", _fg_%d_m_ins, _fg_%d_m_del", i, i);
 				break;
 			case FG_MERGE_EXT:
 				appendStringInfo(buf, ", _fg_%d_ins, _fg_%d_del", i, i);

@@ -46,6 +46,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/tuplestore.h"
 
 #include "fluss_grid.h"
 
@@ -168,6 +169,7 @@ fluss_grid_capture(PG_FUNCTION_ARGS)
 	char		nulls[2] = {'n', 'n'};
 	int			ret;
 	bool		uses_transition = false;
+	bool		wrote;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -191,6 +193,14 @@ fluss_grid_capture(PG_FUNCTION_ARGS)
 
 	if (how == 's')
 	{
+		/*
+		 * Statements that changed no row (an UPDATE matching nothing, or a
+		 * fold's empty CTE on a rollup table) write nothing and must not
+		 * wake the worker, which would then wake itself forever.
+		 */
+		if ((td->tg_newtable == NULL || tuplestore_tuple_count(td->tg_newtable) == 0) &&
+			(td->tg_oldtable == NULL || tuplestore_tuple_count(td->tg_oldtable) == 0))
+			return PointerGetDatum(NULL);
 		uses_transition = true;
 		if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
 			mode = FG_CAPTURE_INSERT;
@@ -254,10 +264,12 @@ fluss_grid_capture(PG_FUNCTION_ARGS)
 							   values, nulls, false, 0);
 	if (ret < 0)
 		elog(ERROR, "fluss_grid capture failed: %s", SPI_result_code_string(ret));
+	wrote = (SPI_processed > 0);
 	FgRestoreUser(save_userid, save_sec, save_nestlevel);
 	SPI_finish();
 
-	FgNoteChangelogWrite();
+	if (wrote)
+		FgNoteChangelogWrite();
 	return PointerGetDatum(NULL);
 }
 

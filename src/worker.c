@@ -186,7 +186,8 @@ FgWakeWorker(Oid dbid)
 		return;
 	LWLockAcquire(FgSharedState->lock, LW_SHARED);
 	s = FgDatabaseSlotFor(dbid, false);
-	if (s && s->latch)
+	/* a worker's own folds feed the next level in the same pass */
+	if (s && s->latch && s->pid != MyProcPid)
 		SetLatch(s->latch);
 	LWLockRelease(FgSharedState->lock);
 }
