@@ -758,10 +758,18 @@ FgAggFinalizeExpr(StringInfo buf, const FgRollup *r, int i, const char *c)
 				appendStringInfo(buf, " ELSE fluss_grid.mom_stddev(%s._fg_%d_m) END",
 								 c, i);
 			else
-				appendStringInfo(buf,
-								 " ELSE sqrt(greatest(%s._fg_%d_n::numeric * %s._fg_%d_q - %s._fg_%d_s * %s._fg_%d_s, 0)"
-								 " / (%s._fg_%d_n::numeric * (%s._fg_%d_n - 1)::numeric)) END",
-								 c, i, c, i, c, i, c, i, c, i, c, i);
+			{
+				/*
+				 * As numeric_stddev_internal: the variance divided at the
+				 * scale select_div_scale picks, its square root rounded to
+				 * that same scale.
+				 */
+				char	   *var = psprintf("(greatest(%s._fg_%d_n::numeric * %s._fg_%d_q - %s._fg_%d_s * %s._fg_%d_s, 0)"
+										   " / (%s._fg_%d_n::numeric * (%s._fg_%d_n - 1)::numeric))",
+										   c, i, c, i, c, i, c, i, c, i, c, i);
+
+				appendStringInfo(buf, " ELSE round(sqrt(%s), scale(%s)) END", var, var);
+			}
 			break;
 		case FG_AGG_MIN:
 		case FG_AGG_MAX:
