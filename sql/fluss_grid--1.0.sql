@@ -23,6 +23,7 @@ CREATE TABLE fluss_grid.rollup (
     agg_filter   text[] NOT NULL,     -- deparsed FILTER condition or NULL element
     agg_argtype  regtype[] NOT NULL,  -- NULL element for count(*)
     agg_srcindex integer[] NOT NULL,  -- rollup source: 1-based index of the carried aggregate
+    source_columns name[] NOT NULL,   -- table source: the columns the rollup reads
     source_index name,                -- index fluss_grid created on the source, if any
     created_at   timestamptz NOT NULL DEFAULT now()
 );

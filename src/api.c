@@ -84,7 +84,8 @@ static void check_not_null(FunctionCallInfo fcinfo, int argno, const char *name)
 static void check_bucket(Interval *iv);
 static int64 interval_usecs(const Interval *iv);
 static void check_name(const char *name, List *used);
-static void parse_table_aggregate(const char *spec, Relation rel, FgAgg *agg);
+static void parse_table_aggregate(const char *spec, Relation rel, FgAgg *agg,
+								  Bitmapset **used_cols);
 static void parse_rollup_aggregate(const char *spec, const FgRollup *parent,
 								   FgAgg *agg);
 static char *deparse_pinned(Node *expr, Relation rel);
@@ -223,7 +224,8 @@ check_expr(ParseState *pstate, Node *expr, const char *spec, const char *what)
  *		relation, validate it, and deparse argument and filter.
  */
 static void
-parse_table_aggregate(const char *spec, Relation rel, FgAgg *agg)
+parse_table_aggregate(const char *spec, Relation rel, FgAgg *agg,
+					  Bitmapset **used_cols)
 {
 	char	   *sql = psprintf("SELECT %s", spec);
 	List	   *raw;
@@ -301,6 +303,7 @@ parse_table_aggregate(const char *spec, Relation rel, FgAgg *agg)
 							format_type_be(agg->argtype)),
 					 errhint("Arguments must be smallint, integer, bigint, real, double precision or numeric; cast if needed.")));
 		agg->arg = deparse_pinned(arg, rel);
+		pull_varattnos(arg, 1, used_cols);
 		if (agg->kind == FG_AGG_COUNT)
 		{
 			/* count(x) only looks at NULLness: keep the type, any will do */
@@ -316,6 +319,7 @@ parse_table_aggregate(const char *spec, Relation rel, FgAgg *agg)
 		assign_expr_collations(pstate, f);
 		check_expr(pstate, f, spec, "FILTER clause");
 		agg->filter = deparse_pinned(f, rel);
+		pull_varattnos(f, 1, used_cols);
 	}
 
 	if (rt->name)
@@ -444,9 +448,13 @@ text_array(List *strings)
 
 /*
  * ensure_source_index
- *		Recomputing a group's extreme reads the source by (keys, time); make
- *		sure an index serves that, creating one if none does.  Returns the
- *		name of the index created, or NULL.
+ *		Recomputing a group whose extreme was retracted reads one bucket of
+ *		the source; make sure an index finds it: a btree led by the time
+ *		column, or by (keys, time).  Create one on the time column if none
+ *		does.  Telemetry arrives in time order, so such an index grows at
+ *		its right edge and costs ingest little, unlike (key, time) indexes
+ *		on text keys (measured in docs/BENCHMARKS.md).  Returns the name of
+ *		the index created, or NULL.
  */
 static char *
 ensure_source_index(const FgRollup *r)
@@ -455,32 +463,32 @@ ensure_source_index(const FgRollup *r)
 	List	   *indexes = RelationGetIndexList(rel);
 	char	   *relname = pstrdup(RelationGetRelationName(rel));
 	ListCell   *lc;
-	AttrNumber	want[INDEX_MAX_KEYS];
-	int			nwant = 0;
+	AttrNumber	keys_then_time[INDEX_MAX_KEYS];
+	int			nkt = 0;
+	AttrNumber	tatt = get_attnum(r->sourceid, r->time_column);
 	char	   *name;
-	StringInfoData sql;
 
-	if (r->nkeys + 1 > INDEX_MAX_KEYS)
-		return NULL;
-	for (int k = 0; k < r->nkeys; k++)
-		want[nwant++] = get_attnum(RelationGetRelid(rel), r->keys[k]);
-	want[nwant++] = get_attnum(RelationGetRelid(rel), r->time_column);
-	if (nwant == 0)
-		return NULL;
+	if (r->nkeys + 1 <= INDEX_MAX_KEYS)
+	{
+		for (int k = 0; k < r->nkeys; k++)
+			keys_then_time[nkt++] = get_attnum(r->sourceid, r->keys[k]);
+		keys_then_time[nkt++] = tatt;
+	}
 
 	foreach(lc, indexes)
 	{
 		Relation	idx = index_open(lfirst_oid(lc), AccessShareLock);
 		Form_pg_index ix = idx->rd_index;
-		bool		match = (idx->rd_rel->relam == BTREE_AM_OID &&
-							 ix->indnkeyatts >= nwant &&
-							 heap_attisnull(idx->rd_indextuple, Anum_pg_index_indpred, NULL));
+		bool		usable = (idx->rd_rel->relam == BTREE_AM_OID &&
+							  heap_attisnull(idx->rd_indextuple, Anum_pg_index_indpred, NULL));
+		bool		by_time = usable && ix->indnkeyatts >= 1 && ix->indkey.values[0] == tatt;
+		bool		by_keys = usable && nkt > 0 && ix->indnkeyatts >= nkt;
 
-		for (int k = 0; match && k < nwant; k++)
-			if (ix->indkey.values[k] != want[k])
-				match = false;
+		for (int k = 0; by_keys && k < nkt; k++)
+			if (ix->indkey.values[k] != keys_then_time[k])
+				by_keys = false;
 		index_close(idx, AccessShareLock);
-		if (match)
+		if (by_time || by_keys)
 		{
 			table_close(rel, NoLock);
 			return NULL;
@@ -490,12 +498,8 @@ ensure_source_index(const FgRollup *r)
 	table_close(rel, NoLock);
 
 	name = psprintf("%.40s_fg%d_idx", relname, r->id);
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "CREATE INDEX %s ON %s (", quote_identifier(name), r->sourcename);
-	for (int k = 0; k < r->nkeys; k++)
-		appendStringInfo(&sql, "%s, ", quote_identifier(r->keys[k]));
-	appendStringInfo(&sql, "%s)", quote_identifier(r->time_column));
-	spi_exec(sql.data);
+	spi_exec(psprintf("CREATE INDEX %s ON %s (%s)", quote_identifier(name),
+					  r->sourcename, quote_identifier(r->time_column)));
 	return name;
 }
 
@@ -521,6 +525,7 @@ fluss_grid_create_rollup(PG_FUNCTION_ARGS)
 	int			save_sec;
 	char	   *volatile source_index = NULL;
 	char	   *realtime;
+	Bitmapset  *used_cols = NULL;
 
 	check_not_null(fcinfo, 0, "name");
 	check_not_null(fcinfo, 1, "source");
@@ -702,11 +707,33 @@ fluss_grid_create_rollup(PG_FUNCTION_ARGS)
 				cb.arg = spec;
 				cb.previous = error_context_stack;
 				error_context_stack = &cb;
-				parse_table_aggregate(spec, srel, &r->aggs[i]);
+				parse_table_aggregate(spec, srel, &r->aggs[i], &used_cols);
 				check_name(r->aggs[i].alias, used);
 				error_context_stack = cb.previous;
 				used = lappend(used, r->aggs[i].alias);
 			}
+		}
+
+		/* the columns recomputes read: time, keys, aggregate inputs */
+		{
+			int			att = -1;
+			Bitmapset  *atts = NULL;
+
+			atts = bms_add_member(atts, get_attnum(sourceid, r->time_column));
+			for (int k = 0; k < r->nkeys; k++)
+				atts = bms_add_member(atts, get_attnum(sourceid, r->keys[k]));
+			while ((att = bms_next_member(used_cols, att)) >= 0)
+			{
+				AttrNumber	attno = att + FirstLowInvalidHeapAttributeNumber;
+
+				if (attno > 0)
+					atts = bms_add_member(atts, attno);
+			}
+			r->nsrccols = 0;
+			r->srccols = palloc0(sizeof(char *) * bms_num_members(atts));
+			att = -1;
+			while ((att = bms_next_member(atts, att)) >= 0)
+				r->srccols[r->nsrccols++] = get_attname(sourceid, att, false);
 		}
 	}
 	else
@@ -872,11 +899,12 @@ fluss_grid_create_rollup(PG_FUNCTION_ARGS)
 				   *types = NIL,
 				   *srcidx = NIL,
 				   *keys = NIL;
-		Oid			argtypes[15] = {INT4OID, OIDOID, OIDOID, INT4OID, TEXTOID,
+		Oid			argtypes[16] = {INT4OID, OIDOID, OIDOID, INT4OID, TEXTOID,
 			INTERVALOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTOID};
-		Datum		values[15];
-		char		nulls[15];
+		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTOID, TEXTARRAYOID};
+		Datum		values[16];
+		char		nulls[16];
+		List	   *srccols = NIL;
 
 		/* the user's table, with the user's rights */
 		spi_exec(FgSqlCreateTable(r));
@@ -922,13 +950,16 @@ fluss_grid_create_rollup(PG_FUNCTION_ARGS)
 		values[13] = text_array(srcidx);
 		values[14] = source_index ? CStringGetTextDatum(source_index) : (Datum) 0;
 		nulls[14] = source_index ? ' ' : 'n';
+		for (int c = 0; c < r->nsrccols; c++)
+			srccols = lappend(srccols, r->srccols[c]);
+		values[15] = text_array(srccols);
 		if (SPI_execute_with_args("INSERT INTO fluss_grid.rollup (id, rollup_rel, source_rel, parent_id,"
 								  " time_column, bucket, time_zone, group_by, agg_kind, agg_alias, agg_arg,"
-								  " agg_filter, agg_argtype, agg_srcindex, source_index) VALUES ($1,"
+								  " agg_filter, agg_argtype, agg_srcindex, source_index, source_columns) VALUES ($1,"
 								  " $2::oid::regclass, $3::oid::regclass, $4, $5, $6, $7, $8::name[], $9,"
 								  " $10::name[], $11, $12, (SELECT array_agg(t::oid::regtype ORDER BY o)"
-								  " FROM unnest($13) WITH ORDINALITY AS u(t, o)), $14::int[], $15)",
-								  15, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
+								  " FROM unnest($13) WITH ORDINALITY AS u(t, o)), $14::int[], $15, $16::name[])",
+								  16, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not record rollup in fluss_grid.rollup");
 
 		spi_exec(FgSqlRealtimeView(r));

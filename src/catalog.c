@@ -134,7 +134,7 @@ FgRollupLoad(int32 id, bool missing_ok)
 	ret = SPI_execute_with_args(
 								"SELECT id, rollup_rel, source_rel, coalesce(parent_id, 0), time_column,"
 								" bucket, time_zone, group_by, agg_kind, agg_alias, agg_arg, agg_filter,"
-								" agg_argtype, agg_srcindex FROM fluss_grid.rollup WHERE id = $1",
+								" agg_argtype, agg_srcindex, source_columns FROM fluss_grid.rollup WHERE id = $1",
 								1, argtypes, args, NULL, false, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not read fluss_grid.rollup: %s", SPI_result_code_string(ret));
@@ -179,6 +179,7 @@ FgRollupLoad(int32 id, bool missing_ok)
 		filters = text_array_elems(SPI_getbinval(tup, desc, 12, &isnull), &n, &nulls);
 		argtypes_s = text_array_elems(SPI_getbinval(tup, desc, 13, &isnull), &n, &nulls);
 		srcidx = text_array_elems(SPI_getbinval(tup, desc, 14, &isnull), &n, &nulls);
+		r->srccols = text_array_elems(SPI_getbinval(tup, desc, 15, &isnull), &r->nsrccols, &nulls);
 
 		r->aggs = palloc0(sizeof(FgAgg) * Max(r->naggs, 1));
 		for (int i = 0; i < r->naggs; i++)

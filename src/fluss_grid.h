@@ -94,6 +94,8 @@ typedef struct FgRollup
 	bool	   *keynotnull;
 	int			naggs;
 	FgAgg	   *aggs;
+	int			nsrccols;		/* table source: columns the rollup reads */
+	char	  **srccols;
 	struct FgRollup *parent;	/* loaded on demand for rollup sources */
 	int			level;			/* 1 for a table source, parent + 1 */
 } FgRollup;

@@ -45,6 +45,7 @@ static char *joined_cte(const FgRollup *r, const char *rollup_from);
 static char *stale_fresh_ctes(const FgRollup *r);
 static char *set_list(const FgRollup *r, const char *src);
 static bool has_first_last(const FgRollup *r);
+static char *source_columns(const FgRollup *r, const char *alias);
 
 /* ", k1, k2" with an optional "prefix." */
 static void
@@ -112,6 +113,24 @@ state_names(StringInfo buf, const FgRollup *r)
 		FgAggStateColumnNames(&states, r, i);
 	foreach(lc, states)
 		appendStringInfo(buf, ", %s", (char *) lfirst(lc));
+}
+
+/* the source columns a recompute reads ("alias.*" for a rollup source) */
+static char *
+source_columns(const FgRollup *r, const char *alias)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	if (r->parent_id != 0 || r->nsrccols == 0)
+	{
+		appendStringInfo(&buf, "%s.*", alias);
+		return buf.data;
+	}
+	for (int c = 0; c < r->nsrccols; c++)
+		appendStringInfo(&buf, "%s%s.%s", c ? ", " : "", alias,
+						 quote_identifier(r->srccols[c]));
+	return buf.data;
 }
 
 static bool
@@ -375,19 +394,22 @@ stale_fresh_ctes(const FgRollup *r)
 	StringInfoData buf;
 	StringInfoData item;
 	const char *tcol = r->parent_id ? "bucket" : quote_identifier(r->time_column);
-	char	   *ts = psprintf("s.%s", tcol);
 
 	/*
-	 * Arguments are deparsed with every column qualified by "s", so the
-	 * source can be joined here without ambiguity, and the realtime view
-	 * depends only on the columns the rollup uses.
+	 * A LATERAL subquery (not flattened), so that each stale group's
+	 * bucket is read through an index on the time column rather than the
+	 * whole source hashed; it selects only the columns the rollup uses, so that the
+	 * realtime view does not depend on the others.  Arguments are deparsed
+	 * as s.col, s being the subquery.
 	 */
 	initStringInfo(&item);
-	appendStringInfo(&item, "%s s JOIN st ON st.bucket = %s",
-					 r->sourcename, FgSqlBucketExpr(r, ts));
-	keys_match(&item, r, "s", "st");
-	appendStringInfo(&item, " AND %s >= st.bucket AND %s < %s",
-					 ts, ts, bucket_end_expr(r, "st.bucket"));
+	appendStringInfo(&item, "st CROSS JOIN LATERAL (SELECT %s FROM %s s0 WHERE s0.%s >= st.bucket"
+					 " AND s0.%s < %s AND st.bucket = %s",
+					 source_columns(r, "s0"), r->sourcename, tcol, tcol,
+					 bucket_end_expr(r, "st.bucket"), FgSqlBucketExpr(r, psprintf("s0.%s", tcol)));
+	keys_match(&item, r, "s0", "st");
+	/* OFFSET 0 keeps the planner from flattening it into a hash join */
+	appendStringInfoString(&item, " OFFSET 0) s");
 
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "st AS (SELECT bucket");
@@ -655,9 +677,9 @@ FgSqlRefresh(const FgRollup *r)
 
 	initStringInfo(&item);
 	appendStringInfo(&item,
-					 "%s s JOIN rng ON (rng.lo IS NULL OR s.%s >= rng.lo)"
-					 " AND (rng.hi IS NULL OR s.%s < rng.hi)",
-					 r->sourcename, tcol, tcol);
+					 "rng CROSS JOIN LATERAL (SELECT %s FROM %s s0"
+					 " WHERE s0.%s >= coalesce(rng.lo, '-infinity') AND s0.%s < coalesce(rng.hi, 'infinity')) s",
+					 source_columns(r, "s0"), r->sourcename, tcol, tcol);
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf,
