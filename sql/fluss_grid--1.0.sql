@@ -184,40 +184,14 @@ REVOKE ALL ON FUNCTION fluss_grid.forget_rollup(integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION fluss_grid.check_source(integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION fluss_grid.fold_now() FROM PUBLIC;
 
+-- Follows ATTACH / DETACH PARTITION, CREATE TABLE ... PARTITION OF and
+-- column renames on rollup sources (src/changelog.c).  It reads the
+-- statement's parse tree, so it reacts to nothing else (not to the
+-- CREATE TRIGGER / ALTER TABLE ... ENABLE TRIGGER of a pg_restore).
 CREATE FUNCTION fluss_grid.on_ddl_command_end()
 RETURNS event_trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    rid integer;
-BEGIN
-    -- every rollup whose source is (now) a partitioned table touched by
-    -- this command: attach capture to new partitions, drop it from
-    -- detached ones
-    FOR rid IN
-        SELECT DISTINCT r.id
-          FROM pg_event_trigger_ddl_commands() c
-          JOIN fluss_grid.rollup r ON r.parent_id IS NULL
-         WHERE c.classid = 'pg_class'::regclass
-           AND (c.objid = r.source_rel::oid
-                OR c.objid IN (SELECT relid FROM pg_partition_tree(r.source_rel))
-                OR EXISTS (SELECT 1 FROM pg_trigger t
-                            WHERE t.tgrelid = c.objid
-                              AND t.tgname LIKE '\_fg\_capture\_' || r.id || '\_%'))
-    LOOP
-        PERFORM fluss_grid.reconcile_capture(rid);
-    END LOOP;
-    -- a rollup must still find the columns it uses by name
-    FOR rid IN
-        SELECT DISTINCT r.id
-          FROM pg_event_trigger_ddl_commands() c
-          JOIN fluss_grid.rollup r ON r.source_rel::oid = c.objid
-         WHERE c.classid = 'pg_class'::regclass AND c.command_tag = 'ALTER TABLE'
-    LOOP
-        PERFORM fluss_grid.check_source(rid);
-    END LOOP;
-END;
-$$;
+AS 'MODULE_PATHNAME', 'fluss_grid_on_ddl_command_end'
+LANGUAGE C;
 
 CREATE FUNCTION fluss_grid.on_sql_drop()
 RETURNS event_trigger

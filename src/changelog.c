@@ -36,9 +36,12 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_trigger.h"
+#include "commands/event_trigger.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -53,6 +56,7 @@
 PG_FUNCTION_INFO_V1(fluss_grid_capture);
 PG_FUNCTION_INFO_V1(fluss_grid_reconcile_capture);
 PG_FUNCTION_INFO_V1(fluss_grid_check_source);
+PG_FUNCTION_INFO_V1(fluss_grid_on_ddl_command_end);
 
 /* set while the engine runs DDL of its own, which must not re-enter */
 bool		FgSuppressDdlFollowUp = false;
@@ -499,5 +503,149 @@ fluss_grid_reconcile_capture(PG_FUNCTION_ARGS)
 	r = FgRollupLoad(PG_GETARG_INT32(0), true);
 	if (r != NULL)
 		FgReconcileCapture(r, true);
+	PG_RETURN_VOID();
+}
+
+/* rollup ids whose source is relid */
+static List *
+rollups_on_source(Oid relid)
+{
+	List	   *ids = NIL;
+	MemoryContext callercxt = CurrentMemoryContext;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(relid)};
+
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT id FROM fluss_grid.rollup WHERE source_rel = $1",
+							  1, argtypes, args, NULL, false, 0) == SPI_OK_SELECT)
+	{
+		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
+
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+
+			ids = lappend_int(ids, DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
+															   SPI_tuptable->tupdesc, 1, &isnull)));
+		}
+		MemoryContextSwitchTo(spicxt);
+	}
+	SPI_finish();
+	return ids;
+}
+
+/* reconcile the capture of every rollup on relid or on one of its ancestors */
+static void
+reconcile_tree(Oid relid)
+{
+	List	   *rels = lcons_oid(relid, get_rel_relispartition(relid) ?
+								 get_partition_ancestors(relid) : NIL);
+	ListCell   *lc;
+
+	foreach(lc, rels)
+	{
+		ListCell   *lc2;
+
+		foreach(lc2, rollups_on_source(lfirst_oid(lc)))
+		{
+			FgRollup   *r = FgRollupLoad(lfirst_int(lc2), true);
+
+			if (r != NULL)
+				FgReconcileCapture(r, true);
+		}
+	}
+}
+
+/* check_source for every rollup on relid */
+static void
+check_sources(Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, rollups_on_source(relid))
+		DirectFunctionCall1(fluss_grid_check_source, Int32GetDatum(lfirst_int(lc)));
+}
+
+/*
+ * as_engine
+ *		Run fn(relid) as the extension owner under a pinned search_path:
+ *		the event trigger creates triggers on partitions whatever role
+ *		attached them, and must not resolve names through the caller's path
+ *		(relation names in the statement were resolved before).
+ */
+static void
+as_engine(void (*fn) (Oid), Oid relid)
+{
+	Oid			save_userid;
+	int			save_sec;
+	int			nest = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(FgExtensionOwner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	fn(relid);
+	SetUserIdAndSecContext(save_userid, save_sec);
+	AtEOXact_GUC(true, nest);
+}
+
+/*
+ * fluss_grid_on_ddl_command_end
+ *		Event trigger on ddl_command_end.  Reads the parse tree:
+ *		- ATTACH / DETACH PARTITION, CREATE TABLE ... PARTITION OF: make the
+ *		  capture triggers of rollups on the tree cover the new set of
+ *		  partitions (an attached table's rows are captured as inserts);
+ *		- RENAME of a column of a rollup source: refused if a rollup uses it.
+ */
+Datum
+fluss_grid_on_ddl_command_end(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata;
+	Node	   *stmt;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("fluss_grid.on_ddl_command_end() must be called as an event trigger")));
+	if (FgSuppressDdlFollowUp)
+		PG_RETURN_VOID();
+	trigdata = (EventTriggerData *) fcinfo->context;
+	stmt = trigdata->parsetree;
+
+	if (IsA(stmt, AlterTableStmt))
+	{
+		AlterTableStmt *ats = (AlterTableStmt *) stmt;
+		ListCell   *lc;
+		bool		partitions_changed = false;
+		Oid			relid;
+
+		foreach(lc, ats->cmds)
+		{
+			AlterTableCmd *cmd = lfirst(lc);
+
+			if (cmd->subtype == AT_AttachPartition || cmd->subtype == AT_DetachPartition ||
+				cmd->subtype == AT_DetachPartitionFinalize)
+				partitions_changed = true;
+		}
+		relid = RangeVarGetRelid(ats->relation, NoLock, true);
+		if (partitions_changed && OidIsValid(relid))
+			as_engine(reconcile_tree, relid);
+	}
+	else if (IsA(stmt, CreateStmt) && ((CreateStmt *) stmt)->partbound != NULL)
+	{
+		Oid			relid = RangeVarGetRelid(((CreateStmt *) stmt)->relation, NoLock, true);
+
+		if (OidIsValid(relid))
+			as_engine(reconcile_tree, relid);
+	}
+	else if (IsA(stmt, RenameStmt) && ((RenameStmt *) stmt)->renameType == OBJECT_COLUMN)
+	{
+		RenameStmt *rs = (RenameStmt *) stmt;
+		Oid			relid = RangeVarGetRelid(rs->relation, NoLock, true);
+
+		if (OidIsValid(relid))
+			as_engine(check_sources, relid);
+	}
 	PG_RETURN_VOID();
 }
