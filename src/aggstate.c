@@ -49,7 +49,8 @@ typedef enum FgMerge
 	FG_MERGE_ADD,
 	FG_MERGE_MOM,
 	FG_MERGE_EXT,
-	FG_MERGE_FL
+	FG_MERGE_FL,
+	FG_MERGE_DSC				/* largest display scale of numeric inputs */
 } FgMerge;
 
 typedef enum FgRowValue
@@ -63,7 +64,8 @@ typedef enum FgRowValue
 	FG_RV_NAN,
 	FG_RV_NONFINITE,			/* NaN or +-Infinity */
 	FG_RV_MOM,
-	FG_RV_VALUE					/* EXT, FL */
+	FG_RV_VALUE,				/* EXT, FL */
+	FG_RV_SCALE					/* DSC */
 } FgRowValue;
 
 typedef struct FgComp
@@ -101,7 +103,15 @@ static const FgComp comps_sum_numeric[] = {
 	{"s", FG_MERGE_ADD, FG_RV_FINITE_SUM, "numeric"},
 	{"pinf", FG_MERGE_ADD, FG_RV_PINF, "bigint"},
 	{"ninf", FG_MERGE_ADD, FG_RV_NINF, "bigint"},
-	{"nan", FG_MERGE_ADD, FG_RV_NAN, "bigint"}, {NULL}
+	{"nan", FG_MERGE_ADD, FG_RV_NAN, "bigint"},
+	{"dsc", FG_MERGE_DSC, FG_RV_SCALE, "integer"}, {NULL}
+};
+static const FgComp comps_stddev_numeric[] = {
+	{"n", FG_MERGE_ADD, FG_RV_NONNULL, "bigint"},
+	{"s", FG_MERGE_ADD, FG_RV_FINITE_SUM, "numeric"},
+	{"q", FG_MERGE_ADD, FG_RV_FINITE_SQ, "numeric"},
+	{"nan", FG_MERGE_ADD, FG_RV_NONFINITE, "bigint"},
+	{"dsc", FG_MERGE_DSC, FG_RV_SCALE, "integer"}, {NULL}
 };
 static const FgComp comps_stddev_exact[] = {
 	{"n", FG_MERGE_ADD, FG_RV_NONNULL, "bigint"},
@@ -274,7 +284,9 @@ agg_comps(const FgAgg *agg)
 				return comps_sum_float;
 			return comps_sum_numeric;
 		case FG_AGG_STDDEV:
-			return tc == FG_TC_FLOAT ? comps_stddev_float : comps_stddev_exact;
+			if (tc == FG_TC_FLOAT)
+				return comps_stddev_float;
+			return tc == FG_TC_NUMERIC ? comps_stddev_numeric : comps_stddev_exact;
 		case FG_AGG_MIN:
 		case FG_AGG_MAX:
 			return comps_ext;
@@ -306,7 +318,10 @@ bool
 FgAggCanGoStale(const FgAgg *agg)
 {
 	return agg->kind == FG_AGG_MIN || agg->kind == FG_AGG_MAX ||
-		agg->kind == FG_AGG_FIRST || agg->kind == FG_AGG_LAST;
+		agg->kind == FG_AGG_FIRST || agg->kind == FG_AGG_LAST ||
+		(FgTypeClassOf(agg->argtype) == FG_TC_NUMERIC &&
+		 (agg->kind == FG_AGG_SUM || agg->kind == FG_AGG_AVG ||
+		  agg->kind == FG_AGG_STDDEV));
 }
 
 /*
@@ -328,6 +343,13 @@ FgAggColumnDefs(StringInfo buf, const FgAgg *agg, int i, bool delta,
 		if (c->merge == FG_MERGE_ADD)
 			appendStringInfo(buf, ", _fg_%d_%s %s NOT NULL DEFAULT 0",
 							 i, c->name, t);
+		else if (c->merge == FG_MERGE_DSC)
+		{
+			if (delta)
+				appendStringInfo(buf, ", _fg_%d_dsc_ins integer, _fg_%d_dsc_del integer", i, i);
+			else
+				appendStringInfo(buf, ", _fg_%d_dsc integer", i);
+		}
 		else if (!delta)
 		{
 			appendStringInfo(buf, ", _fg_%d_%s %s", i, c->name, t);
@@ -423,6 +445,12 @@ FgAggLiftExprs(StringInfo buf, const FgRollup *r, int i)
 									 ", coalesce(sum(_fg_sign * _fg_p_%d_%s), 0)::%s",
 									 i, c->name, t);
 					break;
+				case FG_MERGE_DSC:
+					appendStringInfo(buf,
+									 ", max(_fg_p_%d_dsc) FILTER (WHERE _fg_sign > 0)"
+									 ", max(_fg_p_%d_dsc) FILTER (WHERE _fg_sign < 0)",
+									 i, i);
+					break;
 				case FG_MERGE_MOM:
 					appendStringInfo(buf,
 									 ", fluss_grid.mom_merge(_fg_p_%d_m) FILTER (WHERE _fg_sign > 0)"
@@ -509,6 +537,13 @@ FgAggLiftExprs(StringInfo buf, const FgRollup *r, int i)
 					appendStringInfoString(buf, "), 0)::bigint");
 				}
 				break;
+			case FG_RV_SCALE:
+				appendStringInfo(buf, ", max(scale(%s)) FILTER (WHERE _fg_sign > 0", x);
+				append_filter(buf, agg, i);
+				appendStringInfo(buf, "), max(scale(%s)) FILTER (WHERE _fg_sign < 0", x);
+				append_filter(buf, agg, i);
+				appendStringInfoChar(buf, ')');
+				break;
 			case FG_RV_MOM:
 				appendStringInfo(buf, ", fluss_grid.mom_state(%s::float8) FILTER (WHERE _fg_sign > 0 AND ", x);
 				append_finite(buf, x, tc);
@@ -577,6 +612,10 @@ FgAggCombineExprs(StringInfo buf, const FgRollup *r, int i, const char *d)
 								 ", fluss_grid.mom_merge(%s._fg_%d_m_ins), fluss_grid.mom_merge(%s._fg_%d_m_del)",
 								 d, i, d, i);
 				break;
+			case FG_MERGE_DSC:
+				appendStringInfo(buf, ", max(%s._fg_%d_dsc_ins), max(%s._fg_%d_dsc_del)",
+								 d, i, d, i);
+				break;
 			case FG_MERGE_EXT:
 				appendStringInfo(buf, ", %s(%s._fg_%d_ins), %s(%s._fg_%d_del)",
 								 ext, d, i, ext, d, i);
@@ -638,6 +677,11 @@ FgAggApplyExprs(StringInfo buf, const FgRollup *r, int i, const char *old,
 				old_ref(buf, old, i, "m", t);
 				appendStringInfo(buf, ", '{0,0,0,0,0}'::float8[]), %s._fg_%d_m_ins), %s._fg_%d_m_del)",
 								 g, i, g, i);
+				break;
+			case FG_MERGE_DSC:
+				appendStringInfoString(buf, "greatest(");
+				old_ref(buf, old, i, "dsc", "integer");
+				appendStringInfo(buf, ", %s._fg_%d_dsc_ins)", g, i);
 				break;
 			case FG_MERGE_EXT:
 				appendStringInfoString(buf, minlike ? "least(" : "greatest(");
@@ -701,6 +745,19 @@ FgAggStaleExpr(StringInfo buf, const FgRollup *r, int i, const char *old,
 		appendStringInfoString(buf, "false");
 		return;
 	}
+	if (agg->kind != FG_AGG_MIN && agg->kind != FG_AGG_MAX &&
+		agg->kind != FG_AGG_FIRST && agg->kind != FG_AGG_LAST)
+	{
+		/* numeric sum/avg/stddev: the row with the largest scale left */
+		appendStringInfo(buf, "(%s._fg_%d_dsc_del IS NOT NULL AND coalesce(%s._fg_%d_dsc_del >= greatest(",
+						 g, i, g, i);
+		if (old)
+			appendStringInfo(buf, "%s._fg_%d_dsc", old, i);
+		else
+			appendStringInfoString(buf, "NULL");
+		appendStringInfo(buf, ", %s._fg_%d_dsc_ins), true))", g, i);
+		return;
+	}
 	appendStringInfo(buf, "(%s._fg_%d_del%s IS NOT NULL AND coalesce(%s._fg_%d_del%s %s %s(",
 					 g, i, col, g, i, col, cmp, ext);
 	if (old)
@@ -738,7 +795,12 @@ FgAggFinalizeExpr(StringInfo buf, const FgRollup *r, int i, const char *c)
 								 " WHEN %s._fg_%d_pinf > 0 THEN 'Infinity'::%s"
 								 " WHEN %s._fg_%d_ninf > 0 THEN '-Infinity'::%s",
 								 c, i, c, i, c, i, rt, c, i, rt, c, i, rt);
-			if (agg->kind == FG_AGG_SUM && tc == FG_TC_FLOAT)
+			if (tc == FG_TC_NUMERIC && agg->kind == FG_AGG_SUM)
+				appendStringInfo(buf, " ELSE round(%s._fg_%d_s, %s._fg_%d_dsc) END", c, i, c, i);
+			else if (tc == FG_TC_NUMERIC)
+				appendStringInfo(buf, " ELSE round(%s._fg_%d_s, %s._fg_%d_dsc) / %s._fg_%d_n::numeric END",
+								 c, i, c, i, c, i);
+			else if (agg->kind == FG_AGG_SUM && tc == FG_TC_FLOAT)
 				appendStringInfo(buf, " ELSE fluss_grid.mom_sum(%s._fg_%d_m)::%s END", c, i, rt);
 			else if (agg->kind == FG_AGG_SUM)
 				appendStringInfo(buf, " ELSE %s._fg_%d_s::%s END", c, i, rt);
@@ -764,11 +826,14 @@ FgAggFinalizeExpr(StringInfo buf, const FgRollup *r, int i, const char *c)
 				 * scale select_div_scale picks, its square root rounded to
 				 * that same scale.
 				 */
-				char	   *var = psprintf("(greatest(%s._fg_%d_n::numeric * %s._fg_%d_q - %s._fg_%d_s * %s._fg_%d_s, 0)"
+				char	   *dsc = (tc == FG_TC_NUMERIC) ? psprintf("%s._fg_%d_dsc", c, i) : "0";
+				char	   *var = psprintf("(round(greatest(%s._fg_%d_n::numeric * %s._fg_%d_q - %s._fg_%d_s * %s._fg_%d_s, 0), 2 * %s)"
 										   " / (%s._fg_%d_n::numeric * (%s._fg_%d_n - 1)::numeric))",
-										   c, i, c, i, c, i, c, i, c, i, c, i);
+										   c, i, c, i, c, i, c, i, dsc, c, i, c, i);
 
-				appendStringInfo(buf, " ELSE round(sqrt(%s), scale(%s)) END", var, var);
+				/* the root taken with spare digits, then rounded once */
+				appendStringInfo(buf, " ELSE round(sqrt(round(%s, 2 * scale(%s) + 20)), scale(%s)) END",
+								 var, var, var);
 			}
 			break;
 		case FG_AGG_MIN:
@@ -800,6 +865,9 @@ FgAggDeltaColumnNames(StringInfo buf, const FgRollup *r, int i)
 				break;
 			case FG_MERGE_MOM:
 				appendStringInfo(buf, ", _fg_%d_m_ins, _fg_%d_m_del", i, i);
+				break;
+			case FG_MERGE_DSC:
+				appendStringInfo(buf, ", _fg_%d_dsc_ins, _fg_%d_dsc_del", i, i);
 				break;
 			case FG_MERGE_EXT:
 				appendStringInfo(buf, ", _fg_%d_ins, _fg_%d_del", i, i);

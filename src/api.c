@@ -995,7 +995,7 @@ fluss_grid_create_rollup(PG_FUNCTION_ARGS)
 		(void) refresh(loaded, (Datum) 0, true, (Datum) 0, true);
 	}
 
-	FgEnsureWorker(MyDatabaseId);
+	FgEnsureWorkerAtCommit();
 	FgNoteChangelogWrite();
 	PG_RETURN_OID(r->relid);
 }

@@ -241,6 +241,7 @@ typedef struct FgDatabaseSlot
 	pid_t		pid;			/* 0 when no worker runs */
 	Latch	   *latch;			/* worker's latch, NULL when none */
 	bool		no_extension;	/* worker found no extension here */
+	bool		rearm;			/* extension (re)created: look again */
 	TimestampTz paused_until;	/* stepping aside for DROP DATABASE etc. */
 	uint64		passes_started;
 	uint64		passes_done;
@@ -262,6 +263,7 @@ extern void FgWorkerInit(void);
 extern FgDatabaseSlot *FgDatabaseSlotFor(Oid dbid, bool create);
 extern void FgWakeWorker(Oid dbid);
 extern bool FgEnsureWorker(Oid dbid);
+extern void FgEnsureWorkerAtCommit(void);
 extern FgRollupStatus *FgStatusFor(Oid dbid, int32 rollup_id, bool create);
 extern void FgRecordFold(int32 rollup_id, const FgFoldResult *res);
 extern void FgRecordError(int32 rollup_id, const char *msg);

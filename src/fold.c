@@ -36,7 +36,9 @@
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
+#include "access/table.h"
 #include "utils/builtins.h"
+#include "utils/rel.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -93,6 +95,34 @@ FgLockRollup(int32 id, bool wait, bool *acquired)
 }
 
 /*
+ * check_ready
+ *		A rollup whose source lacks its capture trigger is not folded: that
+ *		is a database being restored (pg_restore creates triggers last,
+ *		after the data and the indexes), and folding into half-loaded
+ *		tables would count changes twice.  Reported as an error, so the
+ *		fold backs off and fluss_grid.rollups says why.
+ */
+static void
+check_ready(const FgRollup *r)
+{
+	Relation	rel = table_open(r->sourceid, AccessShareLock);
+	char	   *want = psprintf("_fg_capture_%d_ins", r->id);
+	bool		found = false;
+
+	if (rel->trigdesc)
+		for (int i = 0; i < rel->trigdesc->numtriggers && !found; i++)
+			found = strcmp(rel->trigdesc->triggers[i].tgname, want) == 0;
+	table_close(rel, AccessShareLock);
+	if (!found)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("rollup %s is not ready: trigger \"%s\" on %s is missing",
+						r->relname, want, r->sourcename),
+				 errdetail("A database being restored gets its triggers last; folding waits for them."),
+				 errhint("If the trigger was dropped by hand, recreate the rollup.")));
+}
+
+/*
  * FgFoldRollup
  *		Fold rollup r's changelog, in the current transaction.  Returns
  *		false when another session holds the fold lock and wait is false.
@@ -118,6 +148,7 @@ FgFoldRollup(const FgRollup *r, bool wait, FgFoldResult *res)
 	e = FgCacheGet(r->id);
 	if (e == NULL)
 		return true;			/* dropped meanwhile */
+	check_ready(e->rollup);
 
 	SPI_connect();
 	FgAsRollupOwner(e->rollup, &save_userid, &save_sec, &save_nestlevel);

@@ -236,6 +236,7 @@ FgEnsureWorker(Oid dbid)
 		return false;
 	}
 	s->no_extension = false;
+	s->rearm = true;
 	need = (s->pid == 0 && GetCurrentTimestamp() >= s->paused_until);
 	LWLockRelease(FgSharedState->lock);
 	if (need && !start_worker_for(dbid, NULL))
@@ -244,6 +245,82 @@ FgEnsureWorker(Oid dbid)
 				 errmsg("could not register the fluss_grid worker"),
 				 errhint("Raise max_worker_processes.")));
 	return true;
+}
+
+static bool start_at_commit = false;
+static bool start_callback_registered = false;
+
+static void
+start_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT && start_at_commit)
+		(void) FgEnsureWorker(MyDatabaseId);
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
+		start_at_commit = false;
+}
+
+/*
+ * FgEnsureWorkerAtCommit
+ *		Start this database's worker when the current transaction commits:
+ *		a worker started earlier would not see an uncommitted extension.
+ */
+void
+FgEnsureWorkerAtCommit(void)
+{
+	if (FgSharedState == NULL)
+		return;
+	if (!start_callback_registered)
+	{
+		RegisterXactCallback(start_xact_callback, NULL);
+		start_callback_registered = true;
+	}
+	start_at_commit = true;
+}
+
+/*
+ * worker_has_extension
+ *		Whether the extension exists here.  If not, and no one re-armed the
+ *		slot meanwhile, give the slot up (marking the database as having no
+ *		extension) in the same critical section, so that a concurrent
+ *		FgEnsureWorker either re-arms us or sees the slot free and starts a
+ *		new worker.
+ */
+static bool
+worker_has_extension(void)
+{
+	for (;;)
+	{
+		bool		has;
+
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		has = OidIsValid(get_extension_oid("fluss_grid", true));
+		CommitTransactionCommand();
+
+		LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
+		if (has)
+		{
+			my_slot->rearm = false;
+			LWLockRelease(FgSharedState->lock);
+			return true;
+		}
+		if (!my_slot->rearm)
+		{
+			my_slot->no_extension = true;
+			my_slot->pid = 0;
+			my_slot->latch = NULL;
+			my_slot = NULL;
+			LWLockRelease(FgSharedState->lock);
+			return false;
+		}
+		my_slot->rearm = false;
+		LWLockRelease(FgSharedState->lock);
+		/* the extension is being created: its transaction will commit */
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 200L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
 }
 
 /*
@@ -459,7 +536,6 @@ void
 fluss_grid_worker_main(Datum arg)
 {
 	Oid			dbid = DatumGetObjectId(arg);
-	bool		has_extension;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -482,17 +558,8 @@ fluss_grid_worker_main(Datum arg)
 	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
 	pgstat_report_appname("fluss_grid worker");
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	has_extension = OidIsValid(get_extension_oid("fluss_grid", true));
-	CommitTransactionCommand();
-	if (!has_extension)
-	{
-		LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
-		my_slot->no_extension = true;
-		LWLockRelease(FgSharedState->lock);
+	if (!worker_has_extension())
 		proc_exit(0);
-	}
 	ereport(LOG, (errmsg("fluss_grid worker started")));
 
 	for (;;)
@@ -522,17 +589,8 @@ fluss_grid_worker_main(Datum arg)
 			(void) FgFoldAll(true, &nfailed);
 			pgstat_report_activity(STATE_IDLE, NULL);
 
-			SetCurrentStatementStartTimestamp();
-			StartTransactionCommand();
-			has_extension = OidIsValid(get_extension_oid("fluss_grid", true));
-			CommitTransactionCommand();
-			if (!has_extension)
-			{
-				LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
-				my_slot->no_extension = true;
-				LWLockRelease(FgSharedState->lock);
+			if (!worker_has_extension())
 				proc_exit(0);
-			}
 		}
 		else
 			nfailed = 1;
@@ -696,7 +754,8 @@ fluss_grid_start_worker(PG_FUNCTION_ARGS)
 				 errhint("Add fluss_grid to shared_preload_libraries and restart the server; until then call fluss_grid.fold_now() or fluss_grid.wait_for_rollups() to fold pending changes.")));
 		PG_RETURN_BOOL(false);
 	}
-	PG_RETURN_BOOL(FgEnsureWorker(MyDatabaseId));
+	FgEnsureWorkerAtCommit();
+	PG_RETURN_BOOL(true);
 }
 
 /*
