@@ -317,16 +317,22 @@ FgAttachCapture(const FgRollup *r, Oid relid)
 					 " FOR EACH STATEMENT EXECUTE FUNCTION fluss_grid.capture('%d', 's');\n",
 					 r->id, rel, r->id, r->id, rel, r->id, r->id, rel, r->id);
 
+	/*
+	 * TRUNCATE has only this trigger, and logical replication applies it
+	 * as a statement: enabled ALWAYS, so replicated TRUNCATEs count too.
+	 */
 	if (relkind == RELKIND_RELATION && is_partition)
 		appendStringInfo(&sql,
 						 "CREATE TRIGGER _fg_capture_%d_trunc BEFORE TRUNCATE ON %s"
-						 " FOR EACH STATEMENT EXECUTE FUNCTION fluss_grid.capture('%d', 'p');\n",
-						 r->id, rel, r->id);
+						 " FOR EACH STATEMENT EXECUTE FUNCTION fluss_grid.capture('%d', 'p');\n"
+						 "ALTER TABLE %s ENABLE ALWAYS TRIGGER _fg_capture_%d_trunc;\n",
+						 r->id, rel, r->id, rel, r->id);
 	else if (relkind == RELKIND_RELATION)
 		appendStringInfo(&sql,
 						 "CREATE TRIGGER _fg_capture_%d_trunc AFTER TRUNCATE ON %s"
-						 " FOR EACH STATEMENT EXECUTE FUNCTION fluss_grid.capture('%d', 't');\n",
-						 r->id, rel, r->id);
+						 " FOR EACH STATEMENT EXECUTE FUNCTION fluss_grid.capture('%d', 't');\n"
+						 "ALTER TABLE %s ENABLE ALWAYS TRIGGER _fg_capture_%d_trunc;\n",
+						 r->id, rel, r->id, rel, r->id);
 
 	if (is_root)
 		appendStringInfo(&sql,

@@ -20,6 +20,7 @@ PG_MODULE_MAGIC;
 
 bool		fluss_grid_enabled = true;
 int			fluss_grid_naptime = 1000;
+int			fluss_grid_fold_interval = 2;
 int			fluss_grid_log_level = DEBUG1;
 int			fluss_grid_max_databases = 32;
 
@@ -65,6 +66,13 @@ GucInit(void)
 							"Commits wake the worker at once; this bounds retries after errors.",
 							&fluss_grid_naptime,
 							1000, 10, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("fluss_grid.fold_interval",
+							"Shortest time between two fold passes of a worker.",
+							"Under a stream of small commits, waiting this long lets one pass fold many of them instead of one pass per commit.",
+							&fluss_grid_fold_interval,
+							2, 0, 1000,
 							PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 	DefineCustomEnumVariable("fluss_grid.log_level",

@@ -30,6 +30,7 @@
 /* GUCs (fluss_grid.c) */
 extern bool fluss_grid_enabled;
 extern int	fluss_grid_naptime;
+extern int	fluss_grid_fold_interval;
 extern int	fluss_grid_log_level;
 extern int	fluss_grid_max_databases;
 

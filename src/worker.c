@@ -566,8 +566,10 @@ fluss_grid_worker_main(Datum arg)
 	{
 		uint64		pass;
 		int			nfailed = 0;
-		long		timeout = fluss_grid_naptime;
+		long		timeout;
 		bool		paused;
+		int64		folded = 0;
+		TimestampTz pass_start = GetCurrentTimestamp();
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -586,7 +588,7 @@ fluss_grid_worker_main(Datum arg)
 		if (fluss_grid_enabled)
 		{
 			pgstat_report_activity(STATE_RUNNING, "folding");
-			(void) FgFoldAll(true, &nfailed);
+			folded = FgFoldAll(true, &nfailed);
 			pgstat_report_activity(STATE_IDLE, NULL);
 
 			if (!worker_has_extension())
@@ -602,6 +604,23 @@ fluss_grid_worker_main(Datum arg)
 		LWLockRelease(FgSharedState->lock);
 		ConditionVariableBroadcast(&FgSharedState->pass_cv);
 
+		/*
+		 * After a pass that folded something, let commits accumulate for the
+		 * rest of fold_interval (the latch stays set meanwhile), so that a
+		 * stream of small transactions is folded in batches rather than one
+		 * pass per commit.
+		 */
+		if (folded > 0 && fluss_grid_fold_interval > 0)
+		{
+			long		spent = (long) ((GetCurrentTimestamp() - pass_start) / 1000);
+
+			if (spent < fluss_grid_fold_interval)
+				(void) WaitLatch(NULL, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+								 fluss_grid_fold_interval - spent, PG_WAIT_EXTENSION);
+		}
+
+		/* read after the reload above, so a new naptime applies at once */
+		timeout = fluss_grid_naptime;
 		if (nfailed > 0)
 			timeout = Min(timeout, 100);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
