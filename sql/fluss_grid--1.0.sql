@@ -74,6 +74,22 @@ CREATE AGGREGATE fluss_grid.mom_merge(float8[]) (
     PARALLEL = SAFE
 );
 
+-- Weight of the rows at a group's minimum / maximum (src/extreme.c)
+CREATE FUNCTION fluss_grid.ext_count_accum(internal, anyelement, bigint, boolean)
+RETURNS internal AS 'MODULE_PATHNAME', 'fluss_grid_ext_count_accum'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION fluss_grid.ext_count_final(internal, anyelement, bigint, boolean)
+RETURNS bigint AS 'MODULE_PATHNAME', 'fluss_grid_ext_count_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE AGGREGATE fluss_grid.ext_count(anyelement, bigint, boolean) (
+    SFUNC = fluss_grid.ext_count_accum,
+    STYPE = internal,
+    FINALFUNC = fluss_grid.ext_count_final,
+    FINALFUNC_EXTRA
+);
+
 -- The changelog trigger function, attached by create_rollup
 CREATE FUNCTION fluss_grid.capture()
 RETURNS trigger

@@ -353,6 +353,8 @@ FgAggColumnDefs(StringInfo buf, const FgAgg *agg, int i, bool delta,
 		else if (!delta)
 		{
 			appendStringInfo(buf, ", _fg_%d_%s %s", i, c->name, t);
+			if (c->merge == FG_MERGE_EXT)
+				appendStringInfo(buf, ", _fg_%d_c bigint NOT NULL DEFAULT 0", i);
 			if (c->merge == FG_MERGE_FL)
 				appendStringInfo(buf, ", _fg_%d_t %s", i,
 								 time_type_name(timetype));
@@ -364,6 +366,8 @@ FgAggColumnDefs(StringInfo buf, const FgAgg *agg, int i, bool delta,
 		{
 			appendStringInfo(buf, ", _fg_%d_ins %s, _fg_%d_del %s",
 							 i, t, i, t);
+			if (c->merge == FG_MERGE_EXT)
+				appendStringInfo(buf, ", _fg_%d_ins_c bigint, _fg_%d_del_c bigint", i, i);
 			if (c->merge == FG_MERGE_FL)
 				appendStringInfo(buf, ", _fg_%d_ins_t %s, _fg_%d_del_t %s",
 								 i, time_type_name(timetype),
@@ -386,6 +390,8 @@ FgAggStateColumnNames(List **names, const FgRollup *r, int i)
 	for (c = agg_comps(agg); c->name; c++)
 	{
 		*names = lappend(*names, psprintf("_fg_%d_%s", i, c->name));
+		if (c->merge == FG_MERGE_EXT)
+			*names = lappend(*names, psprintf("_fg_%d_c", i));
 		if (c->merge == FG_MERGE_FL)
 			*names = lappend(*names, psprintf("_fg_%d_t", i));
 	}
@@ -458,11 +464,17 @@ FgAggLiftExprs(StringInfo buf, const FgRollup *r, int i)
 									 i, i);
 					break;
 				case FG_MERGE_EXT:
-					appendStringInfo(buf,
-									 ", %s(_fg_p_%d_v) FILTER (WHERE _fg_sign > 0)"
-									 ", %s(_fg_p_%d_v) FILTER (WHERE _fg_sign < 0)",
-									 is_min_like(agg->kind) ? "min" : "max", i,
-									 is_min_like(agg->kind) ? "min" : "max", i);
+					{
+						const char *ext = is_min_like(agg->kind) ? "min" : "max";
+						const char *ismax = is_min_like(agg->kind) ? "false" : "true";
+
+						appendStringInfo(buf,
+										 ", %s(_fg_p_%d_v) FILTER (WHERE _fg_sign > 0)"
+										 ", %s(_fg_p_%d_v) FILTER (WHERE _fg_sign < 0)"
+										 ", fluss_grid.ext_count(_fg_p_%d_v, _fg_p_%d_c, %s) FILTER (WHERE _fg_sign > 0)"
+										 ", fluss_grid.ext_count(_fg_p_%d_v, _fg_p_%d_c, %s) FILTER (WHERE _fg_sign < 0)",
+										 ext, i, ext, i, i, i, ismax, i, i, ismax);
+					}
 					break;
 				case FG_MERGE_FL:
 					{
@@ -557,10 +569,17 @@ FgAggLiftExprs(StringInfo buf, const FgRollup *r, int i)
 				if (c->merge == FG_MERGE_EXT)
 				{
 					const char *f = is_min_like(agg->kind) ? "min" : "max";
+					const char *ismax = is_min_like(agg->kind) ? "false" : "true";
 
 					appendStringInfo(buf, ", %s(%s) FILTER (WHERE _fg_sign > 0", f, x);
 					append_filter(buf, agg, i);
 					appendStringInfo(buf, "), %s(%s) FILTER (WHERE _fg_sign < 0", f, x);
+					append_filter(buf, agg, i);
+					appendStringInfo(buf, "), fluss_grid.ext_count(%s, 1::bigint, %s) FILTER (WHERE _fg_sign > 0",
+									 x, ismax);
+					append_filter(buf, agg, i);
+					appendStringInfo(buf, "), fluss_grid.ext_count(%s, 1::bigint, %s) FILTER (WHERE _fg_sign < 0",
+									 x, ismax);
 					append_filter(buf, agg, i);
 					appendStringInfoChar(buf, ')');
 				}
@@ -617,8 +636,15 @@ FgAggCombineExprs(StringInfo buf, const FgRollup *r, int i, const char *d)
 								 d, i, d, i);
 				break;
 			case FG_MERGE_EXT:
-				appendStringInfo(buf, ", %s(%s._fg_%d_ins), %s(%s._fg_%d_del)",
-								 ext, d, i, ext, d, i);
+				{
+					const char *ismax = is_min_like(agg->kind) ? "false" : "true";
+
+					appendStringInfo(buf, ", %s(%s._fg_%d_ins), %s(%s._fg_%d_del)"
+									 ", fluss_grid.ext_count(%s._fg_%d_ins, %s._fg_%d_ins_c, %s)"
+									 ", fluss_grid.ext_count(%s._fg_%d_del, %s._fg_%d_del_c, %s)",
+									 ext, d, i, ext, d, i,
+									 d, i, d, i, ismax, d, i, d, i, ismax);
+				}
 				break;
 			case FG_MERGE_FL:
 				appendStringInfo(buf,
@@ -684,9 +710,26 @@ FgAggApplyExprs(StringInfo buf, const FgRollup *r, int i, const char *old,
 				appendStringInfo(buf, ", %s._fg_%d_dsc_ins)", g, i);
 				break;
 			case FG_MERGE_EXT:
-				appendStringInfoString(buf, minlike ? "least(" : "greatest(");
-				old_ref(buf, old, i, "v", t);
-				appendStringInfo(buf, ", %s._fg_%d_ins)", g, i);
+				{
+					/* the new extreme V, then the weight of the rows at V */
+					StringInfoData v;
+					StringInfoData ov;
+					StringInfoData oc;
+
+					initStringInfo(&v);
+					initStringInfo(&ov);
+					initStringInfo(&oc);
+					old_ref(&ov, old, i, "v", t);
+					old_ref(&oc, old, i, "c", "bigint");
+					appendStringInfo(&v, "%s(%s, %s._fg_%d_ins)", minlike ? "least" : "greatest",
+									 ov.data, g, i);
+					appendStringInfo(buf,
+									 "%s, (CASE WHEN %s = %s THEN coalesce(%s, 0) ELSE 0 END"
+									 " + CASE WHEN %s._fg_%d_ins = %s THEN coalesce(%s._fg_%d_ins_c, 0) ELSE 0 END"
+									 " - CASE WHEN %s._fg_%d_del = %s THEN coalesce(%s._fg_%d_del_c, 0) ELSE 0 END)",
+									 v.data, ov.data, v.data, oc.data,
+									 g, i, v.data, g, i, g, i, v.data, g, i);
+				}
 				break;
 			case FG_MERGE_FL:
 				{
@@ -756,6 +799,42 @@ FgAggStaleExpr(StringInfo buf, const FgRollup *r, int i, const char *old,
 		else
 			appendStringInfoString(buf, "NULL");
 		appendStringInfo(buf, ", %s._fg_%d_dsc_ins), true))", g, i);
+		return;
+	}
+	if (agg->kind == FG_AGG_MIN || agg->kind == FG_AGG_MAX)
+	{
+		/*
+		 * Stale when a retracted value lies beyond the new extreme V (cannot
+		 * happen but for corruption) or when no row at V is left.
+		 */
+		StringInfoData v;
+		StringInfoData ov;
+		StringInfoData oc;
+		const char *beyond = minlike ? "<" : ">";
+
+		initStringInfo(&v);
+		initStringInfo(&ov);
+		initStringInfo(&oc);
+		if (old)
+		{
+			appendStringInfo(&ov, "%s._fg_%d_v", old, i);
+			appendStringInfo(&oc, "%s._fg_%d_c", old, i);
+		}
+		else
+		{
+			appendStringInfoString(&ov, "NULL");
+			appendStringInfoString(&oc, "NULL");
+		}
+		appendStringInfo(&v, "%s(%s, %s._fg_%d_ins)", ext, ov.data, g, i);
+		appendStringInfo(buf,
+						 "(%s._fg_%d_del IS NOT NULL AND coalesce(%s._fg_%d_del %s %s"
+						 " OR (%s._fg_%d_del = %s AND (CASE WHEN %s = %s THEN coalesce(%s, 0) ELSE 0 END"
+						 " + CASE WHEN %s._fg_%d_ins = %s THEN coalesce(%s._fg_%d_ins_c, 0) ELSE 0 END"
+						 " - coalesce(%s._fg_%d_del_c, 0)) <= 0), true))",
+						 g, i, g, i, beyond, v.data,
+						 g, i, v.data, ov.data, v.data, oc.data,
+						 g, i, v.data, g, i,
+						 g, i);
 		return;
 	}
 	appendStringInfo(buf, "(%s._fg_%d_del%s IS NOT NULL AND coalesce(%s._fg_%d_del%s %s %s(",
@@ -870,7 +949,8 @@ FgAggDeltaColumnNames(StringInfo buf, const FgRollup *r, int i)
 				appendStringInfo(buf, ", _fg_%d_dsc_ins, _fg_%d_dsc_del", i, i);
 				break;
 			case FG_MERGE_EXT:
-				appendStringInfo(buf, ", _fg_%d_ins, _fg_%d_del", i, i);
+				appendStringInfo(buf, ", _fg_%d_ins, _fg_%d_del, _fg_%d_ins_c, _fg_%d_del_c",
+								 i, i, i, i);
 				break;
 			case FG_MERGE_FL:
 				appendStringInfo(buf, ", _fg_%d_ins, _fg_%d_del, _fg_%d_ins_t, _fg_%d_del_t",
@@ -896,6 +976,8 @@ FgAggParentColumns(StringInfo buf, const FgRollup *r, int i, const char *s)
 	{
 		appendStringInfo(buf, ", %s._fg_%d_%s AS _fg_p_%d_%s",
 						 s, j, c->name, i, c->name);
+		if (c->merge == FG_MERGE_EXT)
+			appendStringInfo(buf, ", %s._fg_%d_c AS _fg_p_%d_c", s, j, i);
 		if (c->merge == FG_MERGE_FL)
 			appendStringInfo(buf, ", %s._fg_%d_t AS _fg_p_%d_t", s, j, i);
 	}

@@ -403,10 +403,14 @@ stale_fresh_ctes(const FgRollup *r)
 	 * as s.col, s being the subquery.
 	 */
 	initStringInfo(&item);
+	/*
+	 * [bucket, next bucket) in absolute time holds exactly the rows of the
+	 * bucket, so the bucket expression need not be evaluated per row.
+	 */
 	appendStringInfo(&item, "st CROSS JOIN LATERAL (SELECT %s FROM %s s0 WHERE s0.%s >= st.bucket"
-					 " AND s0.%s < %s AND st.bucket = %s",
+					 " AND s0.%s < %s",
 					 source_columns(r, "s0"), r->sourcename, tcol, tcol,
-					 bucket_end_expr(r, "st.bucket"), FgSqlBucketExpr(r, psprintf("s0.%s", tcol)));
+					 bucket_end_expr(r, "st.bucket"));
 	keys_match(&item, r, "s0", "st");
 	/* OFFSET 0 keeps the planner from flattening it into a hash join */
 	appendStringInfoString(&item, " OFFSET 0) s");
