@@ -84,7 +84,11 @@ fluss_grid_ext_count_accum(PG_FUNCTION_ARGS)
 
 	if (!st->has)
 	{
+		/* the per-call context is reset after us: keep values in aggcxt */
+		MemoryContext old = MemoryContextSwitchTo(aggcxt);
+
 		st->value = datumCopy(x, st->typbyval, st->typlen);
+		MemoryContextSwitchTo(old);
 		st->count = w;
 		st->has = true;
 	}

@@ -267,7 +267,7 @@ extern bool FgEnsureWorker(Oid dbid);
 extern void FgEnsureWorkerAtCommit(void);
 extern FgRollupStatus *FgStatusFor(Oid dbid, int32 rollup_id, bool create);
 extern void FgRecordFold(int32 rollup_id, const FgFoldResult *res);
-extern void FgRecordError(int32 rollup_id, const char *msg);
+extern void FgRecordError(int32 rollup_id, const char *msg, bool transient);
 extern bool FgRollupBackingOff(int32 rollup_id);
 
 PGDLLEXPORT void fluss_grid_launcher_main(Datum arg);

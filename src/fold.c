@@ -66,6 +66,14 @@ FgAsRollupOwner(const FgRollup *r, Oid *save_userid, int *save_sec,
 	(void) set_config_option("search_path", "pg_catalog, pg_temp",
 							 PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
+
+	/*
+	 * The engine's statements are short; their estimates (a drained queue
+	 * with many dead rows) can cross the JIT thresholds, and compiling
+	 * costs seconds for a fold that runs in milliseconds.
+	 */
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 }
 
 /*
@@ -102,24 +110,47 @@ FgLockRollup(int32 id, bool wait, bool *acquired)
  *		tables would count changes twice.  Reported as an error, so the
  *		fold backs off and fluss_grid.rollups says why.
  */
-static void
-check_ready(const FgRollup *r)
+static bool
+has_trigger(Oid relid, const char *name)
 {
-	Relation	rel = table_open(r->sourceid, AccessShareLock);
-	char	   *want = psprintf("_fg_capture_%d_ins", r->id);
+	Relation	rel = table_open(relid, AccessShareLock);
 	bool		found = false;
 
 	if (rel->trigdesc)
 		for (int i = 0; i < rel->trigdesc->numtriggers && !found; i++)
-			found = strcmp(rel->trigdesc->triggers[i].tgname, want) == 0;
+			found = strcmp(rel->trigdesc->triggers[i].tgname, name) == 0;
 	table_close(rel, AccessShareLock);
-	if (!found)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("rollup %s is not ready: trigger \"%s\" on %s is missing",
-						r->relname, want, r->sourcename),
-				 errdetail("A database being restored gets its triggers last; folding waits for them."),
-				 errhint("If the trigger was dropped by hand, recreate the rollup.")));
+	return found;
+}
+
+static void
+not_ready(const FgRollup *r, const char *trigger, const char *relname)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("rollup %s is not ready: trigger \"%s\" on %s is missing",
+					r->relname, trigger, relname),
+			 errdetail("A database being restored gets its triggers last; folding waits for them."),
+			 errhint("If the trigger was dropped by hand, recreate the rollup.")));
+}
+
+static void
+check_ready(const FgRollup *r)
+{
+	char	   *want = psprintf("_fg_capture_%d_ins", r->id);
+	ListCell   *lc;
+
+	if (!has_trigger(r->sourceid, want))
+		not_ready(r, want, r->sourcename);
+
+	/* the rollups built on this one must already capture what we write */
+	foreach(lc, FgRollupChildren(r->id))
+	{
+		char	   *child = psprintf("_fg_capture_%d_ins", lfirst_int(lc));
+
+		if (!has_trigger(r->relid, child))
+			not_ready(r, child, r->relname);
+	}
 }
 
 /*
@@ -282,7 +313,8 @@ FgFoldAll(bool in_worker, int *nfailed)
 			switch_context(oldcxt);
 			CurrentResourceOwner = oldowner;
 
-			FgRecordError(id, edata->message);
+			FgRecordError(id, edata->message,
+						  edata->sqlerrcode == ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE);
 			ereport(in_worker ? LOG : WARNING,
 					(errcode(edata->sqlerrcode),
 					 errmsg("fluss_grid could not fold rollup %d: %s", id, edata->message),

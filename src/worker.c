@@ -371,7 +371,7 @@ FgRecordFold(int32 rollup_id, const FgFoldResult *res)
 }
 
 void
-FgRecordError(int32 rollup_id, const char *msg)
+FgRecordError(int32 rollup_id, const char *msg, bool transient)
 {
 	FgRollupStatus *st;
 
@@ -386,8 +386,8 @@ FgRecordError(int32 rollup_id, const char *msg)
 		st->last_error_at = GetCurrentTimestamp();
 		strlcpy(st->last_error, msg ? msg : "unknown error", sizeof(st->last_error));
 		st->failures++;
-		/* 100 ms, doubling, at most a minute */
-		delay_ms = Min((int64) 100 << Min(st->failures - 1, 10), 60000);
+		/* 100 ms, doubling, at most a minute; a restore in progress: 200 ms */
+		delay_ms = transient ? 200 : Min((int64) 100 << Min(st->failures - 1, 10), 60000);
 		st->retry_after = TimestampTzPlusMilliseconds(st->last_error_at, delay_ms);
 	}
 	LWLockRelease(FgSharedState->lock);
@@ -597,6 +597,9 @@ fluss_grid_worker_main(Datum arg)
 		else
 			nfailed = 1;
 
+		/* the worker's deletes and updates must reach autovacuum */
+		pgstat_report_stat(false);
+
 		LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
 		my_slot->passes_done = pass;
 		if (nfailed == 0)
@@ -623,6 +626,8 @@ fluss_grid_worker_main(Datum arg)
 		timeout = fluss_grid_naptime;
 		if (nfailed > 0)
 			timeout = Min(timeout, 100);
+		if (timeout >= 1000)
+			pgstat_report_stat(true);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 timeout, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
