@@ -110,17 +110,31 @@ FgLockRollup(int32 id, bool wait, bool *acquired)
  *		tables would count changes twice.  Reported as an error, so the
  *		fold backs off and fluss_grid.rollups says why.
  */
-static bool
-has_trigger(Oid relid, const char *name)
+/*
+ * The name of the first of rollup id's statement capture triggers missing
+ * on relid, or NULL when INSERT, UPDATE and DELETE are all captured (a
+ * restore creates them one by one).
+ */
+static char *
+missing_capture(Oid relid, int32 id)
 {
+	static const char *const kinds[] = {"ins", "upd", "del"};
 	Relation	rel = table_open(relid, AccessShareLock);
-	bool		found = false;
+	char	   *missing = NULL;
 
-	if (rel->trigdesc)
-		for (int i = 0; i < rel->trigdesc->numtriggers && !found; i++)
-			found = strcmp(rel->trigdesc->triggers[i].tgname, name) == 0;
+	for (int k = 0; k < lengthof(kinds) && missing == NULL; k++)
+	{
+		char	   *name = psprintf("_fg_capture_%d_%s", id, kinds[k]);
+		bool		found = false;
+
+		if (rel->trigdesc)
+			for (int i = 0; i < rel->trigdesc->numtriggers && !found; i++)
+				found = strcmp(rel->trigdesc->triggers[i].tgname, name) == 0;
+		if (!found)
+			missing = name;
+	}
 	table_close(rel, AccessShareLock);
-	return found;
+	return missing;
 }
 
 static void
@@ -137,19 +151,18 @@ not_ready(const FgRollup *r, const char *trigger, const char *relname)
 static void
 check_ready(const FgRollup *r)
 {
-	char	   *want = psprintf("_fg_capture_%d_ins", r->id);
+	char	   *missing = missing_capture(r->sourceid, r->id);
 	ListCell   *lc;
 
-	if (!has_trigger(r->sourceid, want))
-		not_ready(r, want, r->sourcename);
+	if (missing)
+		not_ready(r, missing, r->sourcename);
 
 	/* the rollups built on this one must already capture what we write */
 	foreach(lc, FgRollupChildren(r->id))
 	{
-		char	   *child = psprintf("_fg_capture_%d_ins", lfirst_int(lc));
-
-		if (!has_trigger(r->relid, child))
-			not_ready(r, child, r->relname);
+		missing = missing_capture(r->relid, lfirst_int(lc));
+		if (missing)
+			not_ready(r, missing, r->relname);
 	}
 }
 

@@ -544,8 +544,10 @@ fluss_grid_worker_main(Datum arg)
 	/* claim the database's slot; a second worker for it leaves at once */
 	LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
 	my_slot = FgDatabaseSlotFor(dbid, true);
-	if (my_slot == NULL || (my_slot->pid != 0 && my_slot->pid != MyProcPid))
+	if (my_slot == NULL || (my_slot->pid != 0 && my_slot->pid != MyProcPid) ||
+		GetCurrentTimestamp() < my_slot->paused_until)
 	{
+		/* another worker runs, or a database command wants us away */
 		LWLockRelease(FgSharedState->lock);
 		my_slot = NULL;
 		proc_exit(0);
