@@ -265,6 +265,7 @@ extern FgDatabaseSlot *FgDatabaseSlotFor(Oid dbid, bool create);
 extern void FgWakeWorker(Oid dbid);
 extern bool FgEnsureWorker(Oid dbid);
 extern void FgEnsureWorkerAtCommit(void);
+extern bool FgWorkerPaused(void);
 extern FgRollupStatus *FgStatusFor(Oid dbid, int32 rollup_id, bool create);
 extern void FgRecordFold(int32 rollup_id, const FgFoldResult *res);
 extern void FgRecordError(int32 rollup_id, const char *msg, bool transient);

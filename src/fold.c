@@ -287,6 +287,11 @@ FgFoldAll(bool in_worker, int *nfailed)
 		bool		done = false;
 
 		CHECK_FOR_INTERRUPTS();
+		if (in_worker && FgWorkerPaused())
+		{
+			(*nfailed)++;
+			break;				/* a database command waits for us */
+		}
 		if (in_worker && FgRollupBackingOff(id))
 		{
 			(*nfailed)++;

@@ -278,6 +278,23 @@ FgEnsureWorkerAtCommit(void)
 }
 
 /*
+ * FgWorkerPaused
+ *		In a worker: whether a database command asked it to step aside.
+ */
+bool
+FgWorkerPaused(void)
+{
+	bool		paused;
+
+	if (my_slot == NULL)
+		return false;
+	LWLockAcquire(FgSharedState->lock, LW_SHARED);
+	paused = GetCurrentTimestamp() < my_slot->paused_until;
+	LWLockRelease(FgSharedState->lock);
+	return paused;
+}
+
+/*
  * worker_has_extension
  *		Whether the extension exists here.  If not, and no one re-armed the
  *		slot meanwhile, give the slot up (marking the database as having no
@@ -700,13 +717,24 @@ step_aside(Oid dbid)
 		SetLatch(s->latch);
 	LWLockRelease(FgSharedState->lock);
 
-	for (int i = 0; i < 1000; i++)
+	for (int i = 0; i < 2000; i++)
 	{
+		pid_t		pid;
+
 		LWLockAcquire(FgSharedState->lock, LW_SHARED);
 		running = (s->dbid == dbid && s->pid != 0);
+		pid = s->pid;
 		LWLockRelease(FgSharedState->lock);
 		if (!running)
 			break;
+
+		/*
+		 * A long fold does not look at the pause until it ends: after half a
+		 * second cancel it (it rolls back, its changes stay pending), every
+		 * second while the worker is still there.
+		 */
+		if (i >= 50 && i % 100 == 50 && pid > 0)
+			(void) kill(pid, SIGINT);
 		CHECK_FOR_INTERRUPTS();
 		pg_usleep(10000L);
 	}
