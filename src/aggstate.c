@@ -319,7 +319,8 @@ FgAggCanGoStale(const FgAgg *agg)
 {
 	return agg->kind == FG_AGG_MIN || agg->kind == FG_AGG_MAX ||
 		agg->kind == FG_AGG_FIRST || agg->kind == FG_AGG_LAST ||
-		(FgTypeClassOf(agg->argtype) == FG_TC_NUMERIC &&
+		((FgTypeClassOf(agg->argtype) == FG_TC_NUMERIC ||
+		  FgTypeClassOf(agg->argtype) == FG_TC_FLOAT) &&
 		 (agg->kind == FG_AGG_SUM || agg->kind == FG_AGG_AVG ||
 		  agg->kind == FG_AGG_STDDEV));
 }
@@ -786,6 +787,23 @@ FgAggStaleExpr(StringInfo buf, const FgRollup *r, int i, const char *old,
 	if (!FgAggCanGoStale(agg))
 	{
 		appendStringInfoString(buf, "false");
+		return;
+	}
+	if (FgTypeClassOf(agg->argtype) == FG_TC_FLOAT &&
+		(agg->kind == FG_AGG_SUM || agg->kind == FG_AGG_AVG || agg->kind == FG_AGG_STDDEV))
+	{
+		/*
+		 * float moments: double-double sums hold about 106 bits, so a value
+		 * retracted from among values 1e10 times smaller (1e20 in squares)
+		 * would leave rounding larger than what remains; recompute then.
+		 */
+		appendStringInfo(buf, "(%s._fg_%d_m_del[4] > 1e20 * abs(coalesce(", g, i);
+		if (old)
+			appendStringInfo(buf, "%s._fg_%d_m[4]", old, i);
+		else
+			appendStringInfoString(buf, "NULL::float8");
+		appendStringInfo(buf, ", 0) + %s._fg_%d_m_ins[4] - %s._fg_%d_m_del[4]))",
+						 g, i, g, i);
 		return;
 	}
 	if (agg->kind != FG_AGG_MIN && agg->kind != FG_AGG_MAX &&

@@ -38,6 +38,7 @@
 #include "storage/lock.h"
 #include "access/table.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/rel.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -119,8 +120,12 @@ static char *
 missing_capture(Oid relid, int32 id)
 {
 	static const char *const kinds[] = {"ins", "upd", "del"};
-	Relation	rel = table_open(relid, AccessShareLock);
+	Relation	rel;
 	char	   *missing = NULL;
+
+	/* a trigger committed after we locked the table must be seen too */
+	AcceptInvalidationMessages();
+	rel = table_open(relid, AccessShareLock);
 
 	for (int k = 0; k < lengthof(kinds) && missing == NULL; k++)
 	{
