@@ -44,6 +44,22 @@ SELECT * FROM fg_columns('w_day_realtime');
 SELECT bucket, sum_v FROM w_day ORDER BY 1;
 SELECT fluss_grid.refresh_rollup('w_day', '2026-11-27 00:00:00+08', '2026-11-28 00:00:00+08');
 
+-- the hour that happens twice when clocks go back: a recomputed group
+-- still holds the rows of both real hours
+SET TimeZone = 'UTC';
+CREATE TABLE fb (ts timestamptz NOT NULL, v int);
+SELECT fluss_grid.create_rollup('fb_hour', 'fb', 'ts', '1 hour', NULL,
+                                ARRAY['count(*) AS n', 'max(v)', 'first(v)'], 'America/New_York');
+INSERT INTO fb VALUES ('2024-11-03 05:10+00', 10), ('2024-11-03 05:20+00', 5),
+                      ('2024-11-03 06:30+00', 100), ('2024-11-03 06:40+00', 7);
+SELECT fluss_grid.wait_for_rollups();
+DELETE FROM fb WHERE v = 100;
+SELECT bucket, n, max_v, first_v FROM fb_hour_realtime;
+SELECT fluss_grid.wait_for_rollups();
+SELECT bucket, n, max_v, first_v FROM fb_hour;
+SELECT fluss_grid.drop_rollup('fb_hour');
+DROP TABLE fb;
+
 RESET TimeZone;
 SELECT fluss_grid.drop_rollup('z_day_sh', cascade => true);
 SELECT fluss_grid.drop_rollup('z_day_utc');

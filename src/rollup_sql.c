@@ -404,13 +404,29 @@ stale_fresh_ctes(const FgRollup *r)
 	 */
 	initStringInfo(&item);
 	/*
-	 * [bucket, next bucket) in absolute time holds exactly the rows of the
-	 * bucket, so the bucket expression need not be evaluated per row.
+	 * [bucket, next bucket) in absolute time holds the rows of the bucket,
+	 * so the bucket expression need not be evaluated per row; except when
+	 * clocks go back: a local bucket start that happens twice converts to
+	 * its later instant, and the rows of the earlier hour belong to it too.
+	 * Then (only then) read from an hour earlier and filter by bucket.
 	 */
-	appendStringInfo(&item, "st CROSS JOIN LATERAL (SELECT %s FROM %s s0 WHERE s0.%s >= st.bucket"
-					 " AND s0.%s < %s",
-					 source_columns(r, "s0"), r->sourcename, tcol, tcol,
-					 bucket_end_expr(r, "st.bucket"));
+	if (r->timetype == TIMESTAMPTZOID)
+	{
+		char	   *lower = psprintf("(CASE WHEN %s = st.bucket THEN st.bucket - interval '1 hour'"
+									 " ELSE st.bucket END)",
+									 FgSqlBucketExpr(r, "st.bucket - interval '1 hour'"));
+
+		appendStringInfo(&item, "st CROSS JOIN LATERAL (SELECT %s FROM %s s0 WHERE s0.%s >= %s"
+						 " AND s0.%s < %s AND (%s = st.bucket OR %s = st.bucket)",
+						 source_columns(r, "s0"), r->sourcename, tcol, lower, tcol,
+						 bucket_end_expr(r, "st.bucket"), lower,
+						 FgSqlBucketExpr(r, psprintf("s0.%s", tcol)));
+	}
+	else
+		appendStringInfo(&item, "st CROSS JOIN LATERAL (SELECT %s FROM %s s0 WHERE s0.%s >= st.bucket"
+						 " AND s0.%s < %s",
+						 source_columns(r, "s0"), r->sourcename, tcol, tcol,
+						 bucket_end_expr(r, "st.bucket"));
 	keys_match(&item, r, "s0", "st");
 	/* OFFSET 0 keeps the planner from flattening it into a hash join */
 	appendStringInfoString(&item, " OFFSET 0) s");
