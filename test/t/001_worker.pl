@@ -1,0 +1,360 @@
+
+# Copyright (c) fluss_grid contributors
+
+# Background workers: the launcher and one worker per database with the
+# extension show up in pg_stat_activity; the worker folds without being
+# asked; a terminated worker is restarted and folding goes on; a worker
+# leaves when its database drops the extension; fluss_grid.enabled = off
+# keeps changes pending and turning it on folds them; DROP DATABASE and
+# ALTER DATABASE ... RENAME work while workers run.
+
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time usleep);
+
+my $node = PostgreSQL::Test::Cluster->new('worker');
+$node->init;
+$node->append_conf(
+	'postgresql.conf', qq{
+shared_preload_libraries = 'fluss_grid'
+fluss_grid.naptime = 1000
+max_worker_processes = 16
+});
+$node->start;
+
+# ---------------------------------------------------------------------------
+# helpers
+
+# true when $n workers (meeting $extra) run for database $db
+sub workers_sql
+{
+	my ($db, $n, $extra) = @_;
+	return
+		"SELECT count(*) = $n FROM pg_stat_activity"
+	  . " WHERE backend_type = 'fluss_grid worker' AND datname = '$db' "
+	  . ($extra // '');
+}
+
+# pid of the worker of database $db, or '' when none runs
+sub worker_pid
+{
+	my ($db) = @_;
+	return $node->safe_psql('postgres',
+			"SELECT pid FROM pg_stat_activity"
+		  . " WHERE backend_type = 'fluss_grid worker' AND datname = '$db'");
+}
+
+# a query returning true when each relation of @rels (rollup $r or its
+# _realtime view; bucket width $bucket) equals a GROUP BY over src
+sub rollup_matches_sql
+{
+	my ($r, $bucket, @rels) = @_;
+	@rels = ($r, "${r}_realtime") unless @rels;
+	my $q = qq{
+	  SELECT date_bin('$bucket', ts AT TIME ZONE 'UTC', '2000-01-03') AT TIME ZONE 'UTC' AS bucket,
+	         region, count(*) AS n, sum(v) AS sum_v, min(v) AS min_v, max(v) AS max_v
+	    FROM src WHERE ts IS NOT NULL GROUP BY 1, 2};
+	my @checks;
+	for my $rel (@rels)
+	{
+		my $g = "SELECT bucket, region, n, sum_v, min_v, max_v FROM $rel";
+		push @checks,
+		  "(SELECT count(*) FROM (($q) EXCEPT ALL ($g)) x) = 0",
+		  "(SELECT count(*) FROM (($g) EXCEPT ALL ($q)) x) = 0";
+	}
+	return 'SELECT ' . join("\n AND ", @checks);
+}
+
+my $all_match =
+	'SELECT ('
+  . rollup_matches_sql('m', '1 minute')
+  . ') AND ('
+  . rollup_matches_sql('h', '1 hour') . ')';
+
+# ... and nothing is pending any more
+my $all_folded =
+	"SELECT ($all_match) AND (SELECT coalesce(sum(pending_changes), 0) = 0"
+  . ' FROM fluss_grid.rollups)';
+
+# like poll_query_until, but gives up after $seconds
+sub poll_until
+{
+	my ($db, $query, $seconds) = @_;
+	my $deadline = time() + $seconds;
+	while (time() < $deadline)
+	{
+		return 1 if $node->safe_psql($db, $query) eq 't';
+		usleep(100_000);
+	}
+	diag("gave up after $seconds s waiting for: $query");
+	return 0;
+}
+
+sub pending
+{
+	my ($db) = @_;
+	return $node->safe_psql($db,
+		'SELECT coalesce(sum(pending_changes), 0) FROM fluss_grid.rollups');
+}
+
+my $batch = 0;
+
+# insert a batch of rows, with an update and a delete of earlier ones
+sub write_batch
+{
+	my ($db) = @_;
+	$batch++;
+	$node->safe_psql(
+		$db, qq{
+		INSERT INTO src (ts, region, v)
+		SELECT '2024-03-10 15:00:00+00'::timestamptz + (g * 7 + $batch) * interval '1 second',
+		       'r' || (g % 3), (g * 31 + $batch) % 1000
+		  FROM generate_series(1, 500) g;
+		UPDATE src SET v = v + 1000 WHERE id % 17 = $batch % 17;
+		DELETE FROM src WHERE id % 23 = $batch % 23;
+	});
+}
+
+# ---------------------------------------------------------------------------
+# the launcher starts with the server
+
+ok( $node->poll_query_until(
+		'postgres',
+		"SELECT count(*) = 1 FROM pg_stat_activity"
+		  . " WHERE backend_type = 'fluss_grid launcher'"),
+	'launcher shows in pg_stat_activity');
+
+for my $db ('fg1', 'fg2')
+{
+	$node->safe_psql('postgres', "CREATE DATABASE $db");
+	$node->safe_psql(
+		$db, q{
+		CREATE EXTENSION fluss_grid;
+		CREATE TABLE src (id bigserial PRIMARY KEY, ts timestamptz,
+		                  region text NOT NULL, v integer);
+		SELECT fluss_grid.create_rollup('m', 'src', 'ts', interval '1 minute',
+		    ARRAY['region'],
+		    ARRAY['count(*) AS n', 'sum(v)', 'min(v)', 'max(v)']);
+		SELECT fluss_grid.create_rollup(name => 'h', source => 'm',
+		                                bucket => interval '1 hour');
+	});
+}
+
+ok( $node->poll_query_until(
+		'postgres',
+		'SELECT ('
+		  . workers_sql('fg1', 1)
+		  . ') AND ('
+		  . workers_sql('fg2', 1) . ')'),
+	'one worker per database with the extension');
+is($node->safe_psql('postgres', workers_sql('postgres', 0)),
+	't', 'no worker in a database without the extension');
+is( $node->safe_psql(
+		'fg1',
+'SELECT count(*) FROM fluss_grid.workers() WHERE datname = current_database()'
+	),
+	'1',
+	'fluss_grid.workers() lists the worker');
+
+# ---------------------------------------------------------------------------
+# folding by the worker, and wait_for_rollups
+
+write_batch('fg1');
+is($node->safe_psql('fg1', 'SELECT fluss_grid.wait_for_rollups()'),
+	't', 'wait_for_rollups() returns true');
+is($node->safe_psql('fg1', $all_match),
+	't',
+	'minutely and hourly rollups equal GROUP BY after wait_for_rollups()');
+is(pending('fg1'), '0', 'nothing pending after wait_for_rollups()');
+
+# nobody asks for a fold: the worker does it on its own
+write_batch('fg1');
+ok( $node->poll_query_until('fg1', $all_folded),
+	'the worker folds committed changes by itself');
+
+# ---------------------------------------------------------------------------
+# a terminated worker is restarted and folding continues
+
+my $old_pid = worker_pid('fg1');
+ok($old_pid =~ /^\d+$/, "worker of fg1 runs (pid $old_pid)");
+$node->safe_psql('postgres', "SELECT pg_terminate_backend($old_pid)");
+ok( $node->poll_query_until(
+		'postgres', workers_sql('fg1', 1, "AND pid <> $old_pid")),
+	'a new worker replaces the terminated one');
+my $new_pid = worker_pid('fg1');
+isnt($new_pid, $old_pid, "new worker has another pid ($new_pid)");
+
+write_batch('fg1');
+ok($node->poll_query_until('fg1', $all_folded), 'the restarted worker folds');
+is($node->safe_psql('fg1', 'SELECT fluss_grid.wait_for_rollups()'),
+	't', 'wait_for_rollups() true after the restart');
+
+# the other database's worker was not disturbed
+write_batch('fg2');
+ok($node->poll_query_until('fg2', $all_folded),
+	'the worker of fg2 folds too');
+
+# ---------------------------------------------------------------------------
+# fluss_grid.enabled = off keeps changes pending; on folds them
+
+$node->safe_psql('postgres', 'ALTER SYSTEM SET fluss_grid.enabled = off');
+$node->reload;
+ok( $node->poll_query_until(
+		'fg1', "SELECT current_setting('fluss_grid.enabled') = 'off'"),
+	'fluss_grid.enabled is off after reload');
+
+# The worker must have seen the reload before we write: wait until it has
+# completed some passes after the reload (with enabled = off a pass folds
+# nothing, and the worker keeps looping every 100 ms).
+my $passes = $node->safe_psql('fg1',
+	"SELECT passes FROM fluss_grid.workers() WHERE datname = 'fg1'");
+ok( $node->poll_query_until(
+		'fg1',
+"SELECT passes >= $passes + 3 FROM fluss_grid.workers() WHERE datname = 'fg1'"
+	),
+	'the worker keeps running passes while disabled');
+
+write_batch('fg1');
+my $pending_before = pending('fg1');
+ok($pending_before > 0, "changes pending while disabled ($pending_before)");
+$passes = $node->safe_psql('fg1',
+	"SELECT passes FROM fluss_grid.workers() WHERE datname = 'fg1'");
+ok( $node->poll_query_until(
+		'fg1',
+"SELECT passes >= $passes + 5 FROM fluss_grid.workers() WHERE datname = 'fg1'"
+	),
+	'the worker ran several passes after the write');
+is(pending('fg1'), $pending_before,
+	'the changes are still pending while disabled');
+is($node->safe_psql('fg1', rollup_matches_sql('m', '1 minute', 'm')),
+	'f', 'the minutely rollup table lags while disabled');
+is( $node->safe_psql(
+		'fg1',
+		rollup_matches_sql('m', '1 minute', 'm_realtime')
+		  . ' AND ('
+		  . rollup_matches_sql('h', '1 hour', 'h_realtime') . ')'),
+	't',
+	'_realtime views are exact while disabled');
+
+$node->safe_psql('postgres', 'ALTER SYSTEM RESET fluss_grid.enabled');
+$node->reload;
+ok( $node->poll_query_until('fg1', $all_folded),
+	'changes are folded once enabled again');
+
+# ---------------------------------------------------------------------------
+# a commit wakes the worker: with an hour-long naptime, changes are still
+# folded at once
+
+$node->safe_psql('postgres', "ALTER SYSTEM SET fluss_grid.naptime = '1h'");
+$node->reload;
+ok( $node->poll_query_until(
+		'fg1', "SELECT current_setting('fluss_grid.naptime') = '1h'"),
+	'fluss_grid.naptime is 1h after reload');
+# let the worker pass through its current (short) sleep and see the reload
+write_batch('fg1');
+ok($node->poll_query_until('fg1', $all_folded),
+	'folded after the naptime change');
+$passes = $node->safe_psql('fg1',
+	"SELECT passes FROM fluss_grid.workers() WHERE datname = 'fg1'");
+my $t0 = time();
+write_batch('fg1');
+ok($node->poll_query_until('fg1', $all_folded),
+	'a commit wakes the worker despite the hour-long naptime');
+my $elapsed = time() - $t0;
+ok($elapsed < 10, sprintf('folded %.2f s after the commit', $elapsed));
+
+# lowering the naptime again takes effect at once: an idle worker wakes
+# every second (fluss_grid.naptime = 1000 in postgresql.conf)
+$node->safe_psql('postgres', 'ALTER SYSTEM RESET fluss_grid.naptime');
+$node->reload;
+ok( $node->poll_query_until(
+		'fg1', "SELECT current_setting('fluss_grid.naptime') = '1s'"),
+	'fluss_grid.naptime back to 1s after reload');
+$passes = $node->safe_psql('fg2',
+	"SELECT passes FROM fluss_grid.workers() WHERE datname = 'fg2'");
+ok( poll_until(
+		'fg2',
+"SELECT passes >= $passes + 3 FROM fluss_grid.workers() WHERE datname = 'fg2'",
+		15),
+	'an idle worker wakes every new naptime after the naptime is lowered')
+  or diag(
+'the worker must read fluss_grid.naptime after processing the reload, not before'
+  );
+
+# ---------------------------------------------------------------------------
+# DROP EXTENSION: the worker leaves; CREATE EXTENSION brings it back
+
+my $fg2_pid = worker_pid('fg2');
+$node->safe_psql('fg2', 'DROP EXTENSION fluss_grid CASCADE');
+ok(poll_until('postgres', workers_sql('fg2', 0), 30),
+	'worker exits after DROP EXTENSION');
+is( $node->safe_psql(
+		'fg2',
+		"SELECT count(*) FROM pg_trigger WHERE tgname LIKE '\\_fg\\_%'"),
+	'0',
+	'DROP EXTENSION CASCADE removed the capture triggers');
+is($node->safe_psql('fg2', "SELECT count(*) > 0 FROM m"),
+	't', 'rollup tables stay as plain tables');
+ok(worker_pid('fg1') =~ /^\d+$/, 'the worker of fg1 still runs');
+
+# writes into fg2 now capture nothing and start no worker
+$node->safe_psql('fg2',
+"INSERT INTO src (ts, region, v) VALUES ('2024-03-10 15:00:00+00', 'r0', 1)"
+);
+
+$node->safe_psql('fg2', 'CREATE EXTENSION fluss_grid');
+ok($node->poll_query_until('postgres', workers_sql('fg2', 1)),
+	'CREATE EXTENSION starts the worker again');
+
+# ---------------------------------------------------------------------------
+# database-level commands while workers run
+
+$node->safe_psql('postgres', 'CREATE DATABASE fg3');
+$node->safe_psql(
+	'fg3', q{
+	CREATE EXTENSION fluss_grid;
+	CREATE TABLE src (id bigserial PRIMARY KEY, ts timestamptz,
+	                  region text NOT NULL, v integer);
+	SELECT fluss_grid.create_rollup('m', 'src', 'ts', interval '1 minute',
+	    ARRAY['region'], ARRAY['count(*) AS n', 'sum(v)', 'min(v)', 'max(v)']);
+	SELECT fluss_grid.create_rollup(name => 'h', source => 'm', bucket => interval '1 hour');
+});
+ok($node->poll_query_until('postgres', workers_sql('fg3', 1)),
+	'worker of fg3 runs');
+
+my ($ret, $out, $err) =
+  $node->psql('postgres', 'ALTER DATABASE fg3 RENAME TO fg3_renamed');
+is($ret, 0, 'ALTER DATABASE RENAME works while the worker runs')
+  or diag($err);
+write_batch('fg3_renamed');
+ok($node->poll_query_until('fg3_renamed', $all_folded),
+	'a worker folds in the renamed database');
+
+($ret, $out, $err) =
+  $node->psql('postgres', 'CREATE DATABASE fg4 TEMPLATE fg3_renamed');
+is($ret, 0, 'CREATE DATABASE ... TEMPLATE works while the worker runs')
+  or diag($err);
+write_batch('fg4');
+ok( $node->poll_query_until('fg4', $all_folded),
+	'the copy has a worker that folds');
+
+($ret, $out, $err) = $node->psql('postgres', 'DROP DATABASE fg3_renamed');
+is($ret, 0, 'DROP DATABASE works while the worker runs') or diag($err);
+($ret, $out, $err) = $node->psql('postgres', 'DROP DATABASE fg4');
+is($ret, 0, 'DROP DATABASE of the copy works') or diag($err);
+
+# ---------------------------------------------------------------------------
+# the server log holds no worker crash
+
+$node->stop;
+my $log = slurp_file($node->logfile);
+unlike(
+	$log,
+	qr/(terminated by signal|server process .* was terminated|PANIC)/,
+	'no process crashed');
+
+done_testing();
