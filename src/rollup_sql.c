@@ -404,22 +404,28 @@ stale_fresh_ctes(const FgRollup *r)
 	 */
 	initStringInfo(&item);
 	/*
-	 * [bucket, next bucket) in absolute time holds the rows of the bucket,
-	 * so the bucket expression need not be evaluated per row; except when
-	 * clocks go back: a local bucket start that happens twice converts to
-	 * its later instant, and the rows of the earlier hour belong to it too.
-	 * Then (only then) read from an hour earlier and filter by bucket.
+	 * [bucket, next bucket) in absolute time holds the rows of the bucket
+	 * when it is exactly one bucket width long, so the bucket expression
+	 * need not be evaluated per row.  Not so around a change of the clocks:
+	 * a local time that happens twice converts to its later instant, so a
+	 * bucket starting then also owns the earlier hour (read from an hour
+	 * earlier), and the bucket before it ends an hour late (it reaches into
+	 * the next bucket).  In those cases, and for months, filter by bucket.
 	 */
 	if (r->timetype == TIMESTAMPTZOID)
 	{
 		char	   *lower = psprintf("(CASE WHEN %s = st.bucket THEN st.bucket - interval '1 hour'"
 									 " ELSE st.bucket END)",
 									 FgSqlBucketExpr(r, "st.bucket - interval '1 hour'"));
+		char	   *end = bucket_end_expr(r, "st.bucket");
+		char	   *width = DatumGetCString(DirectFunctionCall1(interval_out,
+																PointerGetDatum(r->bucket)));
 
 		appendStringInfo(&item, "st CROSS JOIN LATERAL (SELECT %s FROM %s s0 WHERE s0.%s >= %s"
-						 " AND s0.%s < %s AND (%s = st.bucket OR %s = st.bucket)",
+						 " AND s0.%s < %s AND ((%s = st.bucket AND %s - st.bucket = %s::interval)"
+						 " OR %s = st.bucket)",
 						 source_columns(r, "s0"), r->sourcename, tcol, lower, tcol,
-						 bucket_end_expr(r, "st.bucket"), lower,
+						 end, lower, end, quote_literal_cstr(width),
 						 FgSqlBucketExpr(r, psprintf("s0.%s", tcol)));
 	}
 	else
