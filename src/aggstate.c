@@ -928,9 +928,14 @@ FgAggFinalizeExpr(StringInfo buf, const FgRollup *r, int i, const char *c)
 										   " / (%s._fg_%d_n::numeric * (%s._fg_%d_n - 1)::numeric))",
 										   c, i, c, i, c, i, c, i, dsc, c, i, c, i);
 
-				/* the root taken with spare digits, then rounded once */
-				appendStringInfo(buf, " ELSE round(sqrt(round(%s, 2 * scale(%s) + 20)), scale(%s)) END",
-								 var, var, var);
+				/*
+				 * Equal values: PostgreSQL returns a plain 0.  Otherwise the
+				 * root taken with spare digits, then rounded once.
+				 */
+				appendStringInfo(buf,
+								 " WHEN %s._fg_%d_n::numeric * %s._fg_%d_q - %s._fg_%d_s * %s._fg_%d_s <= 0 THEN 0::numeric"
+								 " ELSE round(sqrt(round(%s, 2 * scale(%s) + 20)), scale(%s)) END",
+								 c, i, c, i, c, i, c, i, var, var, var);
 			}
 			break;
 		case FG_AGG_MIN:

@@ -3,10 +3,13 @@
 
 # Background workers: the launcher and one worker per database with the
 # extension show up in pg_stat_activity; the worker folds without being
-# asked; a terminated worker is restarted and folding goes on; a worker
-# leaves when its database drops the extension; fluss_grid.enabled = off
-# keeps changes pending and turning it on folds them; DROP DATABASE and
-# ALTER DATABASE ... RENAME work while workers run.
+# asked; a terminated worker is restarted and folding goes on;
+# fluss_grid.enabled = off keeps changes pending and turning it on folds
+# them; a commit wakes the worker even with an hour-long naptime, and a
+# lowered naptime applies at once; a worker leaves when its database drops
+# the extension and comes back with CREATE EXTENSION; ALTER DATABASE ...
+# RENAME, CREATE DATABASE ... TEMPLATE and DROP DATABASE work while workers
+# run.
 
 use strict;
 use warnings;
