@@ -234,6 +234,13 @@ proj_sql(const FgRollup *r, const char *item)
 
 			if (agg->arg)
 				appendStringInfo(&buf, ", (%s) AS _fg_x_%d", agg->arg, i);
+
+			/*
+			 * 1.5 and 1.50 are equal, but not to PostgreSQL's numeric
+			 * results: the scale tells an UPDATE from a no-op.
+			 */
+			if (agg->arg && agg->argtype == NUMERICOID)
+				appendStringInfo(&buf, ", scale(%s) AS _fg_xs_%d", agg->arg, i);
 			if (agg->filter)
 				appendStringInfo(&buf, ", (%s) AS _fg_f_%d", agg->filter, i);
 		}
