@@ -420,21 +420,10 @@ stale_fresh_ctes(const FgRollup *r)
 	 * the next bucket).  In those cases, and for months, filter by bucket.
 	 */
 	if (r->timetype == TIMESTAMPTZOID)
-	{
-		char	   *lower = psprintf("(CASE WHEN %s = st.bucket THEN st.bucket - interval '1 hour'"
-									 " ELSE st.bucket END)",
-									 FgSqlBucketExpr(r, "st.bucket - interval '1 hour'"));
-		char	   *end = bucket_end_expr(r, "st.bucket");
-		char	   *width = DatumGetCString(DirectFunctionCall1(interval_out,
-																PointerGetDatum(r->bucket)));
-
-		appendStringInfo(&item, "st CROSS JOIN LATERAL (SELECT %s FROM %s s0 WHERE s0.%s >= %s"
-						 " AND s0.%s < %s AND ((%s = st.bucket AND %s - st.bucket = %s::interval)"
-						 " OR %s = st.bucket)",
-						 source_columns(r, "s0"), r->sourcename, tcol, lower, tcol,
-						 end, lower, end, quote_literal_cstr(width),
+		appendStringInfo(&item, "st CROSS JOIN LATERAL (SELECT %s FROM %s s0 WHERE s0.%s >= st._fg_lo"
+						 " AND s0.%s < st._fg_hi AND (st._fg_exact OR %s = st.bucket)",
+						 source_columns(r, "s0"), r->sourcename, tcol, tcol,
 						 FgSqlBucketExpr(r, psprintf("s0.%s", tcol)));
-	}
 	else
 		appendStringInfo(&item, "st CROSS JOIN LATERAL (SELECT %s FROM %s s0 WHERE s0.%s >= st.bucket"
 						 " AND s0.%s < %s",
@@ -447,7 +436,22 @@ stale_fresh_ctes(const FgRollup *r)
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "st AS (SELECT bucket");
 	keys_list(&buf, r, NULL);
-	appendStringInfo(&buf, ", _fg_exists FROM j WHERE _fg_stale), f AS (%s)",
+	appendStringInfoString(&buf, ", _fg_exists");
+	if (r->timetype == TIMESTAMPTZOID)
+	{
+		/* the range to read and whether it is exact, once per stale group */
+		char	   *lower = psprintf("(CASE WHEN %s = bucket THEN bucket - interval '1 hour'"
+									 " ELSE bucket END)",
+									 FgSqlBucketExpr(r, "bucket - interval '1 hour'"));
+		char	   *end = bucket_end_expr(r, "bucket");
+		char	   *width = DatumGetCString(DirectFunctionCall1(interval_out,
+																PointerGetDatum(r->bucket)));
+
+		appendStringInfo(&buf, ", %s AS _fg_lo, %s AS _fg_hi,"
+						 " (%s = bucket AND %s - bucket = %s::interval) AS _fg_exact",
+						 lower, end, lower, end, quote_literal_cstr(width));
+	}
+	appendStringInfo(&buf, " FROM j WHERE _fg_stale), f AS (%s)",
 					 fresh_sql(r, item.data));
 	return buf.data;
 }
