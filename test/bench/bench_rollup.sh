@@ -19,7 +19,10 @@
 #      1. COPY of the CSV into a fresh grid_raw with both rollups (and the
 #         index create_rollup adds to the source) vs into a fresh plain
 #         grid_raw; ratio = plain time / rollup time.  Also reported for
-#         information: plain grid_raw carrying the same (region, ts) index.
+#         information: plain grid_raw carrying the same index, and the CPU
+#         seconds of the COPY backend (from /proc: steadier than wall time
+#         on a shared machine).
+#     1p. (informative) the same COPY into a range-partitioned source.
 #      2. time from that COPY's commit until wait_for_rollups() returns, as
 #         a share of the COPY time.
 #      3. freshness under streaming: pgbench, 4 clients, 100-row INSERTs at
@@ -27,7 +30,8 @@
 #         procedure commits a marker row with a region of its own and polls
 #         grid_minutely every 1 ms until the marker's group appears;
 #         commit-to-visible p50/p99 over ~200 probes.
-#      4. single-row INSERT throughput, pgbench -c 8 -j 2, vs the plain table.
+#      4. single-row INSERT throughput, pgbench -c 8 -j 2, vs the plain table,
+#         and the CPU of the whole cluster per INSERT (its fold included).
 #      5. grid_minutely_realtime for the last 15 minutes of the data, all
 #         regions, with folding switched off (fluss_grid.enabled = off) after
 #         thousands of scattered late rows and updates: p50/p99 of 200 runs;
@@ -36,11 +40,13 @@
 #         the full source: commit until grid_minutely shows the new max
 #         (polled every 1 ms), and commit until wait_for_rollups() returns;
 #         median over ~20 different buckets.
-#   Medians over --runs for 1 and 2 (and 4); the machine may be noisy.
-#   After figure 1 the rollups are checked against GROUP BY over grid_raw.
+#   Medians over --runs for 1, 1p, 2 and 4; the machine may be noisy.
+#   After figure 1 the rollups are checked against GROUP BY over grid_raw,
+#   in figure 5 the realtime view, in figure 6 every new maximum.
 #
 # Usage: test/bench/bench_rollup.sh [--rows N] [--runs K] [--port P]
-#                                   [--build] [--keep] [--out FILE]
+#            [--build] [--keep] [--out FILE] [--stream-rate R]
+#            [--pg-conf LINE]... [--figures LIST]
 #   --rows N    rows of canonical data (default 5040000); N < 1000000 also
 #               shortens the streaming/pgbench phases (smoke mode:
 #               --rows 50000 --runs 1 finishes in well under a minute)
@@ -97,7 +103,7 @@ while [ $# -gt 0 ]; do
 		--build) BUILD=true ;;
 		--keep) KEEP=true ;;
 		-h | --help)
-			sed -n '2,52p' "$0" | sed 's/^# \{0,1\}//'
+			awk 'NR > 1 && !/^#/ {exit} NR > 1' "$0" | sed 's/^# \{0,1\}//'
 			exit 0
 			;;
 		*) die "unknown argument: $1 (try --help)" ;;
@@ -609,7 +615,6 @@ EOF
 done
 INS_PLAIN=$(printf '%s\n' "${I_PLAIN[@]}" | median)
 INS_FG=$(printf '%s\n' "${I_FG[@]}" | median)
-INS_CATCH=$(printf '%s\n' "${I_CATCH[@]}" | median)
 INS_RATIO=$(calc "$INS_FG / $INS_PLAIN")
 INS_CPU_PLAIN=$(printf '%s\n' "${J_PLAIN[@]}" | median)
 INS_CPU_FG=$(printf '%s\n' "${J_FG[@]}" | median)
@@ -712,8 +717,8 @@ SELECT fluss_grid.wait_for_rollups(interval '10 minutes') AS ok \gset
 SELECT round((extract(epoch FROM clock_timestamp()) - :t0)::numeric, 3);
 EOF
 )
-read -r RT0_P50 RT0_P99 RT0_MAX RT0_N < <(lat_run rt0 "$WORK/rt.sql" "$RT_RUNS" "$LAT_BUDGET")
-read -r RU_P50 RU_P99 RU_MAX RU_N < <(lat_run ru "$WORK/rollup.sql" "$RT_RUNS" "$LAT_BUDGET")
+read -r RT0_P50 RT0_P99 _ RT0_N < <(lat_run rt0 "$WORK/rt.sql" "$RT_RUNS" "$LAT_BUDGET")
+read -r RU_P50 RU_P99 _ _ < <(lat_run ru "$WORK/rollup.sql" "$RT_RUNS" "$LAT_BUDGET")
 log "  pending $PENDING: realtime p99 $RT_P99 ms, GROUP BY p99 $GB_P99 ms"
 
 ROW5="| 5 | grid_minutely_realtime, last 15 min, all regions ($RT_ROWS rows), $PENDING changelog rows pending | p50 $(fmt "$RT_P50") ms, p99 $(fmt "$RT_P99") ms | GROUP BY over grid_raw: p50 $(fmt "$GB_P50" 1) ms, p99 $(fmt "$GB_P99" 1) ms | p99 speed-up vs GROUP BY $(fmt "$(calc "$GB_P99 / $RT_P99")" 2)× | p99 ≤ 10 ms | $(verdict "$RT_P99 <= 10") |"
