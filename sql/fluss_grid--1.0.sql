@@ -36,6 +36,13 @@ REVOKE ALL ON fluss_grid.rollup FROM PUBLIC;
 GRANT SELECT ON fluss_grid.rollup TO PUBLIC;
 GRANT USAGE ON SCHEMA fluss_grid TO PUBLIC;
 
+-- The start of the bucket of width holding ts, on the wall clock of zone:
+-- date_bin(width, ts AT TIME ZONE zone, '2000-01-03') AT TIME ZONE zone
+-- (date_trunc for month-based widths), cached per call site (src/bucket.c)
+CREATE FUNCTION fluss_grid.time_bucket(width interval, ts timestamptz, zone text)
+RETURNS timestamptz AS 'MODULE_PATHNAME', 'fluss_grid_time_bucket'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
 -- Retractable float8 moments {n, sum, sum of squares}, sums as
 -- double-double pairs (src/moments.c)
 CREATE FUNCTION fluss_grid.mom_accum(float8[], float8)

@@ -31,6 +31,12 @@
  *
  * Because all four are generated here, the three consumers cannot disagree.
  *
+ * The lift also exists in C (FgAggLift*, at the end of this file), driven
+ * by the same component tables: the capture trigger uses it for statements
+ * that only insert or only delete, where it is several times cheaper than
+ * the SQL aggregate.  It must produce exactly the delta row the SQL lift
+ * produces; the regression test "lift" compares the two.
+ *
  * IDENTIFICATION
  *	  src/aggstate.c
  *
@@ -38,9 +44,15 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/float.h"
 #include "utils/lsyscache.h"
+#include "utils/numeric.h"
+#include "utils/typcache.h"
 
 #include "fluss_grid.h"
 
@@ -1004,4 +1016,411 @@ FgAggParentColumns(StringInfo buf, const FgRollup *r, int i, const char *s)
 		if (c->merge == FG_MERGE_FL)
 			appendStringInfo(buf, ", %s._fg_%d_t AS _fg_p_%d_t", s, j, i);
 	}
+}
+
+/* ---------------------------------------------------------------------
+ * The C lift
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * FgAggLiftWidth
+ *		Number of accumulators (one per state component) of an aggregate.
+ */
+int
+FgAggLiftWidth(const FgAgg *agg)
+{
+	int			n = 0;
+
+	for (const FgComp *c = agg_comps(agg); c->name; c++)
+		n++;
+	return n;
+}
+
+/*
+ * FgAggLiftArgInit
+ *		Type facts the C lift needs about an aggregate's argument.
+ */
+void
+FgAggLiftArgInit(FgLiftArg *arg, const FgAgg *agg)
+{
+	memset(arg, 0, sizeof(FgLiftArg));
+	arg->type = agg->argtype;
+	arg->comps = agg_comps(agg);
+	arg->tc = FgTypeClassOf(agg->argtype);
+	if (!OidIsValid(agg->argtype))
+		return;
+	get_typlenbyval(agg->argtype, &arg->typlen, &arg->typbyval);
+	if (agg->kind == FG_AGG_MIN || agg->kind == FG_AGG_MAX ||
+		agg->kind == FG_AGG_FIRST || agg->kind == FG_AGG_LAST)
+	{
+		TypeCacheEntry *tce = lookup_type_cache(agg->argtype,
+												TYPECACHE_CMP_PROC_FINFO);
+
+		if (!OidIsValid(tce->cmp_proc_finfo.fn_oid))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FUNCTION),
+					 errmsg("could not identify a comparison function for type %s",
+							format_type_be(agg->argtype))));
+		arg->cmp = &tce->cmp_proc_finfo;
+	}
+}
+
+/* the btree order of two non-NULL values, as min()/max() see it */
+static inline int
+lift_cmp(const FgLiftArg *arg, Datum a, Datum b)
+{
+	switch (arg->type)
+	{
+		case INT2OID:
+			return (int) DatumGetInt16(a) - (int) DatumGetInt16(b);
+		case INT4OID:
+			return DatumGetInt32(a) < DatumGetInt32(b) ? -1 :
+				DatumGetInt32(a) > DatumGetInt32(b) ? 1 : 0;
+		case INT8OID:
+			return DatumGetInt64(a) < DatumGetInt64(b) ? -1 :
+				DatumGetInt64(a) > DatumGetInt64(b) ? 1 : 0;
+		case FLOAT4OID:
+			return float4_cmp_internal(DatumGetFloat4(a), DatumGetFloat4(b));
+		case FLOAT8OID:
+			return float8_cmp_internal(DatumGetFloat8(a), DatumGetFloat8(b));
+		default:
+			return DatumGetInt32(FunctionCall2Coll(arg->cmp, InvalidOid, a, b));
+	}
+}
+
+static void
+lift_keep(const FgLiftArg *arg, FgLiftAcc *acc, Datum x, MemoryContext cxt)
+{
+	if (!arg->typbyval && acc->has && !acc->isnull)
+		pfree(DatumGetPointer(acc->value));
+	if (arg->typbyval)
+		acc->value = x;
+	else
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		acc->value = datumCopy(x, false, arg->typlen);
+		MemoryContextSwitchTo(old);
+	}
+}
+
+/* nsum += x, kept in cxt */
+static void
+lift_numeric_add(FgLiftAcc *acc, Numeric x, MemoryContext cxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+
+	if (acc->nsum == (Datum) 0)
+		acc->nsum = PointerGetDatum(DatumGetNumeric(datumCopy(NumericGetDatum(x), false, -1)));
+	else
+	{
+		Numeric		sum = numeric_add_opt_error(DatumGetNumeric(acc->nsum), x, NULL);
+
+		pfree(DatumGetPointer(acc->nsum));
+		acc->nsum = NumericGetDatum(sum);
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* classification of a non-NULL input: finite, or which non-finite */
+typedef enum LiftClass
+{
+	LIFT_FINITE,
+	LIFT_PINF,
+	LIFT_NINF,
+	LIFT_NAN
+} LiftClass;
+
+static inline LiftClass
+lift_class(FgTypeClass tc, Oid type, Datum x, double *fx)
+{
+	if (tc == FG_TC_FLOAT)
+	{
+		double		v = (type == FLOAT4OID) ? (double) DatumGetFloat4(x)
+		: DatumGetFloat8(x);
+
+		*fx = v;
+		if (isnan(v))
+			return LIFT_NAN;
+		if (isinf(v))
+			return v > 0 ? LIFT_PINF : LIFT_NINF;
+		return LIFT_FINITE;
+	}
+	if (tc == FG_TC_NUMERIC)
+	{
+		Numeric		n = DatumGetNumeric(x);
+
+		if (numeric_is_nan(n))
+			return LIFT_NAN;
+		if (numeric_is_inf(n))
+			return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(n),
+													 NumericGetDatum(int64_to_numeric(0)))) > 0
+				? LIFT_PINF : LIFT_NINF;
+	}
+	return LIFT_FINITE;
+}
+
+static int64
+lift_int(Oid type, Datum x)
+{
+	switch (type)
+	{
+		case INT2OID:
+			return DatumGetInt16(x);
+		case INT4OID:
+			return DatumGetInt32(x);
+		default:
+			return DatumGetInt64(x);
+	}
+}
+
+/*
+ * FgAggLiftAccum
+ *		Add one row, whose FILTER (if any) passed, to aggregate agg's
+ *		accumulators acc[FgAggLiftWidth(agg)].  x is the argument (detoasted
+ *		by the caller), t the row's time; values kept live in cxt.
+ */
+void
+FgAggLiftAccum(const FgAgg *agg, const FgLiftArg *arg, FgLiftAcc *acc,
+			   Datum x, bool xnull, Timestamp t, MemoryContext cxt)
+{
+	FgTypeClass tc = (FgTypeClass) arg->tc;
+	LiftClass	cls = LIFT_FINITE;
+	double		fx = 0;
+
+	if (!xnull && (tc == FG_TC_FLOAT || tc == FG_TC_NUMERIC))
+		cls = lift_class(tc, arg->type, x, &fx);
+
+	for (const FgComp *c = arg->comps; c->name; c++, acc++)
+	{
+		switch (c->rv)
+		{
+			case FG_RV_ROWS:
+				acc->cnt++;
+				break;
+			case FG_RV_NONNULL:
+				if (!xnull)
+					acc->cnt++;
+				break;
+			case FG_RV_FINITE_SUM:
+			case FG_RV_FINITE_SQ:
+				if (xnull || cls != LIFT_FINITE)
+					break;
+#ifdef HAVE_INT128
+				if (tc == FG_TC_INT || (tc == FG_TC_INT8 && c->rv == FG_RV_FINITE_SUM))
+				{
+					int128		v = lift_int(arg->type, x);
+
+					acc->isum += (c->rv == FG_RV_FINITE_SUM) ? v : v * v;
+					break;
+				}
+#endif
+				{
+					Numeric		n = (tc == FG_TC_NUMERIC) ? DatumGetNumeric(x)
+					: int64_to_numeric(lift_int(arg->type, x));
+
+					if (c->rv == FG_RV_FINITE_SQ)
+						n = numeric_mul_opt_error(n, n, NULL);
+					lift_numeric_add(acc, n, cxt);
+				}
+				break;
+			case FG_RV_PINF:
+				if (!xnull && cls == LIFT_PINF)
+					acc->cnt++;
+				break;
+			case FG_RV_NINF:
+				if (!xnull && cls == LIFT_NINF)
+					acc->cnt++;
+				break;
+			case FG_RV_NAN:
+				if (!xnull && cls == LIFT_NAN)
+					acc->cnt++;
+				break;
+			case FG_RV_NONFINITE:
+				if (!xnull && cls != LIFT_FINITE)
+					acc->cnt++;
+				break;
+			case FG_RV_SCALE:
+				if (!xnull && cls == LIFT_FINITE)
+				{
+					int32		sc = DatumGetInt32(DirectFunctionCall1(numeric_scale, x));
+
+					if (!acc->has || sc > acc->dsc)
+						acc->dsc = sc;
+					acc->has = true;
+				}
+				break;
+			case FG_RV_MOM:
+				if (!xnull && cls == LIFT_FINITE)
+					FgMomAccum(acc->mom, fx);
+				break;
+			case FG_RV_VALUE:
+				if (c->merge == FG_MERGE_EXT)
+				{
+					int			cmp;
+
+					if (xnull)
+						break;
+					if (!acc->has)
+					{
+						lift_keep(arg, acc, x, cxt);
+						acc->vcount = 1;
+						acc->has = true;
+						break;
+					}
+					cmp = lift_cmp(arg, x, acc->value);
+					if (!is_min_like(agg->kind))
+						cmp = -cmp;
+					/* a tie keeps the later value, as min() and max() do */
+					if (cmp < 0)
+						acc->vcount = 1;
+					else if (cmp == 0)
+						acc->vcount++;
+					if (cmp <= 0)
+						lift_keep(arg, acc, x, cxt);
+				}
+				else
+				{
+					/* order by (time, value), a NULL value sorting last */
+					int			cmp;
+
+					if (!acc->has)
+						cmp = -1;
+					else if (t != acc->t)
+						cmp = (t < acc->t) ? -1 : 1;
+					else if (xnull || acc->isnull)
+						cmp = (xnull ? 1 : 0) - (acc->isnull ? 1 : 0);
+					else
+						cmp = lift_cmp(arg, x, acc->value);
+					if (!is_min_like(agg->kind) && acc->has)
+						cmp = -cmp;
+					if (cmp < 0)
+					{
+						if (xnull)
+						{
+							if (!arg->typbyval && acc->has && !acc->isnull)
+								pfree(DatumGetPointer(acc->value));
+							acc->value = (Datum) 0;
+						}
+						else
+							lift_keep(arg, acc, x, cxt);
+						acc->isnull = xnull;
+						acc->t = t;
+						acc->has = true;
+					}
+				}
+				break;
+		}
+	}
+}
+
+#ifdef HAVE_INT128
+/* an exact int128 as numeric */
+static Numeric
+int128_to_numeric(int128 v)
+{
+	const int64 e18 = INT64CONST(1000000000000000000);
+	Numeric		hi;
+
+	if (v >= PG_INT64_MIN && v <= PG_INT64_MAX)
+		return int64_to_numeric((int64) v);
+	hi = int128_to_numeric(v / e18);
+	return numeric_add_opt_error(numeric_mul_opt_error(hi, int64_to_numeric(e18), NULL),
+								 int64_to_numeric((int64) (v % e18)), NULL);
+}
+#endif
+
+/*
+ * FgAggLiftEmit
+ *		The delta columns of aggregate agg (FgAggDeltaColumnNames order) from
+ *		its accumulators; sign is +1 (the rows were inserted) or -1
+ *		(deleted).  Returns the number of columns written.
+ */
+int
+FgAggLiftEmit(const FgAgg *agg, const FgLiftArg *arg, FgLiftAcc *acc,
+			  int sign, Datum *out, bool *outnull)
+{
+	int			n = 0;
+	int			ins = (sign > 0) ? 0 : 1;	/* which of a pair is ours */
+	int			oth = 1 - ins;
+
+	for (const FgComp *c = agg_comps(agg); c->name; c++, acc++)
+	{
+		switch (c->merge)
+		{
+			case FG_MERGE_ADD:
+				outnull[n] = false;
+				if (c->rv != FG_RV_FINITE_SUM && c->rv != FG_RV_FINITE_SQ)
+					out[n] = Int64GetDatum(sign * acc->cnt);
+				else
+				{
+					Numeric		v = NULL;
+					bool		is_int = (strcmp(c->type, "bigint") == 0);
+
+#ifdef HAVE_INT128
+					if (acc->nsum == (Datum) 0)
+					{
+						int128		w = sign * acc->isum;
+
+						if (is_int)
+						{
+							if (w < PG_INT64_MIN || w > PG_INT64_MAX)
+								ereport(ERROR,
+										(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+										 errmsg("bigint out of range")));
+							out[n] = Int64GetDatum((int64) w);
+							n++;
+							continue;
+						}
+						v = int128_to_numeric(w);
+					}
+					else
+#endif
+					{
+						Assert(!is_int);
+						v = DatumGetNumeric(acc->nsum);
+						if (sign < 0)
+							v = DatumGetNumeric(DirectFunctionCall1(numeric_uminus,
+																	NumericGetDatum(v)));
+					}
+					out[n] = NumericGetDatum(v);
+				}
+				n++;
+				break;
+			case FG_MERGE_MOM:
+				{
+					float8		zero[FG_MOM_LEN] = {0};
+
+					out[n + ins] = FgMomArray(acc->mom);
+					out[n + oth] = FgMomArray(zero);
+					outnull[n] = outnull[n + 1] = false;
+					n += 2;
+				}
+				break;
+			case FG_MERGE_DSC:
+				out[n + ins] = Int32GetDatum(acc->dsc);
+				outnull[n + ins] = !acc->has;
+				out[n + oth] = (Datum) 0;
+				outnull[n + oth] = true;
+				n += 2;
+				break;
+			case FG_MERGE_EXT:
+			case FG_MERGE_FL:
+				out[n + ins] = acc->value;
+				outnull[n + ins] = !acc->has || acc->isnull;
+				out[n + oth] = (Datum) 0;
+				outnull[n + oth] = true;
+				if (c->merge == FG_MERGE_EXT)
+					out[n + 2 + ins] = Int64GetDatum(acc->vcount);
+				else
+					out[n + 2 + ins] = TimestampGetDatum(acc->t);
+				outnull[n + 2 + ins] = !acc->has;
+				out[n + 2 + oth] = (Datum) 0;
+				outnull[n + 2 + oth] = true;
+				n += 4;
+				break;
+		}
+	}
+	return n;
 }

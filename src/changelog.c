@@ -45,6 +45,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "nodes/params.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -66,7 +67,7 @@ static bool xact_callback_registered = false;
 
 static void changelog_xact_callback(XactEvent event, void *arg);
 static SPIPlanPtr capture_plan(FgCacheEntry *e, Relation rel,
-							   FgCaptureMode mode);
+							   FgCaptureMode mode, bool projection);
 static void run_sql(const char *sql);
 static List *relations_with_capture(int32 id);
 
@@ -112,7 +113,8 @@ changelog_xact_callback(XactEvent event, void *arg)
  *		The saved plan of one capture mode for one relation.
  */
 static SPIPlanPtr
-capture_plan(FgCacheEntry *e, Relation rel, FgCaptureMode mode)
+capture_plan(FgCacheEntry *e, Relation rel, FgCaptureMode mode,
+			 bool projection)
 {
 	ListCell   *lc;
 	FgCapturePlan *cp;
@@ -121,11 +123,13 @@ capture_plan(FgCacheEntry *e, Relation rel, FgCaptureMode mode)
 	int			nargs = 0;
 	MemoryContext old;
 	Oid			relid = RelationGetRelid(rel);
+	int			key = (int) mode + (projection ? 100 : 0);
+	const char *relname;
 
 	foreach(lc, e->captures)
 	{
 		cp = lfirst(lc);
-		if (cp->relid == relid && cp->mode == (int) mode)
+		if (cp->relid == relid && cp->mode == key)
 			return cp->plan;
 	}
 
@@ -134,21 +138,48 @@ capture_plan(FgCacheEntry *e, Relation rel, FgCaptureMode mode)
 	{
 		argtypes[0] = argtypes[1] = rel->rd_rel->reltype;
 		nargs = 2;
-		sql = FgSqlCapture(e->rollup, mode, format_type_be_qualified(rel->rd_rel->reltype));
+		relname = format_type_be_qualified(rel->rd_rel->reltype);
 	}
 	else
-		sql = FgSqlCapture(e->rollup, mode, FgQualifiedName(relid));
+		relname = FgQualifiedName(relid);
+	sql = projection ? FgSqlCaptureProjection(e->rollup, mode, relname)
+		: FgSqlCapture(e->rollup, mode, relname);
 
 	old = MemoryContextSwitchTo(e->cxt);
 	cp = palloc(sizeof(FgCapturePlan));
 	cp->relid = relid;
-	cp->mode = mode;
+	cp->mode = key;
 	MemoryContextSwitchTo(old);
 	cp->plan = FgCachePlan(e, sql, nargs, argtypes, relid);
 	old = MemoryContextSwitchTo(e->cxt);
 	e->captures = lappend(e->captures, cp);
 	MemoryContextSwitchTo(old);
 	return cp->plan;
+}
+
+/*
+ * lift_sign
+ *		+1 or -1 when a capture in this mode is one-sided and the C lift
+ *		serves it; 0 to use the SQL lift.
+ */
+static int
+lift_sign(const FgRollup *r, FgCaptureMode mode)
+{
+	if (fluss_grid_capture_method != FG_CAPTURE_METHOD_C || !FgLiftPossible(r))
+		return 0;
+	switch (mode)
+	{
+		case FG_CAPTURE_INSERT:
+		case FG_CAPTURE_INSERT_REL:
+		case FG_CAPTURE_INSERT_ROW:
+			return 1;
+		case FG_CAPTURE_DELETE:
+		case FG_CAPTURE_RETRACT_REL:
+		case FG_CAPTURE_DELETE_ROW:
+			return -1;
+		default:
+			return 0;
+	}
 }
 
 /*
@@ -174,6 +205,8 @@ fluss_grid_capture(PG_FUNCTION_ARGS)
 	int			ret;
 	bool		uses_transition = false;
 	bool		wrote;
+	int			sign;
+	uint64		lifted;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -258,17 +291,44 @@ fluss_grid_capture(PG_FUNCTION_ARGS)
 		 * TRUNCATE of a plain table: earlier changes no longer matter; the
 		 * fold empties the rollup when it meets the marker.
 		 */
-		char	   *sql = psprintf("WITH x AS (DELETE FROM %s) INSERT INTO %s (_fg_reset) VALUES (true)",
-								   e->rollup->deltaname, e->rollup->deltaname);
+		char	   *sql;
+
+		lifted = 1;
+		sql = psprintf("WITH x AS (DELETE FROM %s) INSERT INTO %s (_fg_reset) VALUES (true)",
+					   e->rollup->deltaname, e->rollup->deltaname);
 
 		ret = SPI_execute(sql, false, 0);
 	}
+	else if ((sign = lift_sign(e->rollup, mode)) != 0)
+	{
+		/* one-sided: pre-aggregate in C */
+		ParamListInfo params = NULL;
+
+		if (how == 'r')
+		{
+			params = makeParamList(2);
+			for (int p = 0; p < 2; p++)
+			{
+				params->params[p].value = values[p];
+				params->params[p].isnull = (nulls[p] == 'n');
+				params->params[p].pflags = PARAM_FLAG_CONST;
+				params->params[p].ptype = td->tg_relation->rd_rel->reltype;
+			}
+		}
+		ret = SPI_OK_SELECT;
+		lifted = FgLiftCapture(e->rollup,
+							   capture_plan(e, td->tg_relation, mode, true),
+							   params, sign);
+	}
 	else
-		ret = SPI_execute_plan(capture_plan(e, td->tg_relation, mode),
+	{
+		ret = SPI_execute_plan(capture_plan(e, td->tg_relation, mode, false),
 							   values, nulls, false, 0);
+		lifted = SPI_processed;
+	}
 	if (ret < 0)
 		elog(ERROR, "fluss_grid capture failed: %s", SPI_result_code_string(ret));
-	wrote = (SPI_processed > 0);
+	wrote = (lifted > 0);
 	FgRestoreUser(save_userid, save_sec, save_nestlevel);
 	SPI_finish();
 
@@ -439,8 +499,11 @@ FgReconcileCapture(const FgRollup *r, bool backfill)
 			rel = table_open(relid, AccessShareLock);
 			SPI_connect();
 			FgAsRollupOwner(e->rollup, &save_userid, &save_sec, &save_nestlevel);
-			if (SPI_execute_plan(capture_plan(e, rel, FG_CAPTURE_INSERT_REL),
-								 NULL, NULL, false, 0) < 0)
+			if (lift_sign(e->rollup, FG_CAPTURE_INSERT_REL) != 0)
+				FgLiftCapture(e->rollup, capture_plan(e, rel, FG_CAPTURE_INSERT_REL, true),
+							  NULL, 1);
+			else if (SPI_execute_plan(capture_plan(e, rel, FG_CAPTURE_INSERT_REL, false),
+									  NULL, NULL, false, 0) < 0)
 				elog(ERROR, "could not capture the rows of attached partition");
 			FgRestoreUser(save_userid, save_sec, save_nestlevel);
 			SPI_finish();

@@ -23,6 +23,13 @@ int			fluss_grid_naptime = 1000;
 int			fluss_grid_fold_interval = 2;
 int			fluss_grid_log_level = DEBUG1;
 int			fluss_grid_max_databases = 32;
+int			fluss_grid_capture_method = FG_CAPTURE_METHOD_C;
+
+static const struct config_enum_entry capture_method_options[] = {
+	{"c", FG_CAPTURE_METHOD_C, false},
+	{"sql", FG_CAPTURE_METHOD_SQL, false},
+	{NULL, 0, false}
+};
 
 static const struct config_enum_entry log_level_options[] = {
 	{"debug2", DEBUG2, false},
@@ -89,5 +96,13 @@ GucInit(void)
 							32, 1, 1024,
 							PGC_POSTMASTER, 0,
 							NULL, NULL, NULL);
+	DefineCustomEnumVariable("fluss_grid.capture_method",
+							 "How the changelog trigger pre-aggregates a statement's rows.",
+							 "\"c\" folds inserts and deletes in C, \"sql\" always uses "
+							 "the SQL aggregate; both write the same changelog rows.",
+							 &fluss_grid_capture_method,
+							 FG_CAPTURE_METHOD_C, capture_method_options,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 	MarkGUCPrefixReserved("fluss_grid");
 }

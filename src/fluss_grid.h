@@ -33,6 +33,13 @@ extern int	fluss_grid_naptime;
 extern int	fluss_grid_fold_interval;
 extern int	fluss_grid_log_level;
 extern int	fluss_grid_max_databases;
+extern int	fluss_grid_capture_method;
+
+typedef enum FgCaptureMethod
+{
+	FG_CAPTURE_METHOD_C,		/* C lift where it applies (lift.c) */
+	FG_CAPTURE_METHOD_SQL		/* always the SQL lift */
+} FgCaptureMethod;
 
 /* ---------------------------------------------------------------------
  * Aggregates (aggstate.c): the one place that knows partial states.
@@ -122,6 +129,51 @@ extern void FgAggDeltaColumnNames(StringInfo buf, const FgRollup *r, int i);
 extern void FgAggParentColumns(StringInfo buf, const FgRollup *r, int i,
 							   const char *s);
 
+/*
+ * The C lift (aggstate.c): what FgAggLiftExprs computes in SQL, computed
+ * row by row in C for one-sided captures (all rows inserted, or all
+ * deleted).  One accumulator per state component of an aggregate.
+ */
+#define FG_MOM_LEN 5
+
+typedef struct FgLiftArg
+{
+	Oid			type;			/* argument type; InvalidOid for count(*) */
+	int16		typlen;
+	bool		typbyval;
+	FmgrInfo   *cmp;			/* btree comparator (min/max/first/last) */
+	const void *comps;			/* aggstate.c's component vector */
+	int			tc;				/* FgTypeClass of type */
+} FgLiftArg;
+
+typedef struct FgLiftAcc
+{
+	int64		cnt;			/* counters: rows, non-NULL, non-finite */
+#ifdef HAVE_INT128
+	int128		isum;			/* integer sums and squares */
+#endif
+	Datum		nsum;			/* numeric sums and squares, 0 = none */
+	float8		mom[FG_MOM_LEN];
+	bool		has;			/* scale, extreme, first/last seen */
+	bool		isnull;			/* first/last: its value is NULL */
+	int32		dsc;
+	Datum		value;			/* extreme, first/last */
+	int64		vcount;			/* rows holding the extreme */
+	Timestamp	t;				/* first/last: its time */
+} FgLiftAcc;
+
+extern int	FgAggLiftWidth(const FgAgg *agg);
+extern void FgAggLiftArgInit(FgLiftArg *arg, const FgAgg *agg);
+extern void FgAggLiftAccum(const FgAgg *agg, const FgLiftArg *arg,
+						   FgLiftAcc *acc, Datum x, bool xnull, Timestamp t,
+						   MemoryContext cxt);
+extern int	FgAggLiftEmit(const FgAgg *agg, const FgLiftArg *arg,
+						  FgLiftAcc *acc, int sign, Datum *out, bool *outnull);
+
+/* moments.c */
+extern void FgMomAccum(float8 *v, double x);
+extern Datum FgMomArray(const float8 *v);
+
 /* ---------------------------------------------------------------------
  * Catalog (catalog.c)
  * ---------------------------------------------------------------------
@@ -184,6 +236,8 @@ extern char *FgSqlCreateTable(const FgRollup *r);
 extern char *FgSqlCreateChangelog(const FgRollup *r);
 extern char *FgSqlCapture(const FgRollup *r, FgCaptureMode mode,
 						  const char *relname);
+extern char *FgSqlCaptureProjection(const FgRollup *r, FgCaptureMode mode,
+									const char *relname);
 extern char *FgSqlFold(const FgRollup *r);
 extern char *FgSqlReset(const FgRollup *r);
 extern char *FgSqlRefresh(const FgRollup *r);
@@ -198,6 +252,11 @@ extern void FgAttachCapture(const FgRollup *r, Oid relid);
 extern void FgDetachCapture(int32 rollup_id, Oid relid);
 extern void FgReconcileCapture(const FgRollup *r, bool backfill);
 extern void FgNoteChangelogWrite(void);
+
+/* lift.c */
+extern bool FgLiftPossible(const FgRollup *r);
+extern int64 FgLiftCapture(const FgRollup *r, SPIPlanPtr plan,
+						   ParamListInfo params, int sign);
 extern bool FgSuppressDdlFollowUp;
 
 /* ---------------------------------------------------------------------

@@ -37,7 +37,6 @@ PG_FUNCTION_INFO_V1(fluss_grid_mom_sub);
 PG_FUNCTION_INFO_V1(fluss_grid_mom_sum);
 PG_FUNCTION_INFO_V1(fluss_grid_mom_stddev);
 
-#define MOM_LEN 5
 
 #ifdef __SIZEOF_FLOAT128__
 typedef __float128 quad;
@@ -71,7 +70,7 @@ dd_add(double *hi, double *lo, double x)
 static float8 *
 mom_values(ArrayType *a)
 {
-	if (ARR_NDIM(a) != 1 || ARR_DIMS(a)[0] != MOM_LEN || ARR_HASNULL(a) ||
+	if (ARR_NDIM(a) != 1 || ARR_DIMS(a)[0] != FG_MOM_LEN || ARR_HASNULL(a) ||
 		ARR_ELEMTYPE(a) != FLOAT8OID)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -82,12 +81,41 @@ mom_values(ArrayType *a)
 static ArrayType *
 mom_make(const float8 *v)
 {
-	Datum		d[MOM_LEN];
+	Datum		d[FG_MOM_LEN];
 
-	for (int i = 0; i < MOM_LEN; i++)
+	for (int i = 0; i < FG_MOM_LEN; i++)
 		d[i] = Float8GetDatumFast(v[i]);
-	return construct_array(d, MOM_LEN, FLOAT8OID, sizeof(float8),
+	return construct_array(d, FG_MOM_LEN, FLOAT8OID, sizeof(float8),
 						   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+}
+
+/*
+ * FgMomAccum
+ *		Add one finite value to the state v (float8[FG_MOM_LEN]); shared by the
+ *		aggregate and the capture trigger's C lift.
+ */
+void
+FgMomAccum(float8 *v, double x)
+{
+	double		p,
+				pe;
+
+	v[0] += 1;
+	dd_add(&v[1], &v[2], x);
+	p = x * x;
+	pe = fma(x, x, -p);			/* exact: x*x = p + pe */
+	dd_add(&v[3], &v[4], p);
+	dd_add(&v[3], &v[4], pe);
+}
+
+/*
+ * FgMomArray
+ *		The SQL value (float8[]) of a state.
+ */
+Datum
+FgMomArray(const float8 *v)
+{
+	return PointerGetDatum(mom_make(v));
 }
 
 /* a += sign * b */
@@ -100,7 +128,7 @@ mom_combine(float8 *a, const float8 *b, double sign)
 	dd_add(&a[3], &a[4], sign * b[3]);
 	dd_add(&a[3], &a[4], sign * b[4]);
 	if (a[0] <= 0)
-		memset(a, 0, sizeof(float8) * MOM_LEN);
+		memset(a, 0, sizeof(float8) * FG_MOM_LEN);
 }
 
 /*
@@ -113,20 +141,13 @@ fluss_grid_mom_accum(PG_FUNCTION_ARGS)
 	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
 	float8		x = PG_GETARG_FLOAT8(1);
 	float8	   *v = mom_values(state);
-	double		p,
-				pe;
 
 	if (!AggCheckCallContext(fcinfo, NULL))
 	{
 		state = mom_make(v);
 		v = (float8 *) ARR_DATA_PTR(state);
 	}
-	v[0] += 1;
-	dd_add(&v[1], &v[2], x);
-	p = x * x;
-	pe = fma(x, x, -p);			/* exact: x*x = p + pe */
-	dd_add(&v[3], &v[4], p);
-	dd_add(&v[3], &v[4], pe);
+	FgMomAccum(v, x);
 	PG_RETURN_ARRAYTYPE_P(state);
 }
 
@@ -157,7 +178,7 @@ fluss_grid_mom_merge(PG_FUNCTION_ARGS)
 Datum
 fluss_grid_mom_sub(PG_FUNCTION_ARGS)
 {
-	float8		v[MOM_LEN];
+	float8		v[FG_MOM_LEN];
 
 	memcpy(v, mom_values(PG_GETARG_ARRAYTYPE_P(0)), sizeof(v));
 	mom_combine(v, mom_values(PG_GETARG_ARRAYTYPE_P(1)), -1.0);

@@ -159,12 +159,14 @@ FgSqlBucketExpr(const FgRollup *r, const char *ts)
 	StringInfoData local;
 	StringInfoData out;
 
+	/* the same as the timestamp form in the zone's wall clock (bucket.c) */
+	if (r->timetype == TIMESTAMPTZOID)
+		return psprintf("fluss_grid.time_bucket(%s::interval, %s, %s)",
+						quote_literal_cstr(ivtext), ts, tz);
+
 	initStringInfo(&local);
 	initStringInfo(&out);
-	if (r->timetype == TIMESTAMPTZOID)
-		appendStringInfo(&local, "((%s) AT TIME ZONE %s)", ts, tz);
-	else
-		appendStringInfo(&local, "(%s)", ts);
+	appendStringInfo(&local, "(%s)", ts);
 
 	if (iv->month != 0)
 	{
@@ -176,9 +178,6 @@ FgSqlBucketExpr(const FgRollup *r, const char *ts)
 		appendStringInfo(&out,
 						 "date_bin(%s::interval, %s, '2000-01-03 00:00:00'::timestamp)",
 						 quote_literal_cstr(ivtext), local.data);
-
-	if (r->timetype == TIMESTAMPTZOID)
-		return psprintf("(%s AT TIME ZONE %s)", out.data, tz);
 	return psprintf("(%s)", out.data);
 }
 
@@ -553,13 +552,13 @@ FgSqlCreateChangelog(const FgRollup *r)
  * columns the rollup does not use writes nothing and never forces a
  * recompute.
  */
-char *
-FgSqlCapture(const FgRollup *r, FgCaptureMode mode, const char *relname)
+/* the FROM items holding a capture's new and old rows (NULL: none) */
+static void
+capture_items(FgCaptureMode mode, const char *relname, char **newp,
+			  char **oldp)
 {
-	StringInfoData buf;
 	char	   *newitem = NULL;
 	char	   *olditem = NULL;
-	char	   *stream;
 
 	switch (mode)
 	{
@@ -590,7 +589,19 @@ FgSqlCapture(const FgRollup *r, FgCaptureMode mode, const char *relname)
 			olditem = psprintf("(SELECT ($2::%s).*) s", relname);
 			break;
 	}
+	*newp = newitem;
+	*oldp = olditem;
+}
 
+char *
+FgSqlCapture(const FgRollup *r, FgCaptureMode mode, const char *relname)
+{
+	StringInfoData buf;
+	char	   *newitem;
+	char	   *olditem;
+	char	   *stream;
+
+	capture_items(mode, relname, &newitem, &olditem);
 	initStringInfo(&buf);
 	if (newitem && olditem)
 	{
@@ -610,6 +621,23 @@ FgSqlCapture(const FgRollup *r, FgCaptureMode mode, const char *relname)
 	delta_columns(&buf, r);
 	appendStringInfo(&buf, ") %s", lift_sql(r, stream));
 	return buf.data;
+}
+
+/*
+ * FgSqlCaptureProjection
+ *		For the C lift (lift.c): the rows of a one-sided capture mode,
+ *		projected as the SQL lift sees them, not aggregated.
+ */
+char *
+FgSqlCaptureProjection(const FgRollup *r, FgCaptureMode mode,
+					   const char *relname)
+{
+	char	   *newitem;
+	char	   *olditem;
+
+	capture_items(mode, relname, &newitem, &olditem);
+	Assert((newitem == NULL) != (olditem == NULL));
+	return proj_sql(r, newitem ? newitem : olditem);
 }
 
 /*

@@ -1,0 +1,432 @@
+/*-------------------------------------------------------------------------
+ *
+ * lift.c
+ *	  The capture trigger's pre-aggregation in C: a statement's rows,
+ *	  projected by a saved plan (bucket, keys, arguments, filters), are
+ *	  folded into a hash table of partial states keyed by bucket and group,
+ *	  and written to the changelog as one delta row per group.
+ *
+ * This replaces the SQL lift (an INSERT ... SELECT ... GROUP BY with two
+ * aggregates per state component, most of them idle) for statements whose
+ * rows all count with the same sign: INSERT, COPY, DELETE, and the capture
+ * of a whole attached or truncated partition.  UPDATEs keep the SQL form,
+ * which drops rows whose projection did not change.  The arithmetic per
+ * component is aggstate.c's (FgAggLift*), driven by the same tables as the
+ * SQL it stands in for.
+ *
+ * Memory is bounded: when the groups outgrow work_mem, they are written
+ * out and the table starts again; the fold combines a group's several
+ * delta rows as it does those of several statements.
+ *
+ * IDENTIFICATION
+ *	  src/lift.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/typcache.h"
+
+#include "fluss_grid.h"
+
+/* per group: rows counted, then the accumulators of every aggregate */
+typedef struct LiftGroup
+{
+	int64		rows;
+	FgLiftAcc	acc[FLEXIBLE_ARRAY_MEMBER];
+} LiftGroup;
+
+typedef struct LiftState
+{
+	DestReceiver pub;			/* must be first */
+	const FgRollup *r;
+	int			sign;			/* +1 inserted rows, -1 deleted rows */
+	Relation	delta;			/* the changelog, open */
+	MemoryContext cxt;			/* lives for the statement */
+	MemoryContext tablecxt;		/* groups; reset after each flush */
+	MemoryContext rowcxt;		/* reset per row */
+	Size		limit;			/* bytes of groups before a flush */
+
+	/* projection: 0 bucket, 1..nkeys keys, then by name */
+	int			nkeycols;
+	int			tcol;			/* _fg_t, or -1 */
+	int		   *xcol;			/* per aggregate: _fg_x_<i>, or -1 */
+	int		   *fcol;			/* per aggregate: _fg_f_<i>, or -1 */
+	int		   *accoff;			/* per aggregate: first accumulator */
+	int			nacc;
+	FgLiftArg  *args;
+	TupleTableSlot *keyslot;	/* virtual: the key of the current row */
+	TupleTableSlot *outslot;	/* minimal: the key of a group written out */
+	TupleHashTable hash;
+
+	/* changelog: out[j] goes to attribute map[j] */
+	int			nout;
+	int		   *map;
+	Datum	   *out;
+	bool	   *outnull;
+	Datum	   *values;
+	bool	   *isnull;
+	int			reset_att;
+	int			at_att;
+	int64		written;
+} LiftState;
+
+static void lift_startup(DestReceiver *self, int operation, TupleDesc desc);
+static bool lift_receive(TupleTableSlot *slot, DestReceiver *self);
+static void lift_shutdown(DestReceiver *self);
+static void lift_destroy(DestReceiver *self);
+static void lift_flush(LiftState *ls);
+static void lift_map_delta(LiftState *ls);
+
+/*
+ * FgLiftPossible
+ *		Whether the C lift can serve rollup r (else the capture uses SQL).
+ */
+bool
+FgLiftPossible(const FgRollup *r)
+{
+#ifndef HAVE_INT128
+	return false;
+#else
+	if (r->parent_id != 0)
+		return false;			/* a rollup source carries states: SQL */
+	for (int k = 0; k < r->nkeys; k++)
+	{
+		TypeCacheEntry *tce = lookup_type_cache(r->keytypes[k],
+												TYPECACHE_EQ_OPR | TYPECACHE_HASH_PROC);
+
+		if (!OidIsValid(tce->eq_opr) || !OidIsValid(tce->hash_proc))
+			return false;
+	}
+	return true;
+#endif
+}
+
+/*
+ * FgLiftCapture
+ *		Run the projection plan (FgSqlCaptureProjection) with params, lift
+ *		its rows with sign into rollup r's changelog.  Returns the number
+ *		of delta rows written.
+ */
+int64
+FgLiftCapture(const FgRollup *r, SPIPlanPtr plan, ParamListInfo params,
+			  int sign)
+{
+	LiftState  *ls;
+	SPIExecuteOptions options;
+	Oid			deltaid;
+	int			ret;
+	int64		written;
+	MemoryContext cxt;
+
+	deltaid = get_relname_relid(psprintf("changelog_%d", r->id),
+								get_namespace_oid(FG_SCHEMA, false));
+	if (!OidIsValid(deltaid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("changelog of rollup %s does not exist", r->relname)));
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "fluss_grid lift",
+								ALLOCSET_DEFAULT_SIZES);
+	ls = MemoryContextAllocZero(cxt, sizeof(LiftState));
+	ls->pub.receiveSlot = lift_receive;
+	ls->pub.rStartup = lift_startup;
+	ls->pub.rShutdown = lift_shutdown;
+	ls->pub.rDestroy = lift_destroy;
+	ls->pub.mydest = DestNone;
+	ls->r = r;
+	ls->sign = sign;
+	ls->cxt = cxt;
+	ls->tablecxt = AllocSetContextCreate(cxt, "fluss_grid lift groups",
+										 ALLOCSET_DEFAULT_SIZES);
+	ls->rowcxt = AllocSetContextCreate(cxt, "fluss_grid lift row",
+									   ALLOCSET_SMALL_SIZES);
+	ls->limit = (Size) work_mem * 1024;
+	ls->delta = table_open(deltaid, RowExclusiveLock);
+
+	memset(&options, 0, sizeof(options));
+	options.params = params;
+	options.read_only = false;
+	options.dest = &ls->pub;
+	/* a SELECT into a receiver that is not SPI's reports SPI_OK_UTILITY */
+	ret = SPI_execute_plan_extended(plan, &options);
+	if (ret < 0)
+		elog(ERROR, "fluss_grid capture projection failed: %s",
+			 SPI_result_code_string(ret));
+	if (ls->hash != NULL)
+		lift_flush(ls);
+
+	table_close(ls->delta, NoLock);
+	written = ls->written;
+	MemoryContextDelete(cxt);
+	return written;
+}
+
+/* column number (0-based) of name in desc at or after from, or -1 */
+static int
+column_of(TupleDesc desc, const char *name, int from)
+{
+	for (int i = from; i < desc->natts; i++)
+		if (strcmp(NameStr(TupleDescAttr(desc, i)->attname), name) == 0)
+			return i;
+	return -1;
+}
+
+static void
+lift_startup(DestReceiver *self, int operation, TupleDesc desc)
+{
+	LiftState  *ls = (LiftState *) self;
+	const FgRollup *r = ls->r;
+	MemoryContext old = MemoryContextSwitchTo(ls->cxt);
+	TupleDesc	keydesc;
+	AttrNumber *keyidx;
+	Oid		   *eqops;
+	Oid		   *eqfuncs;
+	FmgrInfo   *hashfns;
+	Oid		   *collations;
+	char		name[NAMEDATALEN];
+
+	ls->nkeycols = 1 + r->nkeys;
+	ls->tcol = column_of(desc, "_fg_t", ls->nkeycols);
+	ls->xcol = palloc(sizeof(int) * r->naggs);
+	ls->fcol = palloc(sizeof(int) * r->naggs);
+	ls->accoff = palloc(sizeof(int) * r->naggs);
+	ls->args = palloc(sizeof(FgLiftArg) * r->naggs);
+	for (int i = 0; i < r->naggs; i++)
+	{
+		snprintf(name, sizeof(name), "_fg_x_%d", i + 1);
+		ls->xcol[i] = column_of(desc, name, ls->nkeycols);
+		snprintf(name, sizeof(name), "_fg_f_%d", i + 1);
+		ls->fcol[i] = column_of(desc, name, ls->nkeycols);
+		if ((r->aggs[i].arg != NULL) != (ls->xcol[i] >= 0) ||
+			(r->aggs[i].filter != NULL) != (ls->fcol[i] >= 0))
+			elog(ERROR, "capture projection of rollup %s does not match its definition",
+				 r->relname);
+		ls->accoff[i] = ls->nacc;
+		ls->nacc += FgAggLiftWidth(&r->aggs[i]);
+		FgAggLiftArgInit(&ls->args[i], &r->aggs[i]);
+	}
+
+	/* the hash table over (bucket, keys), with GROUP BY's equality */
+	keydesc = CreateTemplateTupleDesc(ls->nkeycols);
+	keyidx = palloc(sizeof(AttrNumber) * ls->nkeycols);
+	eqops = palloc(sizeof(Oid) * ls->nkeycols);
+	collations = palloc(sizeof(Oid) * ls->nkeycols);
+	for (int k = 0; k < ls->nkeycols; k++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, k);
+		TypeCacheEntry *tce = lookup_type_cache(att->atttypid, TYPECACHE_EQ_OPR);
+
+		TupleDescCopyEntry(keydesc, k + 1, desc, k + 1);
+		keyidx[k] = k + 1;
+		eqops[k] = tce->eq_opr;
+		collations[k] = att->attcollation;
+	}
+	execTuplesHashPrepare(ls->nkeycols, eqops, &eqfuncs, &hashfns);
+	ls->keyslot = MakeSingleTupleTableSlot(keydesc, &TTSOpsVirtual);
+	ls->outslot = MakeSingleTupleTableSlot(keydesc, &TTSOpsMinimalTuple);
+	ls->hash = BuildTupleHashTableExt(NULL, keydesc, ls->nkeycols, keyidx,
+									  eqfuncs, hashfns, collations, 64, 0,
+									  ls->cxt, ls->tablecxt, ls->rowcxt,
+									  false);
+	lift_map_delta(ls);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * lift_map_delta
+ *		Where each lifted column goes in the changelog: bucket, keys,
+ *		_fg_count, then every aggregate's delta columns, by name.
+ */
+static void
+lift_map_delta(LiftState *ls)
+{
+	const FgRollup *r = ls->r;
+	TupleDesc	desc = RelationGetDescr(ls->delta);
+	List	   *names = NIL;
+	ListCell   *lc;
+	int			j = 0;
+	bool	   *seen;
+
+	names = lappend(names, "bucket");
+	for (int k = 0; k < r->nkeys; k++)
+		names = lappend(names, r->keys[k]);
+	names = lappend(names, "_fg_count");
+	for (int i = 1; i <= r->naggs; i++)
+	{
+		StringInfoData buf;
+		char	   *tok;
+		char	   *save;
+
+		initStringInfo(&buf);
+		FgAggDeltaColumnNames(&buf, r, i);
+		for (tok = strtok_r(buf.data, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
+			names = lappend(names, tok);
+	}
+
+	ls->nout = list_length(names);
+	ls->map = palloc(sizeof(int) * ls->nout);
+	ls->out = palloc0(sizeof(Datum) * ls->nout);
+	ls->outnull = palloc0(sizeof(bool) * ls->nout);
+	ls->values = palloc0(sizeof(Datum) * desc->natts);
+	ls->isnull = palloc0(sizeof(bool) * desc->natts);
+	seen = palloc0(sizeof(bool) * desc->natts);
+	foreach(lc, names)
+	{
+		int			a = column_of(desc, lfirst(lc), 0);
+
+		if (a < 0)
+			elog(ERROR, "changelog of rollup %s has no column \"%s\"",
+				 r->relname, (char *) lfirst(lc));
+		ls->map[j++] = a;
+		seen[a] = true;
+	}
+	ls->reset_att = column_of(desc, "_fg_reset", 0);
+	ls->at_att = column_of(desc, "_fg_at", 0);
+	if (ls->reset_att < 0 || ls->at_att < 0)
+		elog(ERROR, "changelog of rollup %s lacks its marker columns", r->relname);
+	seen[ls->reset_att] = seen[ls->at_att] = true;
+	for (int a = 0; a < desc->natts; a++)
+		if (!seen[a] && !TupleDescAttr(desc, a)->attisdropped)
+			elog(ERROR, "changelog of rollup %s has an unexpected column \"%s\"",
+				 r->relname, NameStr(TupleDescAttr(desc, a)->attname));
+}
+
+static bool
+lift_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	LiftState  *ls = (LiftState *) self;
+	const FgRollup *r = ls->r;
+	MemoryContext old;
+	TupleHashEntry entry;
+	LiftGroup  *g;
+	bool		isnew;
+	Timestamp	t = 0;
+
+	slot_getallattrs(slot);
+	MemoryContextReset(ls->rowcxt);
+	old = MemoryContextSwitchTo(ls->rowcxt);
+
+	ExecClearTuple(ls->keyslot);
+	for (int k = 0; k < ls->nkeycols; k++)
+	{
+		ls->keyslot->tts_values[k] = slot->tts_values[k];
+		ls->keyslot->tts_isnull[k] = slot->tts_isnull[k];
+	}
+	ExecStoreVirtualTuple(ls->keyslot);
+	entry = LookupTupleHashEntry(ls->hash, ls->keyslot, &isnew, NULL);
+	if (isnew)
+		entry->additional = MemoryContextAllocZero(ls->tablecxt,
+												   offsetof(LiftGroup, acc) +
+												   sizeof(FgLiftAcc) * ls->nacc);
+	g = (LiftGroup *) entry->additional;
+	g->rows++;
+
+	if (ls->tcol >= 0)
+		t = DatumGetTimestamp(slot->tts_values[ls->tcol]);
+	for (int i = 0; i < r->naggs; i++)
+	{
+		Datum		x = (Datum) 0;
+		bool		xnull = true;
+		int			fc = ls->fcol[i];
+
+		if (fc >= 0 && (slot->tts_isnull[fc] || !DatumGetBool(slot->tts_values[fc])))
+			continue;
+		if (ls->xcol[i] >= 0)
+		{
+			x = slot->tts_values[ls->xcol[i]];
+			xnull = slot->tts_isnull[ls->xcol[i]];
+			if (!xnull && ls->args[i].type == NUMERICOID)
+				x = PointerGetDatum(PG_DETOAST_DATUM(x));
+		}
+		FgAggLiftAccum(&r->aggs[i], &ls->args[i], &g->acc[ls->accoff[i]],
+					   x, xnull, t, ls->tablecxt);
+	}
+	MemoryContextSwitchTo(old);
+
+	if (MemoryContextMemAllocated(ls->tablecxt, true) > ls->limit)
+		lift_flush(ls);
+	return true;
+}
+
+/*
+ * lift_flush
+ *		Write every group as a delta row into the changelog and empty the
+ *		table.
+ */
+static void
+lift_flush(LiftState *ls)
+{
+	const FgRollup *r = ls->r;
+	TupleDesc	desc = RelationGetDescr(ls->delta);
+	TupleHashIterator iter;
+	TupleHashEntry entry;
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	MemoryContext old = MemoryContextSwitchTo(ls->rowcxt);
+
+	InitTupleHashIterator(ls->hash, &iter);
+	while ((entry = ScanTupleHashTable(ls->hash, &iter)) != NULL)
+	{
+		LiftGroup  *g = (LiftGroup *) entry->additional;
+		HeapTuple	tup;
+		int			j;
+
+		MemoryContextReset(ls->rowcxt);
+		ExecStoreMinimalTuple(entry->firstTuple, ls->outslot, false);
+		slot_getallattrs(ls->outslot);
+		for (j = 0; j < ls->nkeycols; j++)
+		{
+			ls->out[j] = ls->outslot->tts_values[j];
+			ls->outnull[j] = ls->outslot->tts_isnull[j];
+		}
+		ls->out[j] = Int64GetDatum(ls->sign * g->rows);
+		ls->outnull[j++] = false;
+		for (int i = 0; i < r->naggs; i++)
+			j += FgAggLiftEmit(&r->aggs[i], &ls->args[i], &g->acc[ls->accoff[i]],
+							   ls->sign, ls->out + j, ls->outnull + j);
+		Assert(j == ls->nout);
+
+		for (int a = 0; a < desc->natts; a++)
+			ls->isnull[a] = true;
+		for (j = 0; j < ls->nout; j++)
+		{
+			ls->values[ls->map[j]] = ls->out[j];
+			ls->isnull[ls->map[j]] = ls->outnull[j];
+		}
+		ls->values[ls->reset_att] = BoolGetDatum(false);
+		ls->isnull[ls->reset_att] = false;
+		ls->values[ls->at_att] = TimestampTzGetDatum(now);
+		ls->isnull[ls->at_att] = false;
+
+		tup = heap_form_tuple(desc, ls->values, ls->isnull);
+		simple_heap_insert(ls->delta, tup);
+		ExecClearTuple(ls->outslot);
+		ls->written++;
+	}
+	TermTupleHashIterator(&iter);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(ls->rowcxt);
+	ResetTupleHashTable(ls->hash);
+	MemoryContextReset(ls->tablecxt);
+}
+
+static void
+lift_shutdown(DestReceiver *self)
+{
+}
+
+static void
+lift_destroy(DestReceiver *self)
+{
+}
