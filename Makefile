@@ -3,7 +3,7 @@
 EXTENSION  = fluss_grid
 MODULE_big = fluss_grid
 OBJS = src/fluss_grid.o src/aggstate.o src/moments.o src/extreme.o src/catalog.o src/rollup_sql.o \
-       src/changelog.o src/fold.o src/worker.o src/api.o src/lift.o src/bucket.o
+       src/changelog.o src/fold.o src/worker.o src/api.o src/lift.o src/bucket.o src/estimate.o
 DATA = $(wildcard sql/fluss_grid--*.sql)
 PGFILEDESC = "fluss_grid - continuous exact rollups for grid telemetry"
 

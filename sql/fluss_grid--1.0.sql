@@ -43,6 +43,16 @@ CREATE FUNCTION fluss_grid.time_bucket(width interval, ts timestamptz, zone text
 RETURNS timestamptz AS 'MODULE_PATHNAME', 'fluss_grid_time_bucket'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
+-- A condition the planner should expect to be rarely true (src/estimate.c):
+-- the filter of groups that need a recompute
+CREATE FUNCTION fluss_grid.seldom_support(internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'fluss_grid_seldom_support'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION fluss_grid.seldom(boolean)
+RETURNS boolean AS 'MODULE_PATHNAME', 'fluss_grid_seldom'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE SUPPORT fluss_grid.seldom_support;
+
 -- Retractable float8 moments {n, sum, sum of squares}, sums as
 -- double-double pairs (src/moments.c)
 CREATE FUNCTION fluss_grid.mom_accum(float8[], float8)

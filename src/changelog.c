@@ -316,8 +316,7 @@ fluss_grid_capture(PG_FUNCTION_ARGS)
 			}
 		}
 		ret = SPI_OK_SELECT;
-		lifted = FgLiftCapture(e->rollup,
-							   capture_plan(e, td->tg_relation, mode, true),
+		lifted = FgLiftCapture(e, capture_plan(e, td->tg_relation, mode, true),
 							   params, sign);
 	}
 	else
@@ -500,7 +499,7 @@ FgReconcileCapture(const FgRollup *r, bool backfill)
 			SPI_connect();
 			FgAsRollupOwner(e->rollup, &save_userid, &save_sec, &save_nestlevel);
 			if (lift_sign(e->rollup, FG_CAPTURE_INSERT_REL) != 0)
-				FgLiftCapture(e->rollup, capture_plan(e, rel, FG_CAPTURE_INSERT_REL, true),
+				FgLiftCapture(e, capture_plan(e, rel, FG_CAPTURE_INSERT_REL, true),
 							  NULL, 1);
 			else if (SPI_execute_plan(capture_plan(e, rel, FG_CAPTURE_INSERT_REL, false),
 									  NULL, NULL, false, 0) < 0)

@@ -205,6 +205,7 @@ typedef struct FgCacheEntry
 	SPIPlanPtr	fold_plan;
 	SPIPlanPtr	reset_plan;
 	SPIPlanPtr	refresh_plan;
+	void	   *lift;			/* lift.c's state for the C lift */
 } FgCacheEntry;
 
 extern FgCacheEntry *FgCacheGet(int32 id);
@@ -255,7 +256,7 @@ extern void FgNoteChangelogWrite(void);
 
 /* lift.c */
 extern bool FgLiftPossible(const FgRollup *r);
-extern int64 FgLiftCapture(const FgRollup *r, SPIPlanPtr plan,
+extern int64 FgLiftCapture(FgCacheEntry *e, SPIPlanPtr plan,
 						   ParamListInfo params, int sign);
 extern bool FgSuppressDdlFollowUp;
 

@@ -32,6 +32,12 @@
 
 #include "access/xact.h"
 #include "commands/extension.h"
+#include "commands/vacuum.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_node.h"
+#include "tcop/tcopprot.h"
+#include "utils/backend_status.h"
+#include "utils/hsearch.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
@@ -48,6 +54,24 @@
 
 /* advisory lock class used for rollups: arbitrary, fixed */
 #define FG_LOCK_CLASS 0x464c5553	/* "FLUS" */
+
+/*
+ * The worker vacuums a changelog itself after folding this many of its rows:
+ * autovacuum looks at a database once a minute, and under a stream of small
+ * transactions a changelog would meanwhile fill with tens of thousands of
+ * dead rows that every fold pass has to step over.
+ */
+#define FG_VACUUM_AFTER 2000
+
+typedef struct VacuumDebt
+{
+	int32		id;				/* rollup, hash key */
+	int64		rows;			/* changelog rows deleted since its vacuum */
+} VacuumDebt;
+
+static HTAB *vacuum_debt = NULL;
+
+static void vacuum_changelog(int32 id);
 
 /*
  * FgAsRollupOwner
@@ -359,6 +383,30 @@ FgFoldAll(bool in_worker, int *nfailed)
 		{
 			FgRecordFold(id, &res);
 			total += res.deltas;
+			if (in_worker && res.deltas > 0)
+			{
+				VacuumDebt *debt;
+				bool		found;
+
+				if (vacuum_debt == NULL)
+				{
+					HASHCTL		ctl;
+
+					ctl.keysize = sizeof(int32);
+					ctl.entrysize = sizeof(VacuumDebt);
+					vacuum_debt = hash_create("fluss_grid vacuum debt", 64, &ctl,
+											  HASH_ELEM | HASH_BLOBS);
+				}
+				debt = hash_search(vacuum_debt, &id, HASH_ENTER, &found);
+				if (!found)
+					debt->rows = 0;
+				debt->rows += res.deltas;
+				if (debt->rows >= FG_VACUUM_AFTER)
+				{
+					debt->rows = 0;
+					vacuum_changelog(id);
+				}
+			}
 			if (res.deltas > 0)
 				ereport(fluss_grid_log_level,
 						(errmsg_internal("fluss_grid folded %lld changes into rollup %d (%lld groups recomputed)",
@@ -370,4 +418,58 @@ FgFoldAll(bool in_worker, int *nfailed)
 	}
 	MemoryContextDelete(passcxt);
 	return total;
+}
+
+/*
+ * vacuum_changelog
+ *		VACUUM (TRUNCATE false, SKIP_LOCKED) the changelog of rollup id, in a
+ *		transaction of its own, from the worker.  Without truncation VACUUM
+ *		never takes the exclusive lock that would stall writers; the space
+ *		of folded rows is reused by the next ones.  A failure is logged and
+ *		left to autovacuum.
+ */
+static void
+vacuum_changelog(int32 id)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	MemoryContext vaccxt = AllocSetContextCreate(TopMemoryContext,
+												 "fluss_grid vacuum",
+												 ALLOCSET_SMALL_SIZES);
+	MemoryContext save_portal = PortalContext;
+
+	PG_TRY();
+	{
+		VacuumStmt *vac;
+		ParseState *pstate;
+
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		MemoryContextSwitchTo(vaccxt);
+		vac = makeNode(VacuumStmt);
+		vac->options = list_make2(makeDefElem("truncate", (Node *) makeString("false"), -1),
+								  makeDefElem("skip_locked", (Node *) makeString("true"), -1));
+		vac->rels = list_make1(makeVacuumRelation(makeRangeVar(FG_SCHEMA,
+															   psprintf("changelog_%d", id), -1),
+												  InvalidOid, NIL));
+		vac->is_vacuumcmd = true;
+		pstate = make_parsestate(NULL);
+		/* vacuum() allocates under PortalContext, which a worker lacks */
+		PortalContext = vaccxt;
+		pgstat_report_activity(STATE_RUNNING, "vacuuming a changelog");
+		ExecVacuum(pstate, vac, true);
+		PortalContext = save_portal;
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		PortalContext = save_portal;
+		MemoryContextSwitchTo(oldcxt);
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+	}
+	PG_END_TRY();
+	pgstat_report_activity(STATE_RUNNING, "folding");
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(vaccxt);
 }

@@ -51,8 +51,11 @@ typedef struct LiftState
 {
 	DestReceiver pub;			/* must be first */
 	const FgRollup *r;
+	bool		busy;			/* a capture is using it */
+	bool		ready;			/* layout and hash table set up */
 	int			sign;			/* +1 inserted rows, -1 deleted rows */
-	Relation	delta;			/* the changelog, open */
+	Oid			deltaid;
+	Relation	delta;			/* the changelog, open during a capture */
 	MemoryContext cxt;			/* lives for the statement */
 	MemoryContext tablecxt;		/* groups; reset after each flush */
 	MemoryContext rowcxt;		/* reset per row */
@@ -113,63 +116,101 @@ FgLiftPossible(const FgRollup *r)
 #endif
 }
 
-/*
- * FgLiftCapture
- *		Run the projection plan (FgSqlCaptureProjection) with params, lift
- *		its rows with sign into rollup r's changelog.  Returns the number
- *		of delta rows written.
- */
-int64
-FgLiftCapture(const FgRollup *r, SPIPlanPtr plan, ParamListInfo params,
-			  int sign)
+/* a fresh lift state for rollup r, in a new child of parent */
+static LiftState *
+lift_state_create(const FgRollup *r, MemoryContext parent)
 {
-	LiftState  *ls;
-	SPIExecuteOptions options;
-	Oid			deltaid;
-	int			ret;
-	int64		written;
-	MemoryContext cxt;
+	MemoryContext cxt = AllocSetContextCreate(parent, "fluss_grid lift",
+											  ALLOCSET_DEFAULT_SIZES);
+	LiftState  *ls = MemoryContextAllocZero(cxt, sizeof(LiftState));
 
-	deltaid = get_relname_relid(psprintf("changelog_%d", r->id),
-								get_namespace_oid(FG_SCHEMA, false));
-	if (!OidIsValid(deltaid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("changelog of rollup %s does not exist", r->relname)));
-
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "fluss_grid lift",
-								ALLOCSET_DEFAULT_SIZES);
-	ls = MemoryContextAllocZero(cxt, sizeof(LiftState));
 	ls->pub.receiveSlot = lift_receive;
 	ls->pub.rStartup = lift_startup;
 	ls->pub.rShutdown = lift_shutdown;
 	ls->pub.rDestroy = lift_destroy;
 	ls->pub.mydest = DestNone;
 	ls->r = r;
-	ls->sign = sign;
 	ls->cxt = cxt;
 	ls->tablecxt = AllocSetContextCreate(cxt, "fluss_grid lift groups",
 										 ALLOCSET_DEFAULT_SIZES);
 	ls->rowcxt = AllocSetContextCreate(cxt, "fluss_grid lift row",
 									   ALLOCSET_SMALL_SIZES);
+	ls->deltaid = get_relname_relid(psprintf("changelog_%d", r->id),
+									get_namespace_oid(FG_SCHEMA, false));
+	if (!OidIsValid(ls->deltaid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("changelog of rollup %s does not exist", r->relname)));
+	return ls;
+}
+
+/*
+ * FgLiftCapture
+ *		Run the projection plan (FgSqlCaptureProjection) with params, lift
+ *		its rows with sign into the changelog of e's rollup.  Returns the
+ *		number of delta rows written.
+ *
+ * The layout, the hash table and the changelog's column map live in the
+ * cache entry and serve every statement (a single-row INSERT would
+ * otherwise spend more on setting them up than on its row); a nested
+ * capture of the same rollup, should an argument expression write to the
+ * source, gets a state of its own.
+ */
+int64
+FgLiftCapture(FgCacheEntry *e, SPIPlanPtr plan, ParamListInfo params,
+			  int sign)
+{
+	LiftState  *volatile ls = (LiftState *) e->lift;
+	volatile bool own = false;
+	SPIExecuteOptions options;
+	int			ret;
+	int64		written;
+
+	if (ls == NULL)
+		e->lift = ls = lift_state_create(e->rollup, e->cxt);
+	else if (ls->busy)
+	{
+		ls = lift_state_create(e->rollup, CurrentMemoryContext);
+		own = true;
+	}
+
+	/* whatever an earlier failed capture left behind */
+	if (ls->ready)
+		ResetTupleHashTable(ls->hash);
+	MemoryContextReset(ls->tablecxt);
+	MemoryContextReset(ls->rowcxt);
+	ls->sign = sign;
+	ls->written = 0;
 	ls->limit = (Size) work_mem * 1024;
-	ls->delta = table_open(deltaid, RowExclusiveLock);
-
-	memset(&options, 0, sizeof(options));
-	options.params = params;
-	options.read_only = false;
-	options.dest = &ls->pub;
-	/* a SELECT into a receiver that is not SPI's reports SPI_OK_UTILITY */
-	ret = SPI_execute_plan_extended(plan, &options);
-	if (ret < 0)
-		elog(ERROR, "fluss_grid capture projection failed: %s",
-			 SPI_result_code_string(ret));
-	if (ls->hash != NULL)
-		lift_flush(ls);
-
-	table_close(ls->delta, NoLock);
+	ls->busy = true;
+	PG_TRY();
+	{
+		ls->delta = table_open(ls->deltaid, RowExclusiveLock);
+		memset(&options, 0, sizeof(options));
+		options.params = params;
+		options.read_only = false;
+		options.dest = &ls->pub;
+		/* a SELECT into a receiver that is not SPI's reports SPI_OK_UTILITY */
+		ret = SPI_execute_plan_extended(plan, &options);
+		if (ret < 0)
+			elog(ERROR, "fluss_grid capture projection failed: %s",
+				 SPI_result_code_string(ret));
+		if (ls->ready)
+			lift_flush(ls);
+		table_close(ls->delta, NoLock);
+		ls->delta = NULL;
+	}
+	PG_CATCH();
+	{
+		ls->busy = false;
+		ls->delta = NULL;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	ls->busy = false;
 	written = ls->written;
-	MemoryContextDelete(cxt);
+	if (own)
+		MemoryContextDelete(ls->cxt);
 	return written;
 }
 
@@ -188,7 +229,7 @@ lift_startup(DestReceiver *self, int operation, TupleDesc desc)
 {
 	LiftState  *ls = (LiftState *) self;
 	const FgRollup *r = ls->r;
-	MemoryContext old = MemoryContextSwitchTo(ls->cxt);
+	MemoryContext old;
 	TupleDesc	keydesc;
 	AttrNumber *keyidx;
 	Oid		   *eqops;
@@ -197,6 +238,9 @@ lift_startup(DestReceiver *self, int operation, TupleDesc desc)
 	Oid		   *collations;
 	char		name[NAMEDATALEN];
 
+	if (ls->ready)
+		return;					/* set up by an earlier statement */
+	old = MemoryContextSwitchTo(ls->cxt);
 	ls->nkeycols = 1 + r->nkeys;
 	ls->tcol = column_of(desc, "_fg_t", ls->nkeycols);
 	ls->xcol = palloc(sizeof(int) * r->naggs);
@@ -241,6 +285,7 @@ lift_startup(DestReceiver *self, int operation, TupleDesc desc)
 									  ls->cxt, ls->tablecxt, ls->rowcxt,
 									  false);
 	lift_map_delta(ls);
+	ls->ready = true;
 	MemoryContextSwitchTo(old);
 }
 

@@ -450,7 +450,7 @@ stale_fresh_ctes(const FgRollup *r)
 						 " (%s = bucket AND %s - bucket = %s::interval) AS _fg_exact",
 						 lower, end, lower, end, quote_literal_cstr(width));
 	}
-	appendStringInfo(&buf, " FROM j WHERE _fg_stale), f AS (%s)",
+	appendStringInfo(&buf, " FROM j WHERE fluss_grid.seldom(_fg_stale)), f AS (%s)",
 					 fresh_sql(r, item.data));
 	return buf.data;
 }

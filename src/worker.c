@@ -627,18 +627,23 @@ fluss_grid_worker_main(Datum arg)
 		ConditionVariableBroadcast(&FgSharedState->pass_cv);
 
 		/*
-		 * After a pass that folded something, let commits accumulate for the
-		 * rest of fold_interval (the latch stays set meanwhile), so that a
-		 * stream of small transactions is folded in batches rather than one
-		 * pass per commit.
+		 * After a pass that folded something, let commits accumulate (the
+		 * latch stays set meanwhile), so that a stream of small transactions
+		 * is folded in batches rather than one pass per commit: until
+		 * fold_interval has passed since the pass began, and at least twice
+		 * as long as the pass took, so that under a heavy stream the worker
+		 * keeps to a third of a CPU and leaves the rest to the writers (a
+		 * pass costs mostly its fixed executor start-up, so larger batches
+		 * cost little more).
 		 */
 		if (folded > 0 && fluss_grid_fold_interval > 0)
 		{
 			long		spent = (long) ((GetCurrentTimestamp() - pass_start) / 1000);
+			long		wait = Max(fluss_grid_fold_interval, 3 * spent) - spent;
 
-			if (spent < fluss_grid_fold_interval)
+			if (wait > 0)
 				(void) WaitLatch(NULL, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-								 fluss_grid_fold_interval - spent, PG_WAIT_EXTENSION);
+								 Min(wait, 1000), PG_WAIT_EXTENSION);
 		}
 
 		/* read after the reload above, so a new naptime applies at once */
