@@ -1,5 +1,5 @@
 BEGIN;
-SELECT plan(145);
+SELECT plan(150);
 
 -- The API contract of fluss_grid (issue 2): names, signatures, result
 -- types, strictness, volatility, security and privileges of the SQL
@@ -75,6 +75,16 @@ SELECT has_function('fluss_grid', 'wait_for_rollups', ARRAY['interval'],
 SELECT has_function('fluss_grid', 'fold_now', ARRAY[]::name[], 'fold_now() exists');
 SELECT has_function('fluss_grid', 'start_worker', ARRAY[]::name[], 'start_worker() exists');
 SELECT has_function('fluss_grid', 'workers', ARRAY[]::name[], 'workers() exists');
+SELECT has_function('fluss_grid', 'time_bucket', ARRAY['interval', 'timestamp with time zone', 'text'],
+    'time_bucket(interval, timestamptz, text) exists');
+SELECT function_returns('fluss_grid', 'time_bucket', ARRAY['interval', 'timestamp with time zone', 'text'],
+    'timestamp with time zone', 'time_bucket returns timestamptz');
+SELECT volatility_is('fluss_grid', 'time_bucket', ARRAY['interval', 'timestamp with time zone', 'text'],
+    'immutable', 'time_bucket is immutable (usable in indexes and generated columns)');
+SELECT is_strict('fluss_grid', 'time_bucket', ARRAY['interval', 'timestamp with time zone', 'text'],
+    'time_bucket is strict');
+SELECT is((SELECT enumvals FROM pg_settings WHERE name = 'fluss_grid.capture_method'),
+          ARRAY['c', 'sql'], 'GUC fluss_grid.capture_method takes c or sql');
 
 SELECT function_returns('fluss_grid', 'create_rollup',
     ARRAY['text', 'regclass', 'name', 'interval', 'text[]', 'text[]', 'text'], 'regclass',
