@@ -524,9 +524,8 @@ FgAggLiftExprs(StringInfo buf, const FgRollup *r, int i)
 			case FG_RV_FINITE_SUM:
 			case FG_RV_FINITE_SQ:
 				{
-					const char *cast = (tc == FG_TC_INT) ? "bigint"
-					: (tc == FG_TC_FLOAT && c->rv == FG_RV_FINITE_SUM) ? "float8"
-					: "numeric";
+					/* float sums are moments (FG_RV_MOM), never these */
+					const char *cast = (tc == FG_TC_INT) ? "bigint" : "numeric";
 
 					if (c->rv == FG_RV_FINITE_SUM)
 						appendStringInfo(buf, ", coalesce(sum(_fg_sign * %s::%s) FILTER (WHERE ",

@@ -304,10 +304,6 @@ parse_table_aggregate(const char *spec, Relation rel, FgAgg *agg,
 					 errhint("Arguments must be smallint, integer, bigint, real, double precision or numeric; cast if needed.")));
 		agg->arg = deparse_pinned(arg, rel);
 		pull_varattnos(arg, 1, used_cols);
-		if (agg->kind == FG_AGG_COUNT)
-		{
-			/* count(x) only looks at NULLness: keep the type, any will do */
-		}
 	}
 
 	agg->filter = NULL;

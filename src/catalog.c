@@ -312,17 +312,44 @@ FgRollupLoadByRelid(Oid relid, bool missing_ok)
 	return FgRollupLoad(id, missing_ok);
 }
 
+/*
+ * int_list_query
+ *		Run one of this file's catalog queries (a string constant, $1 an
+ *		integer) and return its integers.  The worker runs them in every
+ *		pass, so their plans are prepared once and kept (the plan cache
+ *		replans them should the catalog change).
+ */
 static List *
 int_list_query(const char *sql, int32 arg)
 {
+	static const char *saved_sql[4];
+	static SPIPlanPtr saved_plan[4];
 	List	   *ids = NIL;
 	MemoryContext callercxt = CurrentMemoryContext;
 	Oid			argtypes[1] = {INT4OID};
 	Datum		args[1];
+	SPIPlanPtr	plan = NULL;
+	int			i;
 
 	args[0] = Int32GetDatum(arg);
 	SPI_connect();
-	if (SPI_execute_with_args(sql, 1, argtypes, args, NULL, false, 0) == SPI_OK_SELECT)
+	for (i = 0; i < lengthof(saved_sql) && saved_sql[i] != NULL; i++)
+		if (saved_sql[i] == sql)
+			plan = saved_plan[i];
+	if (plan == NULL)
+	{
+		plan = SPI_prepare(sql, 1, argtypes);
+		if (plan == NULL)
+			elog(ERROR, "could not prepare fluss_grid catalog query: %s",
+				 SPI_result_code_string(SPI_result));
+		if (i < lengthof(saved_sql))
+		{
+			SPI_keepplan(plan);
+			saved_sql[i] = sql;
+			saved_plan[i] = plan;
+		}
+	}
+	if (SPI_execute_plan(plan, args, NULL, false, 0) == SPI_OK_SELECT)
 	{
 		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
 

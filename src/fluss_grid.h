@@ -18,6 +18,7 @@
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
+#include "port/atomics.h"
 #include "storage/condition_variable.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
@@ -272,6 +273,7 @@ typedef struct FgFoldResult
 
 extern bool FgFoldRollup(const FgRollup *r, bool wait, FgFoldResult *res);
 extern int64 FgFoldAll(bool in_worker, int *nfailed);
+extern void FgFoldHousekeeping(TimestampTz deadline);
 extern void FgAsRollupOwner(const FgRollup *r, Oid *save_userid,
 							int *save_sec, int *save_nestlevel);
 extern void FgRestoreUser(Oid save_userid, int save_sec, int save_nestlevel);
@@ -307,7 +309,11 @@ typedef struct FgDatabaseSlot
 	uint64		passes_started;
 	uint64		passes_done;
 	uint64		passes_clean;	/* last pass in which no rollup failed */
+	pg_atomic_uint64 commits;	/* commits that wrote changelog rows */
 } FgDatabaseSlot;
+
+/* commits during one pass from which the worker batches more (worker.c) */
+#define FG_DENSE_COMMITS 8
 
 typedef struct FgShared
 {

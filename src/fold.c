@@ -31,6 +31,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "commands/vacuum.h"
 #include "nodes/makefuncs.h"
@@ -58,20 +59,35 @@
 /*
  * The worker vacuums a changelog itself after folding this many of its rows:
  * autovacuum looks at a database once a minute, and under a stream of small
- * transactions a changelog would meanwhile fill with tens of thousands of
- * dead rows that every fold pass has to step over.
+ * transactions a changelog would meanwhile fill with hundreds of thousands
+ * of dead rows that every fold pass has to step over.  Not much more often:
+ * each VACUUM updates pg_class, which makes every backend replan the
+ * statements that name the changelog.
  */
 #define FG_VACUUM_AFTER 2000
+
+/*
+ * ... and summarizes the new block ranges of the BRIN index it created on a
+ * source at most this often (ms).  autosummarize queues one request per
+ * filled range in autovacuum's 256-slot work-item queue, which a bulk load
+ * overflows; unsummarized ranges match every query, so a recompute would
+ * read the whole unsummarized tail of the source.
+ */
+#define FG_SUMMARIZE_EVERY 1000
 
 typedef struct VacuumDebt
 {
 	int32		id;				/* rollup, hash key */
 	int64		rows;			/* changelog rows deleted since its vacuum */
+	TimestampTz summarized;		/* last summary of the source's BRIN index */
+	bool		source_grew;	/* changes folded since that summary */
+	int64		source_bytes;	/* size of the source at that summary */
 } VacuumDebt;
 
 static HTAB *vacuum_debt = NULL;
 
 static void vacuum_changelog(int32 id);
+static void summarize_source_index(int32 id, int64 *source_bytes);
 
 /*
  * FgAsRollupOwner
@@ -399,13 +415,14 @@ FgFoldAll(bool in_worker, int *nfailed)
 				}
 				debt = hash_search(vacuum_debt, &id, HASH_ENTER, &found);
 				if (!found)
-					debt->rows = 0;
-				debt->rows += res.deltas;
-				if (debt->rows >= FG_VACUUM_AFTER)
 				{
 					debt->rows = 0;
-					vacuum_changelog(id);
+					debt->summarized = 0;
+					debt->source_grew = false;
+					debt->source_bytes = -1;
 				}
+				debt->rows += res.deltas;
+				debt->source_grew = true;
 			}
 			if (res.deltas > 0)
 				ereport(fluss_grid_log_level,
@@ -418,6 +435,68 @@ FgFoldAll(bool in_worker, int *nfailed)
 	}
 	MemoryContextDelete(passcxt);
 	return total;
+}
+
+/*
+ * FgFoldHousekeeping
+ *		The worker's chores after a pass, done while it lets commits
+ *		accumulate anyway: vacuum the changelogs that have had
+ *		FG_VACUUM_AFTER rows folded since their last vacuum, and summarize
+ *		new ranges of the sources' BRIN indexes every FG_SUMMARIZE_EVERY ms
+ *		while they grow.  Stops early at the deadline (the next pass's
+ *		start), unless nothing was done yet.
+ */
+void
+FgFoldHousekeeping(TimestampTz deadline)
+{
+	HASH_SEQ_STATUS seq;
+	VacuumDebt *debt;
+	List	   *vac = NIL;
+	List	   *sum = NIL;
+	ListCell   *lc;
+	bool		did = false;
+
+	if (vacuum_debt == NULL)
+		return;
+	hash_seq_init(&seq, vacuum_debt);
+	while ((debt = hash_seq_search(&seq)) != NULL)
+	{
+		if (debt->rows >= FG_VACUUM_AFTER)
+			vac = lappend_int(vac, debt->id);
+		if (debt->source_grew &&
+			TimestampDifferenceExceeds(debt->summarized, GetCurrentTimestamp(),
+									   FG_SUMMARIZE_EVERY))
+			sum = lappend_int(sum, debt->id);
+	}
+	foreach(lc, vac)
+	{
+		int32		id = lfirst_int(lc);
+
+		if (did && GetCurrentTimestamp() >= deadline)
+			break;
+		vacuum_changelog(id);
+		debt = hash_search(vacuum_debt, &id, HASH_FIND, NULL);
+		if (debt)
+			debt->rows = 0;
+		did = true;
+	}
+	foreach(lc, sum)
+	{
+		int32		id = lfirst_int(lc);
+
+		if (did && GetCurrentTimestamp() >= deadline)
+			break;
+		debt = hash_search(vacuum_debt, &id, HASH_FIND, NULL);
+		if (debt)
+		{
+			summarize_source_index(id, &debt->source_bytes);
+			debt->summarized = GetCurrentTimestamp();
+			debt->source_grew = false;
+		}
+		did = true;
+	}
+	list_free(vac);
+	list_free(sum);
 }
 
 /*
@@ -469,7 +548,94 @@ vacuum_changelog(int32 id)
 		AbortCurrentTransaction();
 	}
 	PG_END_TRY();
-	pgstat_report_activity(STATE_RUNNING, "folding");
+	pgstat_report_activity(STATE_IDLE, NULL);
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(vaccxt);
+}
+
+/*
+ * summarize_source_index
+ *		brin_summarize_new_values() on the BRIN index create_rollup put on
+ *		rollup id's source (each leaf index of a partitioned one), in a
+ *		transaction of its own.  It takes SHARE UPDATE EXCLUSIVE, which
+ *		writers do not conflict with; lock_timeout keeps the worker from
+ *		queueing behind a VACUUM.  A failure is logged at the fold's level
+ *		and left for the next time.
+ *
+ *		Summarizing reads the new part of the source, so it is skipped when
+ *		the source grew by more than FG_SUMMARIZE_MAX_GROWTH since the last
+ *		time (*source_bytes): that is a bulk load, which takes the worker
+ *		away from folding for too long and which autovacuum's VACUUM (it
+ *		summarizes every range) follows anyway.
+ */
+#define FG_SUMMARIZE_MAX_GROWTH (INT64CONST(32) * 1024 * 1024)
+
+static void
+summarize_source_index(int32 id, int64 *source_bytes)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	static const char *sql =
+		"WITH RECURSIVE tree AS ("
+		" SELECT i.oid FROM fluss_grid.rollup r"
+		"  JOIN pg_catalog.pg_class s ON s.oid = r.source_rel"
+		"  JOIN pg_catalog.pg_class i ON i.relname = r.source_index"
+		"   AND i.relnamespace = s.relnamespace"
+		"  JOIN pg_catalog.pg_am a ON a.oid = i.relam AND a.amname = 'brin'"
+		" WHERE r.id = $1 AND r.parent_id IS NULL"
+		" UNION ALL"
+		" SELECT h.inhrelid FROM pg_catalog.pg_inherits h JOIN tree t ON h.inhparent = t.oid)"
+		" SELECT coalesce(sum(pg_catalog.brin_summarize_new_values(c.oid)), 0)"
+		" FROM tree t JOIN pg_catalog.pg_class c ON c.oid = t.oid AND c.relkind = 'i'";
+
+	PG_TRY();
+	{
+		Oid			argtypes[1] = {INT4OID};
+		Datum		args[1] = {Int32GetDatum(id)};
+
+		pgstat_report_activity(STATE_RUNNING, "summarizing a source index");
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		SPI_connect();
+		if (SPI_execute_with_args("SELECT coalesce(sum(pg_catalog.pg_relation_size(t.relid)), 0)::bigint"
+								  " FROM fluss_grid.rollup r, pg_catalog.pg_partition_tree(r.source_rel) t"
+								  " WHERE r.id = $1 AND t.isleaf",
+								  1, argtypes, args, NULL, true, 1) == SPI_OK_SELECT &&
+			SPI_processed == 1)
+		{
+			bool		isnull;
+			int64		bytes = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+															SPI_tuptable->tupdesc, 1, &isnull));
+			/* the first time, only note the size: the next time is cheap */
+			bool		bulk = (*source_bytes < 0 ||
+								bytes - *source_bytes > FG_SUMMARIZE_MAX_GROWTH);
+
+			*source_bytes = bytes;
+			if (!bulk)
+			{
+				SPI_execute("SET LOCAL lock_timeout = '50ms'", false, 0);
+				if (SPI_execute_with_args(sql, 1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+					elog(ERROR, "could not summarize the source index of rollup %d", id);
+			}
+		}
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		ereport(fluss_grid_log_level,
+				(errmsg_internal("fluss_grid could not summarize the source index of rollup %d: %s",
+								 id, edata->message)));
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	MemoryContextSwitchTo(oldcxt);
 }

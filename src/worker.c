@@ -52,6 +52,7 @@
 #include "storage/shmem.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -139,6 +140,8 @@ fg_shmem_startup(void)
 	if (!found)
 	{
 		memset(FgSharedState, 0, fg_shmem_size());
+		for (int i = 0; i < fluss_grid_max_databases; i++)
+			pg_atomic_init_u64(&FgSharedState->dbs[i].commits, 0);
 		FgSharedState->lock = &(GetNamedLWLockTranche("fluss_grid"))->lock;
 		ConditionVariableInit(&FgSharedState->pass_cv);
 	}
@@ -167,6 +170,7 @@ FgDatabaseSlotFor(Oid dbid, bool create)
 	if (create && free_slot)
 	{
 		memset(free_slot, 0, sizeof(FgDatabaseSlot));
+		pg_atomic_init_u64(&free_slot->commits, 0);
 		free_slot->dbid = dbid;
 		return free_slot;
 	}
@@ -188,7 +192,10 @@ FgWakeWorker(Oid dbid)
 	s = FgDatabaseSlotFor(dbid, false);
 	/* a worker's own folds feed the next level in the same pass */
 	if (s && s->latch && s->pid != MyProcPid)
+	{
+		pg_atomic_fetch_add_u64(&s->commits, 1);
 		SetLatch(s->latch);
+	}
 	LWLockRelease(FgSharedState->lock);
 }
 
@@ -488,7 +495,10 @@ fluss_grid_launcher_main(Datum arg)
 			FgDatabaseSlot *s = &FgSharedState->dbs[i];
 
 			if (s->dbid != InvalidOid && s->pid == 0 && !list_member_oid(dbs, s->dbid))
+			{
 				memset(s, 0, sizeof(FgDatabaseSlot));
+				pg_atomic_init_u64(&s->commits, 0);
+			}
 		}
 		LWLockRelease(FgSharedState->lock);
 
@@ -577,6 +587,14 @@ fluss_grid_worker_main(Datum arg)
 	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
 	pgstat_report_appname("fluss_grid worker");
 
+	/*
+	 * A fold deletes the changelog rows it applies in the same transaction
+	 * that applies them, so losing a fold's commit in a crash loses nothing:
+	 * the rows are still there and are folded again.  Its commits need not
+	 * wait for the WAL flush, which would compete with the writers'.
+	 */
+	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
+
 	if (!worker_has_extension())
 		proc_exit(0);
 	ereport(LOG, (errmsg("fluss_grid worker started")));
@@ -589,6 +607,7 @@ fluss_grid_worker_main(Datum arg)
 		bool		paused;
 		int64		folded = 0;
 		TimestampTz pass_start = GetCurrentTimestamp();
+		uint64		pass_commits = pg_atomic_read_u64(&my_slot->commits);
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -630,20 +649,36 @@ fluss_grid_worker_main(Datum arg)
 		 * After a pass that folded something, let commits accumulate (the
 		 * latch stays set meanwhile), so that a stream of small transactions
 		 * is folded in batches rather than one pass per commit: until
-		 * fold_interval has passed since the pass began, and at least twice
-		 * as long as the pass took, so that under a heavy stream the worker
-		 * keeps to a third of a CPU and leaves the rest to the writers (a
-		 * pass costs mostly its fixed executor start-up, so larger batches
-		 * cost little more).
+		 * fold_interval has passed since the pass began.  When commits
+		 * arrive densely (FG_DENSE_COMMITS or more during the pass), wait
+		 * three times as long as the pass took, so that the worker keeps to
+		 * a quarter of a CPU and leaves the rest to the writers: a pass
+		 * costs mostly its fixed executor start-up, so a four times larger
+		 * batch costs little more, while a sparse stream (a few large
+		 * transactions per pass) is folded at once, for freshness.
+		 * Vacuuming changelogs and summarizing source indexes happen in
+		 * that wait.
 		 */
-		if (folded > 0 && fluss_grid_fold_interval > 0)
+		if (fluss_grid_enabled)
 		{
 			long		spent = (long) ((GetCurrentTimestamp() - pass_start) / 1000);
-			long		wait = Max(fluss_grid_fold_interval, 3 * spent) - spent;
+			uint64		commits = pg_atomic_read_u64(&my_slot->commits) - pass_commits;
+			bool		dense = (commits >= FG_DENSE_COMMITS);
+			long		cycle = (folded == 0) ? 0
+			: dense ? Max(fluss_grid_fold_interval, 4 * spent)
+			: fluss_grid_fold_interval;
+			TimestampTz next = TimestampTzPlusMilliseconds(pass_start, Min(cycle, 1000));
 
-			if (wait > 0)
-				(void) WaitLatch(NULL, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-								 Min(wait, 1000), PG_WAIT_EXTENSION);
+			/* chores fill the wait; they run after an idle pass too */
+			FgFoldHousekeeping(next);
+			if (folded > 0 && fluss_grid_fold_interval > 0)
+			{
+				long		wait = (long) ((next - GetCurrentTimestamp()) / 1000);
+
+				if (wait > 0)
+					(void) WaitLatch(NULL, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+									 wait, PG_WAIT_EXTENSION);
+			}
 		}
 
 		/* read after the reload above, so a new naptime applies at once */

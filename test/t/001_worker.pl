@@ -351,6 +351,56 @@ is($ret, 0, 'DROP DATABASE works while the worker runs') or diag($err);
 is($ret, 0, 'DROP DATABASE of the copy works') or diag($err);
 
 # ---------------------------------------------------------------------------
+# housekeeping: the worker vacuums the changelogs it drains, and summarizes
+# the BRIN index create_rollup put on the source (a bulk load overflows
+# autovacuum's work-item queue, and unsummarized ranges match every query)
+
+$node->safe_psql(
+	'fg1', q{
+CREATE TABLE hk_raw (ts timestamptz NOT NULL, k int, v float8);
+SELECT fluss_grid.create_rollup(name => 'hk_m', source => 'hk_raw',
+    time_column => 'ts', bucket => interval '1 minute', group_by => ARRAY['k'],
+    aggregates => ARRAY['count(*) AS n', 'max(v)']);
+INSERT INTO hk_raw SELECT timestamptz '2026-01-01' + g * interval '10 ms', g % 7, g
+  FROM generate_series(1, 300000) g;
+});
+# more one-row transactions than the worker's vacuum threshold (10,000)
+$node->safe_psql(
+	'fg1', q{
+DO $$ BEGIN
+  FOR i IN 1 .. 11000 LOOP
+    INSERT INTO hk_raw VALUES (timestamptz '2026-01-02' + i * interval '1 s', i % 7, i);
+    COMMIT;
+  END LOOP;
+END $$;
+});
+is($node->safe_psql('fg1', 'SELECT fluss_grid.wait_for_rollups()'),
+	't', 'housekeeping rollup folded');
+my $hk_delta = $node->safe_psql('fg1',
+	"SELECT 'fluss_grid.changelog_' || id FROM fluss_grid.rollup WHERE rollup_rel = 'hk_m'::regclass"
+);
+ok( poll_until(
+		'fg1',
+		"SELECT vacuum_count > 0 FROM pg_stat_user_tables WHERE relid = '$hk_delta'::regclass",
+		60),
+	'the worker vacuums the changelog it drains');
+# a one-minute range reads a few block ranges of the source, not all of it
+$node->safe_psql(
+	'fg1', q{
+CREATE FUNCTION hk_lossy() RETURNS int LANGUAGE plpgsql AS $$
+DECLARE j json;
+BEGIN
+  SET LOCAL enable_seqscan = off;
+  EXECUTE $q$EXPLAIN (ANALYZE, FORMAT JSON) SELECT count(*) FROM hk_raw
+    WHERE ts >= '2026-01-01 00:10' AND ts < '2026-01-01 00:11'$q$ INTO j;
+  RETURN (j->0->'Plan'->'Plans'->0->>'Lossy Heap Blocks')::int;
+END $$;
+});
+ok( poll_until('fg1', 'SELECT hk_lossy() < 300', 60),
+	'the source BRIN index is summarized: a minute reads a few block ranges')
+  or diag('lossy heap blocks: ' . $node->safe_psql('fg1', 'SELECT hk_lossy()'));
+
+# ---------------------------------------------------------------------------
 # the server log holds no worker crash
 
 $node->stop;
