@@ -60,9 +60,10 @@
  * The worker vacuums a changelog itself after folding this many of its rows:
  * autovacuum looks at a database once a minute, and under a stream of small
  * transactions a changelog would meanwhile fill with hundreds of thousands
- * of dead rows that every fold pass has to step over.  Not much more often:
- * each VACUUM updates pg_class, which makes every backend replan the
- * statements that name the changelog.
+ * of dead rows that every fold pass has to step over (and a VACUUM without
+ * truncation leaves the table at its largest size, so it must not grow
+ * big in between).  Not much more often either: each VACUUM updates
+ * pg_class, which makes the fold replan its statement.
  */
 #define FG_VACUUM_AFTER 2000
 

@@ -364,11 +364,11 @@ SELECT fluss_grid.create_rollup(name => 'hk_m', source => 'hk_raw',
 INSERT INTO hk_raw SELECT timestamptz '2026-01-01' + g * interval '10 ms', g % 7, g
   FROM generate_series(1, 300000) g;
 });
-# more one-row transactions than the worker's vacuum threshold (10,000)
+# more one-row transactions than the worker's vacuum threshold (2,000)
 $node->safe_psql(
 	'fg1', q{
 DO $$ BEGIN
-  FOR i IN 1 .. 11000 LOOP
+  FOR i IN 1 .. 3000 LOOP
     INSERT INTO hk_raw VALUES (timestamptz '2026-01-02' + i * interval '1 s', i % 7, i);
     COMMIT;
   END LOOP;
