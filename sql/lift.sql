@@ -155,6 +155,26 @@ DELETE FROM lift_c;
 SELECT fluss_grid.wait_for_rollups();
 SELECT count(*) AS groups_left FROM lift_c_h;
 
+-- fluss_grid.batch_size: a backlog is folded over several transactions,
+-- whole groups at a time (a group recomputed from the source has all its
+-- changes consumed), and wait_for_rollups() waits for all of it
+ALTER SYSTEM SET fluss_grid.batch_size = 7;
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.5);
+SHOW fluss_grid.batch_size;
+SELECT folds AS folds_before FROM fluss_grid.rollups WHERE name = 'lift_c_h'::regclass \gset
+INSERT INTO lift_c SELECT ts, k, i2, i4, i8, f4, f8, n, note FROM lift_rows WHERE g % 3 = 0;
+INSERT INTO lift_c SELECT ts, k, i2, i4, i8, f4, f8, n, note FROM lift_rows WHERE g % 3 = 1;
+DELETE FROM lift_c WHERE i2 % 5 = 0;
+UPDATE lift_c SET f8 = f8 - 1, n = n + 1 WHERE i4 % 3 = 0;
+SELECT fluss_grid.wait_for_rollups();
+SELECT fg_check('lift_c_h', lift_ref('lift_c')) AS batched,
+       (SELECT folds FROM fluss_grid.rollups WHERE name = 'lift_c_h'::regclass) - :folds_before > 3
+         AS several_folds,
+       (SELECT pending_changes FROM fluss_grid.rollups WHERE name = 'lift_c_h'::regclass) AS pending;
+ALTER SYSTEM RESET fluss_grid.batch_size;
+SELECT pg_reload_conf();
+
 SELECT fluss_grid.drop_rollup('lift_c_h'), fluss_grid.drop_rollup('lift_s_h');
 DROP VIEW lift_rows;
 DROP TABLE lift_c, lift_s;

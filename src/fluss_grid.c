@@ -24,6 +24,7 @@ int			fluss_grid_fold_interval = 2;
 int			fluss_grid_log_level = DEBUG1;
 int			fluss_grid_max_databases = 32;
 int			fluss_grid_capture_method = FG_CAPTURE_METHOD_C;
+int			fluss_grid_batch_size = 0;
 
 static const struct config_enum_entry capture_method_options[] = {
 	{"c", FG_CAPTURE_METHOD_C, false},
@@ -95,6 +96,14 @@ GucInit(void)
 							&fluss_grid_max_databases,
 							32, 1, 1024,
 							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("fluss_grid.batch_size",
+							"Most changelog rows one fold consumes (0: all).",
+							"A larger backlog is folded over several transactions, "
+							"whole groups at a time.",
+							&fluss_grid_batch_size,
+							0, 0, INT_MAX,
+							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 	DefineCustomEnumVariable("fluss_grid.capture_method",
 							 "How the changelog trigger pre-aggregates a statement's rows.",

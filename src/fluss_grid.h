@@ -35,6 +35,7 @@ extern int	fluss_grid_fold_interval;
 extern int	fluss_grid_log_level;
 extern int	fluss_grid_max_databases;
 extern int	fluss_grid_capture_method;
+extern int	fluss_grid_batch_size;
 
 typedef enum FgCaptureMethod
 {
@@ -204,6 +205,7 @@ typedef struct FgCacheEntry
 	List	   *relids;			/* more relations whose change drops us */
 	List	   *captures;		/* FgCapturePlan */
 	SPIPlanPtr	fold_plan;
+	SPIPlanPtr	fold_batch_plan;	/* with a limit on rows consumed, $1 */
 	SPIPlanPtr	reset_plan;
 	SPIPlanPtr	refresh_plan;
 	void	   *lift;			/* lift.c's state for the C lift */
@@ -240,7 +242,7 @@ extern char *FgSqlCapture(const FgRollup *r, FgCaptureMode mode,
 						  const char *relname);
 extern char *FgSqlCaptureProjection(const FgRollup *r, FgCaptureMode mode,
 									const char *relname);
-extern char *FgSqlFold(const FgRollup *r);
+extern char *FgSqlFold(const FgRollup *r, bool batched);
 extern char *FgSqlReset(const FgRollup *r);
 extern char *FgSqlRefresh(const FgRollup *r);
 extern char *FgSqlRealtimeView(const FgRollup *r);
@@ -269,6 +271,7 @@ typedef struct FgFoldResult
 {
 	int64		deltas;			/* changelog rows consumed */
 	int64		recomputed;		/* groups recomputed from the source */
+	bool		more;			/* batch_size left changes for another fold */
 } FgFoldResult;
 
 extern bool FgFoldRollup(const FgRollup *r, bool wait, FgFoldResult *res);

@@ -230,6 +230,7 @@ FgFoldRollup(const FgRollup *r, bool wait, FgFoldResult *res)
 
 	res->deltas = 0;
 	res->recomputed = 0;
+	res->more = false;
 
 	FgLockRollup(r->id, wait, &acquired);
 	if (!acquired)
@@ -246,7 +247,14 @@ FgFoldRollup(const FgRollup *r, bool wait, FgFoldResult *res)
 	if (e->reset_plan == NULL)
 		e->reset_plan = FgCachePlan(e, FgSqlReset(e->rollup), 0, NULL, InvalidOid);
 	if (e->fold_plan == NULL)
-		e->fold_plan = FgCachePlan(e, FgSqlFold(e->rollup), 0, NULL, InvalidOid);
+		e->fold_plan = FgCachePlan(e, FgSqlFold(e->rollup, false), 0, NULL, InvalidOid);
+	if (fluss_grid_batch_size > 0 && e->fold_batch_plan == NULL)
+	{
+		Oid			argtypes[1] = {INT8OID};
+
+		e->fold_batch_plan = FgCachePlan(e, FgSqlFold(e->rollup, true), 1, argtypes,
+										 InvalidOid);
+	}
 
 	/*
 	 * Both statements must see the same committed transactions: a TRUNCATE
@@ -254,25 +262,38 @@ FgFoldRollup(const FgRollup *r, bool wait, FgFoldResult *res)
 	 * at all.  One snapshot, taken after the lock; the second statement
 	 * still sees the first one's writes (SPI advances the command id).
 	 */
-	snap = RegisterSnapshot(GetTransactionSnapshot());
-	ret = SPI_execute_snapshot(e->reset_plan, NULL, NULL, snap, InvalidSnapshot,
-							   false, true, 0);
-	if (ret < 0)
-		elog(ERROR, "fluss_grid reset failed: %s", SPI_result_code_string(ret));
-	ret = SPI_execute_snapshot(e->fold_plan, NULL, NULL, snap, InvalidSnapshot,
-							   false, true, 0);
-	UnregisterSnapshot(snap);
-	if (ret != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "fluss_grid fold failed: %s", SPI_result_code_string(ret));
-	else
+	/*
+	 * With batch_size, a worker folds one batch per pass and comes back for
+	 * the rest in a new transaction; a session folding for itself
+	 * (wait_for_rollups without the library preloaded, fold_now) goes on
+	 * until nothing is left.
+	 */
+	do
 	{
+		Datum		limit = Int64GetDatum((int64) fluss_grid_batch_size);
+		bool		batched = (fluss_grid_batch_size > 0);
 		bool		isnull;
 
-		res->deltas = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-												  SPI_tuptable->tupdesc, 1, &isnull));
-		res->recomputed = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-													  SPI_tuptable->tupdesc, 2, &isnull));
-	}
+		snap = RegisterSnapshot(GetTransactionSnapshot());
+		ret = SPI_execute_snapshot(e->reset_plan, NULL, NULL, snap, InvalidSnapshot,
+								   false, true, 0);
+		if (ret < 0)
+			elog(ERROR, "fluss_grid reset failed: %s", SPI_result_code_string(ret));
+		ret = SPI_execute_snapshot(batched ? e->fold_batch_plan : e->fold_plan,
+								   batched ? &limit : NULL, NULL, snap, InvalidSnapshot,
+								   false, true, 0);
+		UnregisterSnapshot(snap);
+		if (ret != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "fluss_grid fold failed: %s", SPI_result_code_string(ret));
+		res->deltas += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+												   SPI_tuptable->tupdesc, 1, &isnull));
+		res->recomputed += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+													   SPI_tuptable->tupdesc, 2, &isnull));
+		res->more = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+												SPI_tuptable->tupdesc, 4, &isnull)) > 0;
+		if (res->more && wait)
+			CommandCounterIncrement();
+	} while (res->more && wait);
 	FgRestoreUser(save_userid, save_sec, save_nestlevel);
 	SPI_finish();
 	return true;
@@ -329,7 +350,7 @@ FgFoldAll(bool in_worker, int *nfailed)
 	{
 		int32		id = lfirst_int(lc);
 		ResourceOwner oldowner;
-		FgFoldResult res = {0, 0};
+		FgFoldResult res = {0, 0, false};
 		bool		done = false;
 
 		CHECK_FOR_INTERRUPTS();
@@ -400,6 +421,13 @@ FgFoldAll(bool in_worker, int *nfailed)
 		{
 			FgRecordFold(id, &res);
 			total += res.deltas;
+			if (res.more)
+			{
+				/* batch_size left some: this pass is not complete */
+				(*nfailed)++;
+				if (in_worker)
+					SetLatch(MyLatch);
+			}
 			if (in_worker && res.deltas > 0)
 			{
 				VacuumDebt *debt;

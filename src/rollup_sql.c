@@ -656,13 +656,13 @@ FgSqlReset(const FgRollup *r)
 /*
  * FgSqlFold
  *		One statement, hence one snapshot: consume every visible changelog
- *		row, apply the combined deltas to the rollup, recompute the groups
+ *		row (batched: whole groups up to $1 rows), apply the combined deltas to the rollup, recompute the groups
  *		whose extremes were retracted from the source as of the same
  *		snapshot, and delete groups left without rows.  Returns the number
  *		of changelog rows consumed and of groups recomputed.
  */
 char *
-FgSqlFold(const FgRollup *r)
+FgSqlFold(const FgRollup *r, bool batched)
 {
 	StringInfoData buf;
 	StringInfoData cols;
@@ -672,9 +672,33 @@ FgSqlFold(const FgRollup *r)
 	rollup_columns(&cols, r, NULL);
 
 	initStringInfo(&buf);
-	appendStringInfo(&buf,
-					 "WITH d AS (DELETE FROM %s WHERE NOT _fg_reset RETURNING *), %s, %s, %s",
-					 r->deltaname, combine_cte(r, "d"),
+	if (!batched)
+		appendStringInfo(&buf,
+						 "WITH d AS (DELETE FROM %s WHERE NOT _fg_reset RETURNING *), ",
+						 r->deltaname);
+	else
+	{
+		/*
+		 * At most $1 changelog rows, but always whole groups (oldest first,
+		 * at least one): a group recomputed from the source must have all
+		 * its visible changes consumed, or the rest would count twice.
+		 */
+		appendStringInfoString(&buf, "WITH sel AS (SELECT bucket");
+		keys_list(&buf, r, NULL);
+		appendStringInfoString(&buf, " FROM (SELECT bucket");
+		keys_list(&buf, r, NULL);
+		appendStringInfo(&buf,
+						 ", count(*) AS _fg_n, sum(count(*)) OVER (ORDER BY min(_fg_at), bucket"
+						 " ROWS UNBOUNDED PRECEDING) AS _fg_upto FROM %s WHERE NOT _fg_reset"
+						 " GROUP BY bucket", r->deltaname);
+		keys_list(&buf, r, NULL);
+		appendStringInfo(&buf,
+						 ") x WHERE _fg_upto - _fg_n < $1), d AS (DELETE FROM %s c USING sel"
+						 " WHERE NOT c._fg_reset AND c.bucket = sel.bucket", r->deltaname);
+		keys_match(&buf, r, "c", "sel");
+		appendStringInfoString(&buf, " RETURNING c.*), ");
+	}
+	appendStringInfo(&buf, "%s, %s, %s", combine_cte(r, "d"),
 					 joined_cte(r, rollup_from), stale_fresh_ctes(r));
 
 	/* groups applied incrementally */
@@ -717,6 +741,12 @@ FgSqlFold(const FgRollup *r)
 						   " (SELECT count(*) FROM u1) + (SELECT count(*) FROM i1) +"
 						   " (SELECT count(*) FROM d1) + (SELECT count(*) FROM u2) +"
 						   " (SELECT count(*) FROM i2) + (SELECT count(*) FROM d2)");
+	/* changelog rows left for the next fold */
+	if (batched)
+		appendStringInfo(&buf, ", (SELECT count(*) FROM %s WHERE NOT _fg_reset)"
+						 " - (SELECT count(*) FROM d)", r->deltaname);
+	else
+		appendStringInfoString(&buf, ", 0::bigint");
 	return buf.data;
 }
 

@@ -933,6 +933,13 @@ for my $phase (1 .. $nphases + $npphases)
 		$T            = 'psrc';
 		@rollup_names = qw(pm ph phr pd pnyh pnyd);
 	}
+	# every other phase is folded in small batches (fluss_grid.batch_size):
+	# whole groups at a time, over several transactions
+	my $batch = ($phase % 2 == 0) ? 1 + int(rand(20)) : 0;
+	$node->safe_psql('postgres',
+		"ALTER SYSTEM SET fluss_grid.batch_size = $batch");
+	$node->safe_psql('postgres', 'SELECT pg_reload_conf()');
+	note("phase $phase: batch_size $batch");
 	run_phase($phase);
 	if ($T eq 'psrc')
 	{
