@@ -935,7 +935,7 @@ for my $phase (1 .. $nphases + $npphases)
 	}
 	# every other phase is folded in small batches (fluss_grid.batch_size):
 	# whole groups at a time, over several transactions
-	my $batch = ($phase % 2 == 0) ? 1 + int(rand(20)) : 0;
+	my $batch = ($phase % 2 == 0) ? 20 + int(rand(180)) : 0;
 	$node->safe_psql('postgres',
 		"ALTER SYSTEM SET fluss_grid.batch_size = $batch");
 	$node->safe_psql('postgres', 'SELECT pg_reload_conf()');
