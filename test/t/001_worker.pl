@@ -14,42 +14,17 @@
 use strict;
 use warnings;
 
-use PostgreSQL::Test::Cluster;
+use FindBin;
+use lib $FindBin::RealBin;
+use FlussGridTest;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(time usleep);
+use Time::HiRes qw(time);
 
-my $node = PostgreSQL::Test::Cluster->new('worker');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'fluss_grid'
-fluss_grid.naptime = 1000
-max_worker_processes = 16
-});
-$node->start;
+my $node = fg_node('worker');
 
 # ---------------------------------------------------------------------------
 # helpers
-
-# true when $n workers (meeting $extra) run for database $db
-sub workers_sql
-{
-	my ($db, $n, $extra) = @_;
-	return
-		"SELECT count(*) = $n FROM pg_stat_activity"
-	  . " WHERE backend_type = 'fluss_grid worker' AND datname = '$db' "
-	  . ($extra // '');
-}
-
-# pid of the worker of database $db, or '' when none runs
-sub worker_pid
-{
-	my ($db) = @_;
-	return $node->safe_psql('postgres',
-			"SELECT pid FROM pg_stat_activity"
-		  . " WHERE backend_type = 'fluss_grid worker' AND datname = '$db'");
-}
 
 # a query returning true when each relation of @rels (rollup $r or its
 # _realtime view; bucket width $bucket) equals a GROUP BY over src
@@ -57,19 +32,7 @@ sub rollup_matches_sql
 {
 	my ($r, $bucket, @rels) = @_;
 	@rels = ($r, "${r}_realtime") unless @rels;
-	my $q = qq{
-	  SELECT date_bin('$bucket', ts AT TIME ZONE 'UTC', '2000-01-03') AT TIME ZONE 'UTC' AS bucket,
-	         region, count(*) AS n, sum(v) AS sum_v, min(v) AS min_v, max(v) AS max_v
-	    FROM src WHERE ts IS NOT NULL GROUP BY 1, 2};
-	my @checks;
-	for my $rel (@rels)
-	{
-		my $g = "SELECT bucket, region, n, sum_v, min_v, max_v FROM $rel";
-		push @checks,
-		  "(SELECT count(*) FROM (($q) EXCEPT ALL ($g)) x) = 0",
-		  "(SELECT count(*) FROM (($g) EXCEPT ALL ($q)) x) = 0";
-	}
-	return 'SELECT ' . join("\n AND ", @checks);
+	return 'SELECT (' . join(') AND (', map { fg_matches_sql($_, $bucket) } @rels) . ')';
 }
 
 my $all_match =
@@ -82,20 +45,6 @@ my $all_match =
 my $all_folded =
 	"SELECT ($all_match) AND (SELECT coalesce(sum(pending_changes), 0) = 0"
   . ' FROM fluss_grid.rollups)';
-
-# like poll_query_until, but gives up after $seconds
-sub poll_until
-{
-	my ($db, $query, $seconds) = @_;
-	my $deadline = time() + $seconds;
-	while (time() < $deadline)
-	{
-		return 1 if $node->safe_psql($db, $query) eq 't';
-		usleep(100_000);
-	}
-	diag("gave up after $seconds s waiting for: $query");
-	return 0;
-}
 
 sub pending
 {
@@ -134,27 +83,17 @@ ok( $node->poll_query_until(
 for my $db ('fg1', 'fg2')
 {
 	$node->safe_psql('postgres', "CREATE DATABASE $db");
-	$node->safe_psql(
-		$db, q{
-		CREATE EXTENSION fluss_grid;
-		CREATE TABLE src (id bigserial PRIMARY KEY, ts timestamptz,
-		                  region text NOT NULL, v integer);
-		SELECT fluss_grid.create_rollup('m', 'src', 'ts', interval '1 minute',
-		    ARRAY['region'],
-		    ARRAY['count(*) AS n', 'sum(v)', 'min(v)', 'max(v)']);
-		SELECT fluss_grid.create_rollup(name => 'h', source => 'm',
-		                                bucket => interval '1 hour');
-	});
+	$node->safe_psql($db, $FG_ROLLUPS);
 }
 
 ok( $node->poll_query_until(
 		'postgres',
 		'SELECT ('
-		  . workers_sql('fg1', 1)
+		  . fg_workers_sql('fg1', 1)
 		  . ') AND ('
-		  . workers_sql('fg2', 1) . ')'),
+		  . fg_workers_sql('fg2', 1) . ')'),
 	'one worker per database with the extension');
-is($node->safe_psql('postgres', workers_sql('postgres', 0)),
+is($node->safe_psql('postgres', fg_workers_sql('postgres', 0)),
 	't', 'no worker in a database without the extension');
 is( $node->safe_psql(
 		'fg1',
@@ -182,13 +121,13 @@ ok( $node->poll_query_until('fg1', $all_folded),
 # ---------------------------------------------------------------------------
 # a terminated worker is restarted and folding continues
 
-my $old_pid = worker_pid('fg1');
+my $old_pid = fg_worker_pid($node, 'fg1');
 ok($old_pid =~ /^\d+$/, "worker of fg1 runs (pid $old_pid)");
 $node->safe_psql('postgres', "SELECT pg_terminate_backend($old_pid)");
 ok( $node->poll_query_until(
-		'postgres', workers_sql('fg1', 1, "AND pid <> $old_pid")),
+		'postgres', fg_workers_sql('fg1', 1, "AND pid <> $old_pid")),
 	'a new worker replaces the terminated one');
-my $new_pid = worker_pid('fg1');
+my $new_pid = fg_worker_pid($node, 'fg1');
 isnt($new_pid, $old_pid, "new worker has another pid ($new_pid)");
 
 write_batch('fg1');
@@ -279,8 +218,8 @@ ok( $node->poll_query_until(
 	'fluss_grid.naptime back to 1s after reload');
 $passes = $node->safe_psql('fg2',
 	"SELECT passes FROM fluss_grid.workers() WHERE datname = 'fg2'");
-ok( poll_until(
-		'fg2',
+ok( fg_poll_until(
+		$node, 'fg2',
 "SELECT passes >= $passes + 3 FROM fluss_grid.workers() WHERE datname = 'fg2'",
 		15),
 	'an idle worker wakes every new naptime after the naptime is lowered')
@@ -291,9 +230,9 @@ ok( poll_until(
 # ---------------------------------------------------------------------------
 # DROP EXTENSION: the worker leaves; CREATE EXTENSION brings it back
 
-my $fg2_pid = worker_pid('fg2');
+my $fg2_pid = fg_worker_pid($node, 'fg2');
 $node->safe_psql('fg2', 'DROP EXTENSION fluss_grid CASCADE');
-ok(poll_until('postgres', workers_sql('fg2', 0), 30),
+ok(fg_poll_until($node, 'postgres', fg_workers_sql('fg2', 0), 30),
 	'worker exits after DROP EXTENSION');
 is( $node->safe_psql(
 		'fg2',
@@ -302,7 +241,7 @@ is( $node->safe_psql(
 	'DROP EXTENSION CASCADE removed the capture triggers');
 is($node->safe_psql('fg2', "SELECT count(*) > 0 FROM m"),
 	't', 'rollup tables stay as plain tables');
-ok(worker_pid('fg1') =~ /^\d+$/, 'the worker of fg1 still runs');
+ok(fg_worker_pid($node, 'fg1') =~ /^\d+$/, 'the worker of fg1 still runs');
 
 # writes into fg2 now capture nothing and start no worker
 $node->safe_psql('fg2',
@@ -310,23 +249,15 @@ $node->safe_psql('fg2',
 );
 
 $node->safe_psql('fg2', 'CREATE EXTENSION fluss_grid');
-ok($node->poll_query_until('postgres', workers_sql('fg2', 1)),
+ok($node->poll_query_until('postgres', fg_workers_sql('fg2', 1)),
 	'CREATE EXTENSION starts the worker again');
 
 # ---------------------------------------------------------------------------
 # database-level commands while workers run
 
 $node->safe_psql('postgres', 'CREATE DATABASE fg3');
-$node->safe_psql(
-	'fg3', q{
-	CREATE EXTENSION fluss_grid;
-	CREATE TABLE src (id bigserial PRIMARY KEY, ts timestamptz,
-	                  region text NOT NULL, v integer);
-	SELECT fluss_grid.create_rollup('m', 'src', 'ts', interval '1 minute',
-	    ARRAY['region'], ARRAY['count(*) AS n', 'sum(v)', 'min(v)', 'max(v)']);
-	SELECT fluss_grid.create_rollup(name => 'h', source => 'm', bucket => interval '1 hour');
-});
-ok($node->poll_query_until('postgres', workers_sql('fg3', 1)),
+$node->safe_psql('fg3', $FG_ROLLUPS);
+ok($node->poll_query_until('postgres', fg_workers_sql('fg3', 1)),
 	'worker of fg3 runs');
 
 my ($ret, $out, $err) =
@@ -379,8 +310,8 @@ is($node->safe_psql('fg1', 'SELECT fluss_grid.wait_for_rollups()'),
 my $hk_delta = $node->safe_psql('fg1',
 	"SELECT 'fluss_grid.changelog_' || id FROM fluss_grid.rollup WHERE rollup_rel = 'hk_m'::regclass"
 );
-ok( poll_until(
-		'fg1',
+ok( fg_poll_until(
+		$node, 'fg1',
 		"SELECT vacuum_count > 0 FROM pg_stat_user_tables WHERE relid = '$hk_delta'::regclass",
 		60),
 	'the worker vacuums the changelog it drains');
@@ -396,7 +327,7 @@ BEGIN
   RETURN (j->0->'Plan'->'Plans'->0->>'Lossy Heap Blocks')::int;
 END $$;
 });
-ok( poll_until('fg1', 'SELECT hk_lossy() < 300', 60),
+ok( fg_poll_until($node, 'fg1', 'SELECT hk_lossy() < 300', 60),
 	'the source BRIN index is summarized: a minute reads a few block ranges')
   or diag('lossy heap blocks: ' . $node->safe_psql('fg1', 'SELECT hk_lossy()'));
 

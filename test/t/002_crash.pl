@@ -15,19 +15,16 @@
 use strict;
 use warnings;
 
+use FindBin;
+use lib $FindBin::RealBin;
+use FlussGridTest;
 use IPC::Run;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(usleep time);
 
-my $node = PostgreSQL::Test::Cluster->new('crash');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'fluss_grid'
-fluss_grid.naptime = 1000
-max_worker_processes = 16
+my $node = fg_node(
+	'crash', conf => q{
 max_connections = 30
 restart_after_crash = on
 log_statement = none
@@ -35,7 +32,6 @@ log_statement = none
 # (on _realtime views of a grown changelog it costs some 0.2-0.6 s a query)
 jit = off
 });
-$node->start;
 
 $node->safe_psql(
 	'postgres', q{
@@ -290,13 +286,6 @@ sub kill_child
 		'server accepts connections after crash recovery');
 }
 
-sub worker_pid
-{
-	return $node->safe_psql('postgres',
-"SELECT pid FROM pg_stat_activity WHERE backend_type = 'fluss_grid worker'"
-	);
-}
-
 sub wait_worker
 {
 	ok( $node->poll_query_until(
@@ -367,7 +356,7 @@ for my $r (@rounds)
 	{
 		my $pid =
 		  $victim eq 'worker'
-		  ? worker_pid()
+		  ? fg_worker_pid($node)
 		  : $node->safe_psql(
 			'postgres',
 "SELECT pid FROM pg_stat_activity WHERE application_name = 'fg_ingest' ORDER BY state = 'active' DESC LIMIT 1"

@@ -39,8 +39,10 @@
 use strict;
 use warnings;
 
+use FindBin;
+use lib $FindBin::RealBin;
+use FlussGridTest;
 use IPC::Run;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use POSIX       qw(strftime);
@@ -59,13 +61,8 @@ diag(   "003_random_diff: seed $seed (replay with FG_SEED=$seed), "
 );
 srand($seed);
 
-my $node = PostgreSQL::Test::Cluster->new('random_diff');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'fluss_grid'
-fluss_grid.naptime = 1000
-max_worker_processes = 16
+my $node = fg_node(
+	'random_diff', conf => q{
 max_connections = 40
 deadlock_timeout = 100ms
 log_lock_waits = on
@@ -74,7 +71,6 @@ log_min_duration_statement = 1000
 # (on _realtime views of a grown changelog it costs some 0.2-0.6 s a query)
 jit = off
 });
-$node->start;
 
 # ---------------------------------------------------------------------------
 # schema and rollups

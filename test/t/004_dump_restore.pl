@@ -32,23 +32,19 @@
 use strict;
 use warnings;
 
-use PostgreSQL::Test::Cluster;
+use FindBin;
+use lib $FindBin::RealBin;
+use FlussGridTest;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(usleep);
 
 my $conf = qq{
-shared_preload_libraries = 'fluss_grid'
-max_worker_processes = 16
 # the comparison queries over _realtime views cross jit_above_cost and
 # would spend ~0.5 s each compiling
 jit = off
 };
 
-my $old = PostgreSQL::Test::Cluster->new('dump_old');
-$old->init;
-$old->append_conf('postgresql.conf', $conf . "fluss_grid.naptime = 1000\n");
-$old->start;
+my $old = fg_node('dump_old', conf => $conf);
 
 # ---------------------------------------------------------------------------
 # comparison with a from-scratch GROUP BY
@@ -58,15 +54,7 @@ $old->start;
 sub matches_sql
 {
 	my ($rel, $src, $bucket) = @_;
-	my $q = qq{
-	  SELECT date_bin('$bucket', ts AT TIME ZONE 'UTC', '2000-01-03') AT TIME ZONE 'UTC' AS bucket,
-	         region, count(*) AS n, sum(v) AS sum_v, min(v) AS min_v, max(v) AS max_v,
-	         round(avg(v), 6) AS avg_v
-	    FROM $src WHERE ts IS NOT NULL GROUP BY 1, 2};
-	my $g =
-	  "SELECT bucket, region, n, sum_v, min_v, max_v, round(avg_v, 6) FROM $rel";
-	return "SELECT (SELECT count(*) FROM (($q) EXCEPT ALL ($g)) x) = 0"
-	  . " AND (SELECT count(*) FROM (($g) EXCEPT ALL ($q)) x) = 0";
+	return fg_matches_sql($rel, $bucket, src => $src, avg => 1);
 }
 
 # every rollup and _realtime view of the database, as one query
@@ -188,21 +176,13 @@ $old->stop;
 # ---------------------------------------------------------------------------
 # a fresh cluster
 
-my $new = PostgreSQL::Test::Cluster->new('dump_new');
-$new->init;
-$new->append_conf('postgresql.conf', $conf . "fluss_grid.naptime = 10\n");
-$new->start;
+my $new = fg_node('dump_new', conf => $conf . "fluss_grid.naptime = 10\n");
 
 # poll QUERY in DB until it returns 't', at most SECONDS seconds
 sub poll_for
 {
 	my ($db, $query, $seconds) = @_;
-	for (1 .. $seconds * 10)
-	{
-		return 1 if $new->safe_psql($db, $query) eq 't';
-		usleep(100_000);
-	}
-	return 0;
+	return fg_poll_until($new, $db, $query, $seconds);
 }
 
 # run a client program against the new cluster; its stderr

@@ -24,14 +24,14 @@
 use strict;
 use warnings;
 
+use FindBin;
+use lib $FindBin::RealBin;
+use FlussGridTest;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $preload = qq{
-shared_preload_libraries = 'fluss_grid'
-fluss_grid.naptime = 1000
-max_worker_processes = 16
+my $jit_off = q{
 # the comparison queries over _realtime views cross jit_above_cost and
 # would spend ~0.5 s each compiling
 jit = off
@@ -45,15 +45,7 @@ jit = off
 sub matches_sql
 {
 	my ($rel, $bucket) = @_;
-	my $q = qq{
-	  SELECT date_bin('$bucket', ts AT TIME ZONE 'UTC', '2000-01-03') AT TIME ZONE 'UTC' AS bucket,
-	         region, count(*) AS n, sum(v) AS sum_v, min(v) AS min_v, max(v) AS max_v,
-	         round(avg(v), 6) AS avg_v
-	    FROM src WHERE ts IS NOT NULL GROUP BY 1, 2};
-	my $g =
-	  "SELECT bucket, region, n, sum_v, min_v, max_v, round(avg_v, 6) FROM $rel";
-	return "SELECT (SELECT count(*) FROM (($q) EXCEPT ALL ($g)) x) = 0"
-	  . " AND (SELECT count(*) FROM (($g) EXCEPT ALL ($q)) x) = 0";
+	return fg_matches_sql($rel, $bucket, avg => 1);
 }
 
 my $all_match = 'SELECT ('
@@ -99,10 +91,7 @@ my $pub = PostgreSQL::Test::Cluster->new('publisher');
 $pub->init(allows_streaming => 'logical');
 $pub->start;
 
-my $sub = PostgreSQL::Test::Cluster->new('subscriber');
-$sub->init;
-$sub->append_conf('postgresql.conf', $preload);
-$sub->start;
+my $sub = fg_node('subscriber', conf => $jit_off);
 
 $pub->safe_psql('postgres', 'CREATE DATABASE grid');
 $sub->safe_psql('postgres', 'CREATE DATABASE grid');
@@ -204,10 +193,8 @@ unlike(slurp_file($sub->logfile),
 # Hot standby
 # ===========================================================================
 
-my $primary = PostgreSQL::Test::Cluster->new('primary');
-$primary->init(allows_streaming => 1);
-$primary->append_conf('postgresql.conf', $preload);
-$primary->start;
+my $primary =
+  fg_node('primary', conf => $jit_off, init => { allows_streaming => 1 });
 $primary->safe_psql('postgres', 'CREATE DATABASE grid');
 $primary->safe_psql('grid', $create_src . insert_sql(1, 1000) . $create_rollups);
 ok( $primary->poll_query_until(

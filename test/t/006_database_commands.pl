@@ -18,62 +18,36 @@
 use strict;
 use warnings;
 
-use PostgreSQL::Test::Cluster;
+use FindBin;
+use lib $FindBin::RealBin;
+use FlussGridTest;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(time usleep);
+use Time::HiRes qw(time);
 
-my $node = PostgreSQL::Test::Cluster->new('dbcmd');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'fluss_grid'
-fluss_grid.naptime = 1000
-max_worker_processes = 16
+my $node = fg_node(
+	'dbcmd', conf => q{
 # the comparison queries over _realtime views cross jit_above_cost and
 # would spend ~0.5 s each compiling
 jit = off
 });
-$node->start;
 
 # ---------------------------------------------------------------------------
 # helpers
-
-my $worker_sql =
-  "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'fluss_grid worker' AND datname = '%s'";
 
 # true once $db has exactly one worker, within $seconds
 sub worker_within
 {
 	my ($db, $seconds) = @_;
-	my $q = sprintf($worker_sql, $db);
-	for (1 .. $seconds * 10)
-	{
-		return 1 if $node->safe_psql('postgres', $q) eq '1';
-		usleep(100_000);
-	}
-	return 0;
+	return fg_poll_until($node, 'postgres', fg_workers_sql($db, 1), $seconds);
 }
 
-# a query returning true when relation $rel (bucket width $bucket) equals a
-# GROUP BY over src
-sub matches_sql
-{
-	my ($rel, $bucket) = @_;
-	my $q = qq{
-	  SELECT date_bin('$bucket', ts AT TIME ZONE 'UTC', '2000-01-03') AT TIME ZONE 'UTC' AS bucket,
-	         region, count(*) AS n, sum(v) AS sum_v, min(v) AS min_v, max(v) AS max_v
-	    FROM src WHERE ts IS NOT NULL GROUP BY 1, 2};
-	my $g = "SELECT bucket, region, n, sum_v, min_v, max_v FROM $rel";
-	return "SELECT (SELECT count(*) FROM (($q) EXCEPT ALL ($g)) x) = 0"
-	  . " AND (SELECT count(*) FROM (($g) EXCEPT ALL ($q)) x) = 0";
-}
 my $all_match = 'SELECT ('
   . join(') AND (',
-	matches_sql('m', '1 minute'),
-	matches_sql('m_realtime', '1 minute'),
-	matches_sql('h', '1 hour'),
-	matches_sql('h_realtime', '1 hour'))
+	fg_matches_sql('m', '1 minute'),
+	fg_matches_sql('m_realtime', '1 minute'),
+	fg_matches_sql('h', '1 hour'),
+	fg_matches_sql('h_realtime', '1 hour'))
   . ')';
 my $nothing_pending =
   'SELECT coalesce(sum(pending_changes), 0) = 0 FROM fluss_grid.rollups';
@@ -126,16 +100,7 @@ sub db_command
 # a database with the extension, rollups and a running worker
 
 $node->safe_psql('postgres', 'CREATE DATABASE fgx');
-$node->safe_psql(
-	'fgx', q{
-	CREATE EXTENSION fluss_grid;
-	CREATE TABLE src (id bigserial PRIMARY KEY, ts timestamptz,
-	                  region text NOT NULL, v integer);
-	SELECT fluss_grid.create_rollup('m', 'src', 'ts', interval '1 minute',
-	    ARRAY['region'], ARRAY['count(*) AS n', 'sum(v)', 'min(v)', 'max(v)']);
-	SELECT fluss_grid.create_rollup(name => 'h', source => 'm',
-	                                bucket => interval '1 hour');
-});
+$node->safe_psql('fgx', $FG_ROLLUPS);
 write_batch('fgx');
 ok(worker_within('fgx', 15), 'fgx: a worker runs');
 folds_ok('fgx', 'fgx: the worker folds');
@@ -150,8 +115,8 @@ ok(worker_within('fgy', 15), 'fgy: the worker comes back after the rename');
 is($node->safe_psql('fgy',
 		'SELECT count(*) FROM fluss_grid.workers() WHERE datname = current_database()'),
 	'1', 'fgy: fluss_grid.workers() lists the worker under the new name');
-is($node->safe_psql('postgres', sprintf($worker_sql, 'fgx')),
-	'0', 'no worker under the old name');
+is($node->safe_psql('postgres', fg_workers_sql('fgx', 0)),
+	't', 'no worker under the old name');
 write_batch('fgy');
 folds_ok('fgy', 'fgy: folding continues after the rename, without being asked');
 is($node->safe_psql('fgy', 'SELECT fluss_grid.wait_for_rollups()'),
@@ -201,11 +166,7 @@ ok(worker_within('fgy', 15), 'fgy: the worker comes back after serving as a temp
 ok(worker_within('fgz', 15), 'fgz: the copy gets a worker of its own within 15 s (launcher)')
   or $node->safe_psql('fgz', 'SELECT fluss_grid.start_worker()');
 ok(worker_within('fgz', 15), 'fgz: a worker runs (after start_worker() if needed)');
-isnt(
-	$node->safe_psql('postgres', sprintf(
-		"SELECT pid FROM pg_stat_activity WHERE backend_type = 'fluss_grid worker' AND datname = '%s'", 'fgz')),
-	$node->safe_psql('postgres', sprintf(
-		"SELECT pid FROM pg_stat_activity WHERE backend_type = 'fluss_grid worker' AND datname = '%s'", 'fgy')),
+isnt(fg_worker_pid($node, 'fgz'), fg_worker_pid($node, 'fgy'),
 	'fgy and fgz have different workers');
 folds_ok('fgy', 'fgy: the pending changes are folded exactly once');
 folds_ok('fgz', 'fgz: the copied pending changes are folded exactly once');
@@ -230,16 +191,7 @@ is( $node->safe_psql('postgres',
 
 # a database created afterwards gets a worker as usual
 $node->safe_psql('postgres', 'CREATE DATABASE fgw');
-$node->safe_psql(
-	'fgw', q{
-	CREATE EXTENSION fluss_grid;
-	CREATE TABLE src (id bigserial PRIMARY KEY, ts timestamptz,
-	                  region text NOT NULL, v integer);
-	SELECT fluss_grid.create_rollup('m', 'src', 'ts', interval '1 minute',
-	    ARRAY['region'], ARRAY['count(*) AS n', 'sum(v)', 'min(v)', 'max(v)']);
-	SELECT fluss_grid.create_rollup(name => 'h', source => 'm',
-	                                bucket => interval '1 hour');
-});
+$node->safe_psql('fgw', $FG_ROLLUPS);
 write_batch('fgw');
 ok(worker_within('fgw', 15), 'fgw: a new database gets a worker');
 folds_ok('fgw', 'fgw: and folds');
