@@ -960,35 +960,37 @@ FgAggFinalizeExpr(StringInfo buf, const FgRollup *r, int i, const char *c)
 
 /*
  * FgAggDeltaColumnNames
- *		Names of aggregate i's changelog columns, in FgAggColumnDefs order,
- *		each preceded by ", ".
+ *		Append the names of aggregate i's changelog columns, in
+ *		FgAggColumnDefs order, to *names.
  */
 void
-FgAggDeltaColumnNames(StringInfo buf, const FgRollup *r, int i)
+FgAggDeltaColumnNames(List **names, const FgRollup *r, int i)
 {
 	const FgAgg *agg = &r->aggs[i - 1];
 	const FgComp *c;
+	static const char *const pair[] = {"ins", "del"};
 
 	for (c = agg_comps(agg); c->name; c++)
 	{
 		switch (c->merge)
 		{
 			case FG_MERGE_ADD:
-				appendStringInfo(buf, ", _fg_%d_%s", i, c->name);
+				*names = lappend(*names, psprintf("_fg_%d_%s", i, c->name));
 				break;
 			case FG_MERGE_MOM:
-				appendStringInfo(buf, ", _fg_%d_m_ins, _fg_%d_m_del", i, i);
-				break;
 			case FG_MERGE_DSC:
-				appendStringInfo(buf, ", _fg_%d_dsc_ins, _fg_%d_dsc_del", i, i);
+				for (int k = 0; k < 2; k++)
+					*names = lappend(*names, psprintf("_fg_%d_%s_%s", i,
+													  c->merge == FG_MERGE_MOM ? "m" : "dsc",
+													  pair[k]));
 				break;
 			case FG_MERGE_EXT:
-				appendStringInfo(buf, ", _fg_%d_ins, _fg_%d_del, _fg_%d_ins_c, _fg_%d_del_c",
-								 i, i, i, i);
-				break;
 			case FG_MERGE_FL:
-				appendStringInfo(buf, ", _fg_%d_ins, _fg_%d_del, _fg_%d_ins_t, _fg_%d_del_t",
-								 i, i, i, i);
+				for (int k = 0; k < 2; k++)
+					*names = lappend(*names, psprintf("_fg_%d_%s", i, pair[k]));
+				for (int k = 0; k < 2; k++)
+					*names = lappend(*names, psprintf("_fg_%d_%s_%s", i, pair[k],
+													  c->merge == FG_MERGE_EXT ? "c" : "t"));
 				break;
 		}
 	}

@@ -123,13 +123,13 @@ capture_plan(FgCacheEntry *e, Relation rel, FgCaptureMode mode,
 	int			nargs = 0;
 	MemoryContext old;
 	Oid			relid = RelationGetRelid(rel);
-	int			key = (int) mode + (projection ? 100 : 0);
 	const char *relname;
 
 	foreach(lc, e->captures)
 	{
 		cp = lfirst(lc);
-		if (cp->relid == relid && cp->mode == key)
+		if (cp->relid == relid && cp->mode == (int) mode &&
+			cp->projection == projection)
 			return cp->plan;
 	}
 
@@ -148,7 +148,8 @@ capture_plan(FgCacheEntry *e, Relation rel, FgCaptureMode mode,
 	old = MemoryContextSwitchTo(e->cxt);
 	cp = palloc(sizeof(FgCapturePlan));
 	cp->relid = relid;
-	cp->mode = key;
+	cp->mode = mode;
+	cp->projection = projection;
 	MemoryContextSwitchTo(old);
 	cp->plan = FgCachePlan(e, sql, nargs, argtypes, relid);
 	old = MemoryContextSwitchTo(e->cxt);
@@ -163,9 +164,14 @@ capture_plan(FgCacheEntry *e, Relation rel, FgCaptureMode mode,
  *		serves it; 0 to use the SQL lift.
  */
 static int
-lift_sign(const FgRollup *r, FgCaptureMode mode)
+lift_sign(FgCacheEntry *e, FgCaptureMode mode)
 {
-	if (fluss_grid_capture_method != FG_CAPTURE_METHOD_C || !FgLiftPossible(r))
+	if (fluss_grid_capture_method != FG_CAPTURE_METHOD_C)
+		return 0;
+	/* decided once per cached definition, not per statement */
+	if (e->lift_possible == 0)
+		e->lift_possible = FgLiftPossible(e->rollup) ? 1 : -1;
+	if (e->lift_possible < 0)
 		return 0;
 	switch (mode)
 	{
@@ -299,7 +305,7 @@ fluss_grid_capture(PG_FUNCTION_ARGS)
 
 		ret = SPI_execute(sql, false, 0);
 	}
-	else if ((sign = lift_sign(e->rollup, mode)) != 0)
+	else if ((sign = lift_sign(e, mode)) != 0)
 	{
 		/* one-sided: pre-aggregate in C */
 		ParamListInfo params = NULL;
@@ -498,7 +504,7 @@ FgReconcileCapture(const FgRollup *r, bool backfill)
 			rel = table_open(relid, AccessShareLock);
 			SPI_connect();
 			FgAsRollupOwner(e->rollup, &save_userid, &save_sec, &save_nestlevel);
-			if (lift_sign(e->rollup, FG_CAPTURE_INSERT_REL) != 0)
+			if (lift_sign(e, FG_CAPTURE_INSERT_REL) != 0)
 				FgLiftCapture(e, capture_plan(e, rel, FG_CAPTURE_INSERT_REL, true),
 							  NULL, 1);
 			else if (SPI_execute_plan(capture_plan(e, rel, FG_CAPTURE_INSERT_REL, false),

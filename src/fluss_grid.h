@@ -127,7 +127,7 @@ extern bool FgAggCanGoStale(const FgAgg *agg);
 extern void FgAggFinalizeExpr(StringInfo buf, const FgRollup *r, int i,
 							  const char *c);
 extern void FgAggStateColumnNames(List **names, const FgRollup *r, int i);
-extern void FgAggDeltaColumnNames(StringInfo buf, const FgRollup *r, int i);
+extern void FgAggDeltaColumnNames(List **names, const FgRollup *r, int i);
 extern void FgAggParentColumns(StringInfo buf, const FgRollup *r, int i,
 							   const char *s);
 
@@ -192,6 +192,7 @@ typedef struct FgCapturePlan
 {
 	Oid			relid;
 	int			mode;			/* FgCaptureMode */
+	bool		projection;		/* rows for the C lift, not the SQL lift */
 	SPIPlanPtr	plan;
 } FgCapturePlan;
 
@@ -209,6 +210,7 @@ typedef struct FgCacheEntry
 	SPIPlanPtr	reset_plan;
 	SPIPlanPtr	refresh_plan;
 	void	   *lift;			/* lift.c's state for the C lift */
+	int			lift_possible;	/* C lift usable: 1, not: -1, unknown: 0 */
 } FgCacheEntry;
 
 extern FgCacheEntry *FgCacheGet(int32 id);
@@ -315,8 +317,6 @@ typedef struct FgDatabaseSlot
 	pg_atomic_uint64 commits;	/* commits that wrote changelog rows */
 } FgDatabaseSlot;
 
-/* commits during one pass from which the worker batches more (worker.c) */
-#define FG_DENSE_COMMITS 8
 
 typedef struct FgShared
 {

@@ -36,7 +36,6 @@
 #include "commands/vacuum.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_node.h"
-#include "tcop/tcopprot.h"
 #include "utils/backend_status.h"
 #include "utils/hsearch.h"
 #include "executor/spi.h"
@@ -87,8 +86,8 @@ typedef struct VacuumDebt
 
 static HTAB *vacuum_debt = NULL;
 
-static void vacuum_changelog(int32 id);
-static void summarize_source_index(int32 id, int64 *source_bytes);
+static void vacuum_changelog(VacuumDebt *debt);
+static void summarize_source_index(VacuumDebt *debt);
 
 /*
  * FgAsRollupOwner
@@ -467,13 +466,146 @@ FgFoldAll(bool in_worker, int *nfailed)
 }
 
 /*
+ * run_chore
+ *		Run chore(debt) in a transaction of its own, with a memory context
+ *		that also serves as PortalContext (VACUUM allocates under it, and a
+ *		worker has none).  A failure is logged at elevel and left for the
+ *		next time.
+ */
+static void
+run_chore(const char *activity, int elevel, void (*chore) (VacuumDebt *),
+		  VacuumDebt *debt)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	MemoryContext save_portal = PortalContext;
+	MemoryContext chorecxt = AllocSetContextCreate(TopMemoryContext,
+												   "fluss_grid housekeeping",
+												   ALLOCSET_SMALL_SIZES);
+
+	pgstat_report_activity(STATE_RUNNING, activity);
+	PG_TRY();
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		MemoryContextSwitchTo(chorecxt);
+		PortalContext = chorecxt;
+		chore(debt);
+		PortalContext = save_portal;
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		PortalContext = save_portal;
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		ereport(elevel,
+				(errmsg_internal("fluss_grid could not finish \"%s\" for rollup %d: %s",
+								 activity, debt->id, edata->message)));
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(chorecxt);
+}
+
+/*
+ * vacuum_changelog
+ *		VACUUM (TRUNCATE false, SKIP_LOCKED) the changelog of the rollup.
+ *		Without truncation VACUUM never takes the exclusive lock that would
+ *		stall writers; the space of folded rows is reused by the next ones.
+ */
+static void
+vacuum_changelog(VacuumDebt *debt)
+{
+	VacuumStmt *vac = makeNode(VacuumStmt);
+
+	debt->rows = 0;				/* whatever happens: retried after as many */
+	vac->options = list_make2(makeDefElem("truncate", (Node *) makeString("false"), -1),
+							  makeDefElem("skip_locked", (Node *) makeString("true"), -1));
+	vac->rels = list_make1(makeVacuumRelation(makeRangeVar(FG_SCHEMA,
+														   psprintf("changelog_%d", debt->id), -1),
+											  InvalidOid, NIL));
+	vac->is_vacuumcmd = true;
+	ExecVacuum(make_parsestate(NULL), vac, true);
+}
+
+/*
+ * summarize_source_index
+ *		brin_summarize_new_values() on the BRIN index create_rollup put on
+ *		the rollup's source (each leaf index of a partitioned one).  It
+ *		takes SHARE UPDATE EXCLUSIVE, which writers do not conflict with;
+ *		lock_timeout keeps the worker from queueing behind a VACUUM.
+ *
+ *		Summarizing reads the new part of the source, so it is skipped when
+ *		the source grew by more than FG_SUMMARIZE_MAX_GROWTH since the last
+ *		time: that is a bulk load, which would take the worker away from
+ *		folding for too long and which autovacuum's VACUUM (it summarizes
+ *		every range) follows anyway.
+ */
+#define FG_SUMMARIZE_MAX_GROWTH (INT64CONST(32) * 1024 * 1024)
+
+static void
+summarize_source_index(VacuumDebt *debt)
+{
+	static const char *sql =
+		"WITH RECURSIVE tree AS ("
+		" SELECT i.oid FROM fluss_grid.rollup r"
+		"  JOIN pg_catalog.pg_class s ON s.oid = r.source_rel"
+		"  JOIN pg_catalog.pg_class i ON i.relname = r.source_index"
+		"   AND i.relnamespace = s.relnamespace"
+		"  JOIN pg_catalog.pg_am a ON a.oid = i.relam AND a.amname = 'brin'"
+		" WHERE r.id = $1 AND r.parent_id IS NULL"
+		" UNION ALL"
+		" SELECT h.inhrelid FROM pg_catalog.pg_inherits h JOIN tree t ON h.inhparent = t.oid)"
+		" SELECT coalesce(sum(pg_catalog.brin_summarize_new_values(c.oid)), 0)"
+		" FROM tree t JOIN pg_catalog.pg_class c ON c.oid = t.oid AND c.relkind = 'i'";
+	Oid			argtypes[1] = {INT4OID};
+	Datum		args[1] = {Int32GetDatum(debt->id)};
+
+	debt->summarized = GetCurrentTimestamp();
+	debt->source_grew = false;
+	PushActiveSnapshot(GetTransactionSnapshot());
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT coalesce(sum(pg_catalog.pg_relation_size(t.relid)), 0)::bigint"
+							  " FROM fluss_grid.rollup r, pg_catalog.pg_partition_tree(r.source_rel) t"
+							  " WHERE r.id = $1 AND t.isleaf",
+							  1, argtypes, args, NULL, true, 1) == SPI_OK_SELECT &&
+		SPI_processed == 1)
+	{
+		bool		isnull;
+		int64		bytes = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+														SPI_tuptable->tupdesc, 1, &isnull));
+
+		/* the first time, only note the size: the next time is cheap */
+		bool		bulk = (debt->source_bytes < 0 ||
+							bytes - debt->source_bytes > FG_SUMMARIZE_MAX_GROWTH);
+
+		debt->source_bytes = bytes;
+		if (!bulk)
+		{
+			SPI_execute("SET LOCAL lock_timeout = '50ms'", false, 0);
+			if (SPI_execute_with_args(sql, 1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+				elog(ERROR, "could not summarize the source index of rollup %d", debt->id);
+		}
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+}
+
+/*
  * FgFoldHousekeeping
  *		The worker's chores after a pass, done while it lets commits
  *		accumulate anyway: vacuum the changelogs that have had
  *		FG_VACUUM_AFTER rows folded since their last vacuum, and summarize
  *		new ranges of the sources' BRIN indexes every FG_SUMMARIZE_EVERY ms
  *		while they grow.  Stops early at the deadline (the next pass's
- *		start), unless nothing was done yet.
+ *		start), unless nothing was done yet.  (The chores neither add nor
+ *		remove hash entries, so the pointers collected stay valid.)
  */
 void
 FgFoldHousekeeping(TimestampTz deadline)
@@ -491,180 +623,27 @@ FgFoldHousekeeping(TimestampTz deadline)
 	while ((debt = hash_seq_search(&seq)) != NULL)
 	{
 		if (debt->rows >= FG_VACUUM_AFTER)
-			vac = lappend_int(vac, debt->id);
+			vac = lappend(vac, debt);
 		if (debt->source_grew &&
 			TimestampDifferenceExceeds(debt->summarized, GetCurrentTimestamp(),
 									   FG_SUMMARIZE_EVERY))
-			sum = lappend_int(sum, debt->id);
+			sum = lappend(sum, debt);
 	}
 	foreach(lc, vac)
 	{
-		int32		id = lfirst_int(lc);
-
 		if (did && GetCurrentTimestamp() >= deadline)
 			break;
-		vacuum_changelog(id);
-		debt = hash_search(vacuum_debt, &id, HASH_FIND, NULL);
-		if (debt)
-			debt->rows = 0;
+		run_chore("vacuuming a changelog", LOG, vacuum_changelog, lfirst(lc));
 		did = true;
 	}
 	foreach(lc, sum)
 	{
-		int32		id = lfirst_int(lc);
-
 		if (did && GetCurrentTimestamp() >= deadline)
 			break;
-		debt = hash_search(vacuum_debt, &id, HASH_FIND, NULL);
-		if (debt)
-		{
-			summarize_source_index(id, &debt->source_bytes);
-			debt->summarized = GetCurrentTimestamp();
-			debt->source_grew = false;
-		}
+		run_chore("summarizing a source index", fluss_grid_log_level,
+				  summarize_source_index, lfirst(lc));
 		did = true;
 	}
 	list_free(vac);
 	list_free(sum);
-}
-
-/*
- * vacuum_changelog
- *		VACUUM (TRUNCATE false, SKIP_LOCKED) the changelog of rollup id, in a
- *		transaction of its own, from the worker.  Without truncation VACUUM
- *		never takes the exclusive lock that would stall writers; the space
- *		of folded rows is reused by the next ones.  A failure is logged and
- *		left to autovacuum.
- */
-static void
-vacuum_changelog(int32 id)
-{
-	MemoryContext oldcxt = CurrentMemoryContext;
-	MemoryContext vaccxt = AllocSetContextCreate(TopMemoryContext,
-												 "fluss_grid vacuum",
-												 ALLOCSET_SMALL_SIZES);
-	MemoryContext save_portal = PortalContext;
-
-	PG_TRY();
-	{
-		VacuumStmt *vac;
-		ParseState *pstate;
-
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		MemoryContextSwitchTo(vaccxt);
-		vac = makeNode(VacuumStmt);
-		vac->options = list_make2(makeDefElem("truncate", (Node *) makeString("false"), -1),
-								  makeDefElem("skip_locked", (Node *) makeString("true"), -1));
-		vac->rels = list_make1(makeVacuumRelation(makeRangeVar(FG_SCHEMA,
-															   psprintf("changelog_%d", id), -1),
-												  InvalidOid, NIL));
-		vac->is_vacuumcmd = true;
-		pstate = make_parsestate(NULL);
-		/* vacuum() allocates under PortalContext, which a worker lacks */
-		PortalContext = vaccxt;
-		pgstat_report_activity(STATE_RUNNING, "vacuuming a changelog");
-		ExecVacuum(pstate, vac, true);
-		PortalContext = save_portal;
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		PortalContext = save_portal;
-		MemoryContextSwitchTo(oldcxt);
-		EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
-	}
-	PG_END_TRY();
-	pgstat_report_activity(STATE_IDLE, NULL);
-	MemoryContextSwitchTo(oldcxt);
-	MemoryContextDelete(vaccxt);
-}
-
-/*
- * summarize_source_index
- *		brin_summarize_new_values() on the BRIN index create_rollup put on
- *		rollup id's source (each leaf index of a partitioned one), in a
- *		transaction of its own.  It takes SHARE UPDATE EXCLUSIVE, which
- *		writers do not conflict with; lock_timeout keeps the worker from
- *		queueing behind a VACUUM.  A failure is logged at the fold's level
- *		and left for the next time.
- *
- *		Summarizing reads the new part of the source, so it is skipped when
- *		the source grew by more than FG_SUMMARIZE_MAX_GROWTH since the last
- *		time (*source_bytes): that is a bulk load, which takes the worker
- *		away from folding for too long and which autovacuum's VACUUM (it
- *		summarizes every range) follows anyway.
- */
-#define FG_SUMMARIZE_MAX_GROWTH (INT64CONST(32) * 1024 * 1024)
-
-static void
-summarize_source_index(int32 id, int64 *source_bytes)
-{
-	MemoryContext oldcxt = CurrentMemoryContext;
-	static const char *sql =
-		"WITH RECURSIVE tree AS ("
-		" SELECT i.oid FROM fluss_grid.rollup r"
-		"  JOIN pg_catalog.pg_class s ON s.oid = r.source_rel"
-		"  JOIN pg_catalog.pg_class i ON i.relname = r.source_index"
-		"   AND i.relnamespace = s.relnamespace"
-		"  JOIN pg_catalog.pg_am a ON a.oid = i.relam AND a.amname = 'brin'"
-		" WHERE r.id = $1 AND r.parent_id IS NULL"
-		" UNION ALL"
-		" SELECT h.inhrelid FROM pg_catalog.pg_inherits h JOIN tree t ON h.inhparent = t.oid)"
-		" SELECT coalesce(sum(pg_catalog.brin_summarize_new_values(c.oid)), 0)"
-		" FROM tree t JOIN pg_catalog.pg_class c ON c.oid = t.oid AND c.relkind = 'i'";
-
-	PG_TRY();
-	{
-		Oid			argtypes[1] = {INT4OID};
-		Datum		args[1] = {Int32GetDatum(id)};
-
-		pgstat_report_activity(STATE_RUNNING, "summarizing a source index");
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		SPI_connect();
-		if (SPI_execute_with_args("SELECT coalesce(sum(pg_catalog.pg_relation_size(t.relid)), 0)::bigint"
-								  " FROM fluss_grid.rollup r, pg_catalog.pg_partition_tree(r.source_rel) t"
-								  " WHERE r.id = $1 AND t.isleaf",
-								  1, argtypes, args, NULL, true, 1) == SPI_OK_SELECT &&
-			SPI_processed == 1)
-		{
-			bool		isnull;
-			int64		bytes = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-															SPI_tuptable->tupdesc, 1, &isnull));
-			/* the first time, only note the size: the next time is cheap */
-			bool		bulk = (*source_bytes < 0 ||
-								bytes - *source_bytes > FG_SUMMARIZE_MAX_GROWTH);
-
-			*source_bytes = bytes;
-			if (!bulk)
-			{
-				SPI_execute("SET LOCAL lock_timeout = '50ms'", false, 0);
-				if (SPI_execute_with_args(sql, 1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
-					elog(ERROR, "could not summarize the source index of rollup %d", id);
-			}
-		}
-		SPI_finish();
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		ereport(fluss_grid_log_level,
-				(errmsg_internal("fluss_grid could not summarize the source index of rollup %d: %s",
-								 id, edata->message)));
-		FreeErrorData(edata);
-	}
-	PG_END_TRY();
-	pgstat_report_activity(STATE_IDLE, NULL);
-	MemoryContextSwitchTo(oldcxt);
 }

@@ -214,14 +214,16 @@ FgLiftCapture(FgCacheEntry *e, SPIPlanPtr plan, ParamListInfo params,
 	return written;
 }
 
-/* column number (0-based) of name in desc at or after from, or -1 */
+/*
+ * column number (0-based) of name in desc, or -1; user column names never
+ * start with the engine's prefix, so they cannot be taken for its columns
+ */
 static int
-column_of(TupleDesc desc, const char *name, int from)
+column_of(TupleDesc desc, const char *name)
 {
-	for (int i = from; i < desc->natts; i++)
-		if (strcmp(NameStr(TupleDescAttr(desc, i)->attname), name) == 0)
-			return i;
-	return -1;
+	int			attno = SPI_fnumber(desc, name);
+
+	return attno > 0 ? attno - 1 : -1;
 }
 
 static void
@@ -242,7 +244,7 @@ lift_startup(DestReceiver *self, int operation, TupleDesc desc)
 		return;					/* set up by an earlier statement */
 	old = MemoryContextSwitchTo(ls->cxt);
 	ls->nkeycols = 1 + r->nkeys;
-	ls->tcol = column_of(desc, "_fg_t", ls->nkeycols);
+	ls->tcol = column_of(desc, "_fg_t");
 	ls->xcol = palloc(sizeof(int) * r->naggs);
 	ls->fcol = palloc(sizeof(int) * r->naggs);
 	ls->accoff = palloc(sizeof(int) * r->naggs);
@@ -250,9 +252,9 @@ lift_startup(DestReceiver *self, int operation, TupleDesc desc)
 	for (int i = 0; i < r->naggs; i++)
 	{
 		snprintf(name, sizeof(name), "_fg_x_%d", i + 1);
-		ls->xcol[i] = column_of(desc, name, ls->nkeycols);
+		ls->xcol[i] = column_of(desc, name);
 		snprintf(name, sizeof(name), "_fg_f_%d", i + 1);
-		ls->fcol[i] = column_of(desc, name, ls->nkeycols);
+		ls->fcol[i] = column_of(desc, name);
 		if ((r->aggs[i].arg != NULL) != (ls->xcol[i] >= 0) ||
 			(r->aggs[i].filter != NULL) != (ls->fcol[i] >= 0))
 			elog(ERROR, "capture projection of rollup %s does not match its definition",
@@ -309,16 +311,7 @@ lift_map_delta(LiftState *ls)
 		names = lappend(names, r->keys[k]);
 	names = lappend(names, "_fg_count");
 	for (int i = 1; i <= r->naggs; i++)
-	{
-		StringInfoData buf;
-		char	   *tok;
-		char	   *save;
-
-		initStringInfo(&buf);
-		FgAggDeltaColumnNames(&buf, r, i);
-		for (tok = strtok_r(buf.data, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
-			names = lappend(names, tok);
-	}
+		FgAggDeltaColumnNames(&names, r, i);
 
 	ls->nout = list_length(names);
 	ls->map = palloc(sizeof(int) * ls->nout);
@@ -329,7 +322,7 @@ lift_map_delta(LiftState *ls)
 	seen = palloc0(sizeof(bool) * desc->natts);
 	foreach(lc, names)
 	{
-		int			a = column_of(desc, lfirst(lc), 0);
+		int			a = column_of(desc, lfirst(lc));
 
 		if (a < 0)
 			elog(ERROR, "changelog of rollup %s has no column \"%s\"",
@@ -337,8 +330,8 @@ lift_map_delta(LiftState *ls)
 		ls->map[j++] = a;
 		seen[a] = true;
 	}
-	ls->reset_att = column_of(desc, "_fg_reset", 0);
-	ls->at_att = column_of(desc, "_fg_at", 0);
+	ls->reset_att = column_of(desc, "_fg_reset");
+	ls->at_att = column_of(desc, "_fg_at");
 	if (ls->reset_att < 0 || ls->at_att < 0)
 		elog(ERROR, "changelog of rollup %s lacks its marker columns", r->relname);
 	seen[ls->reset_att] = seen[ls->at_att] = true;

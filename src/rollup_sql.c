@@ -94,11 +94,16 @@ rollup_columns(StringInfo buf, const FgRollup *r, const char *prefix)
 static void
 delta_columns(StringInfo buf, const FgRollup *r)
 {
+	List	   *names = NIL;
+	ListCell   *lc;
+
 	appendStringInfoString(buf, "bucket");
 	keys_list(buf, r, NULL);
 	appendStringInfoString(buf, ", _fg_count");
 	for (int i = 1; i <= r->naggs; i++)
-		FgAggDeltaColumnNames(buf, r, i);
+		FgAggDeltaColumnNames(&names, r, i);
+	foreach(lc, names)
+		appendStringInfo(buf, ", %s", (char *) lfirst(lc));
 }
 
 /* state column names of R after bucket and keys: _fg_count, states */

@@ -59,6 +59,9 @@
 
 #include "fluss_grid.h"
 
+/* commits during one pass from which the worker batches more */
+#define FG_DENSE_COMMITS 8
+
 PG_FUNCTION_INFO_V1(fluss_grid_start_worker);
 PG_FUNCTION_INFO_V1(fluss_grid_workers);
 PG_FUNCTION_INFO_V1(fluss_grid_rollup_status);
