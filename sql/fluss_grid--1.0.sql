@@ -91,21 +91,48 @@ CREATE AGGREGATE fluss_grid.mom_merge(float8[]) (
     PARALLEL = SAFE
 );
 
--- Weight of the rows at a group's minimum / maximum (src/extreme.c)
-CREATE FUNCTION fluss_grid.ext_count_accum(internal, anyelement, bigint, boolean)
-RETURNS internal AS 'MODULE_PATHNAME', 'fluss_grid_ext_count_accum'
+-- Top-k lists of min/max (src/extreme.c): the best few distinct values of a
+-- group with their row counts, so that retracting an extreme promotes the
+-- next value instead of reading the source.  Engine state; topk_text shows one.
+CREATE FUNCTION fluss_grid.topk_accum(internal, anyelement, boolean)
+RETURNS internal AS 'MODULE_PATHNAME', 'fluss_grid_topk_accum'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
-CREATE FUNCTION fluss_grid.ext_count_final(internal, anyelement, bigint, boolean)
-RETURNS bigint AS 'MODULE_PATHNAME', 'fluss_grid_ext_count_final'
+CREATE FUNCTION fluss_grid.topk_merge_accum(internal, bytea)
+RETURNS internal AS 'MODULE_PATHNAME', 'fluss_grid_topk_merge_accum'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
-CREATE AGGREGATE fluss_grid.ext_count(anyelement, bigint, boolean) (
-    SFUNC = fluss_grid.ext_count_accum,
+CREATE FUNCTION fluss_grid.topk_final(internal)
+RETURNS bytea AS 'MODULE_PATHNAME', 'fluss_grid_topk_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE AGGREGATE fluss_grid.topk(anyelement, boolean) (
+    SFUNC = fluss_grid.topk_accum,
     STYPE = internal,
-    FINALFUNC = fluss_grid.ext_count_final,
-    FINALFUNC_EXTRA
+    FINALFUNC = fluss_grid.topk_final
 );
+
+CREATE AGGREGATE fluss_grid.topk_merge(bytea) (
+    SFUNC = fluss_grid.topk_merge_accum,
+    STYPE = internal,
+    FINALFUNC = fluss_grid.topk_final
+);
+
+CREATE FUNCTION fluss_grid.topk_apply(state bytea, inserted bytea, deleted bytea)
+RETURNS bytea AS 'MODULE_PATHNAME', 'fluss_grid_topk_apply'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION fluss_grid.topk_stale(bytea)
+RETURNS boolean AS 'MODULE_PATHNAME', 'fluss_grid_topk_stale'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION fluss_grid.topk_best(bytea, anyelement)
+RETURNS anyelement AS 'MODULE_PATHNAME', 'fluss_grid_topk_best'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION fluss_grid.topk_text(bytea)
+RETURNS text AS 'MODULE_PATHNAME', 'fluss_grid_topk_text'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 -- The changelog trigger function, attached by create_rollup
 CREATE FUNCTION fluss_grid.capture()
@@ -155,7 +182,8 @@ CREATE FUNCTION fluss_grid.rollup_status(
     OUT folds bigint,
     OUT folded_changes bigint,
     OUT last_error text,
-    OUT last_error_at timestamptz)
+    OUT last_error_at timestamptz,
+    OUT recomputed_groups bigint)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'fluss_grid_rollup_status'
 LANGUAGE C VOLATILE;
@@ -188,6 +216,7 @@ SELECT r.rollup_rel AS name,
        CASE WHEN c.oldest IS NULL THEN interval '0'
             ELSE clock_timestamp() - c.oldest END AS lag,
        s.folds,
+       s.recomputed_groups,
        s.last_error,
        s.last_error_at
   FROM fluss_grid.rollup r

@@ -160,25 +160,61 @@ COMMIT;
 SELECT * FROM check_all();
 SELECT k, cnt, sum_f FROM m_1min;
 
--- tied extremes: the rollup counts the rows at its min/max, so retracting
--- one of several tied rows needs no recompute, and the last one does
+-- min/max keep a top-k list: the 8 best distinct values with their row
+-- counts.  Retracting the extreme (or one of several tied rows) promotes the
+-- next value without reading the source; only a list that runs dry does.
 CREATE TABLE tie (ts timestamptz NOT NULL, f float8);
 SELECT fluss_grid.create_rollup('tie_m', 'tie', 'ts', '1 minute', NULL,
                                 ARRAY['max(f) AS mx', 'min(f) AS mn']);
 INSERT INTO tie VALUES ('2026-11-26 00:00:01+00', 10), ('2026-11-26 00:00:02+00', 10),
                        ('2026-11-26 00:00:03+00', 10), ('2026-11-26 00:00:04+00', 5);
+INSERT INTO tie SELECT '2026-11-26 00:00:10+00'::timestamptz + g * interval '1 second', g
+  FROM generate_series(1, 12) g;
 SELECT fluss_grid.wait_for_rollups();
-SELECT mx, _fg_1_c AS at_max, mn, _fg_2_c AS at_min FROM tie_m;
+SELECT mx, fluss_grid.topk_text(_fg_1_k) AS max_list,
+       mn, fluss_grid.topk_text(_fg_2_k) AS min_list FROM tie_m;
+-- one of three tied maxima goes, another drops to 5: counts only
 DELETE FROM tie WHERE ts = '2026-11-26 00:00:01+00';
 UPDATE tie SET f = 5 WHERE ts = '2026-11-26 00:00:02+00';
 SELECT mx, mn FROM tie_m_realtime;
 SELECT fluss_grid.wait_for_rollups();
-SELECT mx, _fg_1_c AS at_max, mn, _fg_2_c AS at_min FROM tie_m;
-DELETE FROM tie WHERE f = 10;
+SELECT mx, fluss_grid.topk_text(_fg_1_k) AS max_list,
+       mn, fluss_grid.topk_text(_fg_2_k) AS min_list FROM tie_m;
+-- the unique max and min go: the runners-up take over
+DELETE FROM tie WHERE f IN (12, 11, 1);
+SELECT mx, mn FROM tie_m_realtime;
 SELECT fluss_grid.wait_for_rollups();
-SELECT mx, _fg_1_c AS at_max, mn, _fg_2_c AS at_min FROM tie_m;
+SELECT mx, fluss_grid.topk_text(_fg_1_k) AS max_list,
+       mn, fluss_grid.topk_text(_fg_2_k) AS min_list FROM tie_m;
+SELECT recomputed_groups FROM fluss_grid.rollups WHERE name = 'tie_m'::regclass;
+-- every kept maximum goes: the list runs dry and the group is read again
+DELETE FROM tie WHERE f >= 5;
+SELECT mx, mn FROM tie_m_realtime;
+SELECT fluss_grid.wait_for_rollups();
+SELECT mx, fluss_grid.topk_text(_fg_1_k) AS max_list,
+       mn, fluss_grid.topk_text(_fg_2_k) AS min_list FROM tie_m;
+SELECT recomputed_groups FROM fluss_grid.rollups WHERE name = 'tie_m'::regclass;
+-- and the group disappears with its last row
+DELETE FROM tie;
+SELECT fluss_grid.wait_for_rollups();
+SELECT count(*) FROM tie_m;
 SELECT fluss_grid.drop_rollup('tie_m');
 DROP TABLE tie;
+
+-- top-k lists combine as multisets: apply(state, ins, del)
+SELECT fluss_grid.topk_text(fluss_grid.topk_apply(
+         (SELECT fluss_grid.topk(x, false) FROM unnest(ARRAY[3, 1, 2, 2]) x),
+         (SELECT fluss_grid.topk(x, false) FROM unnest(ARRAY[0, 2]) x),
+         (SELECT fluss_grid.topk(x, false) FROM unnest(ARRAY[1]) x)));
+-- retracting what was never counted is inconsistent: dry, never negative
+SELECT fluss_grid.topk_text(fluss_grid.topk_apply(
+         (SELECT fluss_grid.topk(x, true) FROM unnest(ARRAY[3, 1]) x), NULL,
+         (SELECT fluss_grid.topk(x, true) FROM unnest(ARRAY[3, 3]) x)));
+-- a list of 20 distinct values keeps 8 and knows it dropped some
+SELECT fluss_grid.topk_text(fluss_grid.topk(x * 0.25, true)) FROM generate_series(1, 20) x;
+SELECT fluss_grid.topk_best(fluss_grid.topk(x, true), NULL::bigint) FROM generate_series(1, 20) x;
+SELECT fluss_grid.topk_best(fluss_grid.topk(x, true), NULL::integer) FROM generate_series(1, 20) x;
+SELECT fluss_grid.topk_text('\x00'::bytea);
 
 DROP FUNCTION check_all();
 DROP VIEW ref;

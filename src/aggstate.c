@@ -13,9 +13,10 @@
  *	MOM   float8 moments {n, sum, sum of squares} over finite values, the
  *		  sums kept as double-double pairs (moments.c), so that retracting a
  *		  large value gives back the small ones exactly enough.
- *	EXT   an extreme (min or max).  Inserts merge with least()/greatest();
- *		  a retraction that reaches the current extreme marks the group
- *		  stale and the fold recomputes it from the source.
+ *	EXT   an extreme (min or max), kept as a top-k list (extreme.c): the
+ *		  best few values with their row counts.  Retracting the extreme
+ *		  promotes the next value; only a list that runs dry marks the
+ *		  group stale, and the fold recomputes it from the source.
  *	FL    first/last: the value of the row that sorts first (last) by
  *		  (time, value), plus that time.  Retraction works as for EXT.
  *
@@ -137,7 +138,7 @@ static const FgComp comps_stddev_float[] = {
 	{"m", FG_MERGE_MOM, FG_RV_MOM, "double precision[]"}, {NULL}
 };
 static const FgComp comps_ext[] = {
-	{"v", FG_MERGE_EXT, FG_RV_VALUE, NULL}, {NULL}
+	{"k", FG_MERGE_EXT, FG_RV_VALUE, "bytea"}, {NULL}
 };
 static const FgComp comps_fl[] = {
 	{"v", FG_MERGE_FL, FG_RV_VALUE, NULL}, {NULL}
@@ -366,8 +367,6 @@ FgAggColumnDefs(StringInfo buf, const FgAgg *agg, int i, bool delta,
 		else if (!delta)
 		{
 			appendStringInfo(buf, ", _fg_%d_%s %s", i, c->name, t);
-			if (c->merge == FG_MERGE_EXT)
-				appendStringInfo(buf, ", _fg_%d_c bigint NOT NULL DEFAULT 0", i);
 			if (c->merge == FG_MERGE_FL)
 				appendStringInfo(buf, ", _fg_%d_t %s", i,
 								 time_type_name(timetype));
@@ -379,8 +378,6 @@ FgAggColumnDefs(StringInfo buf, const FgAgg *agg, int i, bool delta,
 		{
 			appendStringInfo(buf, ", _fg_%d_ins %s, _fg_%d_del %s",
 							 i, t, i, t);
-			if (c->merge == FG_MERGE_EXT)
-				appendStringInfo(buf, ", _fg_%d_ins_c bigint, _fg_%d_del_c bigint", i, i);
 			if (c->merge == FG_MERGE_FL)
 				appendStringInfo(buf, ", _fg_%d_ins_t %s, _fg_%d_del_t %s",
 								 i, time_type_name(timetype),
@@ -403,8 +400,6 @@ FgAggStateColumnNames(List **names, const FgRollup *r, int i)
 	for (c = agg_comps(agg); c->name; c++)
 	{
 		*names = lappend(*names, psprintf("_fg_%d_%s", i, c->name));
-		if (c->merge == FG_MERGE_EXT)
-			*names = lappend(*names, psprintf("_fg_%d_c", i));
 		if (c->merge == FG_MERGE_FL)
 			*names = lappend(*names, psprintf("_fg_%d_t", i));
 	}
@@ -477,17 +472,10 @@ FgAggLiftExprs(StringInfo buf, const FgRollup *r, int i)
 									 i, i);
 					break;
 				case FG_MERGE_EXT:
-					{
-						const char *ext = is_min_like(agg->kind) ? "min" : "max";
-						const char *ismax = is_min_like(agg->kind) ? "false" : "true";
-
-						appendStringInfo(buf,
-										 ", %s(_fg_p_%d_v) FILTER (WHERE _fg_sign > 0)"
-										 ", %s(_fg_p_%d_v) FILTER (WHERE _fg_sign < 0)"
-										 ", fluss_grid.ext_count(_fg_p_%d_v, _fg_p_%d_c, %s) FILTER (WHERE _fg_sign > 0)"
-										 ", fluss_grid.ext_count(_fg_p_%d_v, _fg_p_%d_c, %s) FILTER (WHERE _fg_sign < 0)",
-										 ext, i, ext, i, i, i, ismax, i, i, ismax);
-					}
+					appendStringInfo(buf,
+									 ", fluss_grid.topk_merge(_fg_p_%d_k) FILTER (WHERE _fg_sign > 0)"
+									 ", fluss_grid.topk_merge(_fg_p_%d_k) FILTER (WHERE _fg_sign < 0)",
+									 i, i);
 					break;
 				case FG_MERGE_FL:
 					{
@@ -580,17 +568,12 @@ FgAggLiftExprs(StringInfo buf, const FgRollup *r, int i)
 			case FG_RV_VALUE:
 				if (c->merge == FG_MERGE_EXT)
 				{
-					const char *f = is_min_like(agg->kind) ? "min" : "max";
 					const char *ismax = is_min_like(agg->kind) ? "false" : "true";
 
-					appendStringInfo(buf, ", %s(%s) FILTER (WHERE _fg_sign > 0", f, x);
-					append_filter(buf, agg, i);
-					appendStringInfo(buf, "), %s(%s) FILTER (WHERE _fg_sign < 0", f, x);
-					append_filter(buf, agg, i);
-					appendStringInfo(buf, "), fluss_grid.ext_count(%s, 1::bigint, %s) FILTER (WHERE _fg_sign > 0",
+					appendStringInfo(buf, ", fluss_grid.topk(%s, %s) FILTER (WHERE _fg_sign > 0",
 									 x, ismax);
 					append_filter(buf, agg, i);
-					appendStringInfo(buf, "), fluss_grid.ext_count(%s, 1::bigint, %s) FILTER (WHERE _fg_sign < 0",
+					appendStringInfo(buf, "), fluss_grid.topk(%s, %s) FILTER (WHERE _fg_sign < 0",
 									 x, ismax);
 					append_filter(buf, agg, i);
 					appendStringInfoChar(buf, ')');
@@ -648,15 +631,9 @@ FgAggCombineExprs(StringInfo buf, const FgRollup *r, int i, const char *d)
 								 d, i, d, i);
 				break;
 			case FG_MERGE_EXT:
-				{
-					const char *ismax = is_min_like(agg->kind) ? "false" : "true";
-
-					appendStringInfo(buf, ", %s(%s._fg_%d_ins), %s(%s._fg_%d_del)"
-									 ", fluss_grid.ext_count(%s._fg_%d_ins, %s._fg_%d_ins_c, %s)"
-									 ", fluss_grid.ext_count(%s._fg_%d_del, %s._fg_%d_del_c, %s)",
-									 ext, d, i, ext, d, i,
-									 d, i, d, i, ismax, d, i, d, i, ismax);
-				}
+				appendStringInfo(buf,
+								 ", fluss_grid.topk_merge(%s._fg_%d_ins), fluss_grid.topk_merge(%s._fg_%d_del)",
+								 d, i, d, i);
 				break;
 			case FG_MERGE_FL:
 				appendStringInfo(buf,
@@ -680,6 +657,15 @@ old_ref(StringInfo buf, const char *old, int i, const char *col,
 		appendStringInfo(buf, "%s._fg_%d_%s", old, i, col);
 	else
 		appendStringInfo(buf, "NULL::%s", type);
+}
+
+/* the new top-k list of min/max aggregate i: old + inserted - deleted */
+static void
+ext_apply_expr(StringInfo buf, const char *old, int i, const char *g)
+{
+	appendStringInfoString(buf, "fluss_grid.topk_apply(");
+	old_ref(buf, old, i, "k", "bytea");
+	appendStringInfo(buf, ", %s._fg_%d_ins, %s._fg_%d_del)", g, i, g, i);
 }
 
 /*
@@ -722,26 +708,7 @@ FgAggApplyExprs(StringInfo buf, const FgRollup *r, int i, const char *old,
 				appendStringInfo(buf, ", %s._fg_%d_dsc_ins)", g, i);
 				break;
 			case FG_MERGE_EXT:
-				{
-					/* the new extreme V, then the weight of the rows at V */
-					StringInfoData v;
-					StringInfoData ov;
-					StringInfoData oc;
-
-					initStringInfo(&v);
-					initStringInfo(&ov);
-					initStringInfo(&oc);
-					old_ref(&ov, old, i, "v", t);
-					old_ref(&oc, old, i, "c", "bigint");
-					appendStringInfo(&v, "%s(%s, %s._fg_%d_ins)", minlike ? "least" : "greatest",
-									 ov.data, g, i);
-					appendStringInfo(buf,
-									 "%s, (CASE WHEN %s = %s THEN coalesce(%s, 0) ELSE 0 END"
-									 " + CASE WHEN %s._fg_%d_ins = %s THEN coalesce(%s._fg_%d_ins_c, 0) ELSE 0 END"
-									 " - CASE WHEN %s._fg_%d_del = %s THEN coalesce(%s._fg_%d_del_c, 0) ELSE 0 END)",
-									 v.data, ov.data, v.data, oc.data,
-									 g, i, v.data, g, i, g, i, v.data, g, i);
-				}
+				ext_apply_expr(buf, old, i, g);
 				break;
 			case FG_MERGE_FL:
 				{
@@ -832,38 +799,11 @@ FgAggStaleExpr(StringInfo buf, const FgRollup *r, int i, const char *old,
 	}
 	if (agg->kind == FG_AGG_MIN || agg->kind == FG_AGG_MAX)
 	{
-		/*
-		 * Stale when a retracted value lies beyond the new extreme V (cannot
-		 * happen but for corruption) or when no row at V is left.
-		 */
-		StringInfoData v;
-		StringInfoData ov;
-		StringInfoData oc;
-		const char *beyond = minlike ? "<" : ">";
-
-		initStringInfo(&v);
-		initStringInfo(&ov);
-		initStringInfo(&oc);
-		if (old)
-		{
-			appendStringInfo(&ov, "%s._fg_%d_v", old, i);
-			appendStringInfo(&oc, "%s._fg_%d_c", old, i);
-		}
-		else
-		{
-			appendStringInfoString(&ov, "NULL");
-			appendStringInfoString(&oc, "NULL");
-		}
-		appendStringInfo(&v, "%s(%s, %s._fg_%d_ins)", ext, ov.data, g, i);
-		appendStringInfo(buf,
-						 "(%s._fg_%d_del IS NOT NULL AND coalesce(%s._fg_%d_del %s %s"
-						 " OR (%s._fg_%d_del = %s AND (CASE WHEN %s = %s THEN coalesce(%s, 0) ELSE 0 END"
-						 " + CASE WHEN %s._fg_%d_ins = %s THEN coalesce(%s._fg_%d_ins_c, 0) ELSE 0 END"
-						 " - coalesce(%s._fg_%d_del_c, 0)) <= 0), true))",
-						 g, i, g, i, beyond, v.data,
-						 g, i, v.data, ov.data, v.data, oc.data,
-						 g, i, v.data, g, i,
+		/* stale when the new top-k list runs dry */
+		appendStringInfo(buf, "(%s._fg_%d_del IS NOT NULL AND coalesce(fluss_grid.topk_stale(",
 						 g, i);
+		ext_apply_expr(buf, old, i, g);
+		appendStringInfoString(buf, "), false))");
 		return;
 	}
 	appendStringInfo(buf, "(%s._fg_%d_del%s IS NOT NULL AND coalesce(%s._fg_%d_del%s %s %s(",
@@ -951,6 +891,9 @@ FgAggFinalizeExpr(StringInfo buf, const FgRollup *r, int i, const char *c)
 			break;
 		case FG_AGG_MIN:
 		case FG_AGG_MAX:
+			appendStringInfo(buf, "fluss_grid.topk_best(%s._fg_%d_k, NULL::%s)",
+							 c, i, format_type_be(agg->argtype));
+			break;
 		case FG_AGG_FIRST:
 		case FG_AGG_LAST:
 			appendStringInfo(buf, "%s._fg_%d_v", c, i);
@@ -985,12 +928,14 @@ FgAggDeltaColumnNames(List **names, const FgRollup *r, int i)
 													  pair[k]));
 				break;
 			case FG_MERGE_EXT:
+				for (int k = 0; k < 2; k++)
+					*names = lappend(*names, psprintf("_fg_%d_%s", i, pair[k]));
+				break;
 			case FG_MERGE_FL:
 				for (int k = 0; k < 2; k++)
 					*names = lappend(*names, psprintf("_fg_%d_%s", i, pair[k]));
 				for (int k = 0; k < 2; k++)
-					*names = lappend(*names, psprintf("_fg_%d_%s_%s", i, pair[k],
-													  c->merge == FG_MERGE_EXT ? "c" : "t"));
+					*names = lappend(*names, psprintf("_fg_%d_%s_t", i, pair[k]));
 				break;
 		}
 	}
@@ -1012,8 +957,6 @@ FgAggParentColumns(StringInfo buf, const FgRollup *r, int i, const char *s)
 	{
 		appendStringInfo(buf, ", %s._fg_%d_%s AS _fg_p_%d_%s",
 						 s, j, c->name, i, c->name);
-		if (c->merge == FG_MERGE_EXT)
-			appendStringInfo(buf, ", %s._fg_%d_c AS _fg_p_%d_c", s, j, i);
 		if (c->merge == FG_MERGE_FL)
 			appendStringInfo(buf, ", %s._fg_%d_t AS _fg_p_%d_t", s, j, i);
 	}
@@ -1259,27 +1202,11 @@ FgAggLiftAccum(const FgAgg *agg, const FgLiftArg *arg, FgLiftAcc *acc,
 			case FG_RV_VALUE:
 				if (c->merge == FG_MERGE_EXT)
 				{
-					int			cmp;
-
 					if (xnull)
 						break;
-					if (!acc->has)
-					{
-						lift_keep(arg, acc, x, cxt);
-						acc->vcount = 1;
-						acc->has = true;
-						break;
-					}
-					cmp = lift_cmp(arg, x, acc->value);
-					if (!is_min_like(agg->kind))
-						cmp = -cmp;
-					/* a tie keeps the later value, as min() and max() do */
-					if (cmp < 0)
-						acc->vcount = 1;
-					else if (cmp == 0)
-						acc->vcount++;
-					if (cmp <= 0)
-						lift_keep(arg, acc, x, cxt);
+					if (acc->topk == NULL)
+						acc->topk = FgTopKCreate(arg->type, !is_min_like(agg->kind), cxt);
+					FgTopKAdd(acc->topk, x, 1);
 				}
 				else
 				{
@@ -1407,15 +1334,19 @@ FgAggLiftEmit(const FgAgg *agg, const FgLiftArg *arg, FgLiftAcc *acc,
 				n += 2;
 				break;
 			case FG_MERGE_EXT:
+				outnull[n + ins] = FgTopKIsEmpty(acc->topk);
+				out[n + ins] = outnull[n + ins] ? (Datum) 0
+					: PointerGetDatum(FgTopKSerialize(acc->topk));
+				out[n + oth] = (Datum) 0;
+				outnull[n + oth] = true;
+				n += 2;
+				break;
 			case FG_MERGE_FL:
 				out[n + ins] = acc->value;
 				outnull[n + ins] = !acc->has || acc->isnull;
 				out[n + oth] = (Datum) 0;
 				outnull[n + oth] = true;
-				if (c->merge == FG_MERGE_EXT)
-					out[n + 2 + ins] = Int64GetDatum(acc->vcount);
-				else
-					out[n + 2 + ins] = TimestampGetDatum(acc->t);
+				out[n + 2 + ins] = TimestampGetDatum(acc->t);
 				outnull[n + 2 + ins] = !acc->has;
 				out[n + 2 + oth] = (Datum) 0;
 				outnull[n + 2 + oth] = true;

@@ -156,11 +156,11 @@ typedef struct FgLiftAcc
 #endif
 	Datum		nsum;			/* numeric sums and squares, 0 = none */
 	float8		mom[FG_MOM_LEN];
-	bool		has;			/* scale, extreme, first/last seen */
+	bool		has;			/* scale, first/last seen */
 	bool		isnull;			/* first/last: its value is NULL */
 	int32		dsc;
-	Datum		value;			/* extreme, first/last */
-	int64		vcount;			/* rows holding the extreme */
+	Datum		value;			/* first/last */
+	struct FgTopK *topk;		/* min/max: the best values (extreme.c) */
 	Timestamp	t;				/* first/last: its time */
 } FgLiftAcc;
 
@@ -171,6 +171,20 @@ extern void FgAggLiftAccum(const FgAgg *agg, const FgLiftArg *arg,
 						   MemoryContext cxt);
 extern int	FgAggLiftEmit(const FgAgg *agg, const FgLiftArg *arg,
 						  FgLiftAcc *acc, int sign, Datum *out, bool *outnull);
+
+/*
+ * Top-k lists of min/max (extreme.c): the FG_TOPK_KEEP best distinct values
+ * of a group with their row counts, so that retracting the extreme promotes
+ * the next one instead of reading the source.
+ */
+#define FG_TOPK_KEEP 8
+
+typedef struct FgTopK FgTopK;
+
+extern FgTopK *FgTopKCreate(Oid typid, bool is_max, MemoryContext cxt);
+extern void FgTopKAdd(FgTopK *tk, Datum x, int64 w);
+extern bool FgTopKIsEmpty(const FgTopK *tk);
+extern bytea *FgTopKSerialize(const FgTopK *tk);
 
 /* moments.c */
 extern void FgMomAccum(float8 *v, double x);
@@ -298,6 +312,7 @@ typedef struct FgRollupStatus
 	TimestampTz last_error_at;
 	int64		folds;
 	int64		deltas;
+	int64		recomputed;		/* groups read again from the source */
 	int			failures;		/* consecutive failures, for backoff */
 	TimestampTz retry_after;
 	char		last_error[256];
