@@ -39,13 +39,14 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/detoast.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
-#include "utils/float.h"
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
 
@@ -63,25 +64,27 @@ PG_FUNCTION_INFO_V1(fluss_grid_topk_text);
 #define TOPK_MAX	0x01		/* best = largest */
 #define TOPK_TRUNC	0x02		/* values worse than the last were dropped */
 #define TOPK_DRY	0x04		/* unusable: the group must be recomputed */
+#define TOPK_VERSION 1
 
 /*
- * Stored form: this header, then n entries, each an int64 count followed by
- * the value (a Datum for by-value types, else the value's bytes), every
- * entry padded to a multiple of 8 bytes.  The bytea itself is 4-aligned,
- * which is all a varlena value inside it needs.
+ * Stored form, after the varlena header: this header, then n entries, each
+ * an int64 count followed by the value (a Datum for by-value types, else
+ * the value's bytes), every entry padded to a multiple of 8 bytes.  Counts
+ * and by-value Datums are read with memcpy, so a list with a short varlena
+ * header is read in place; by-reference values need the 4-byte header
+ * form, whose payload is 4-aligned.
  */
-typedef struct TopKDisk
+typedef struct TopKHeader
 {
-	int32		vl_len_;
 	Oid			typid;
 	uint8		flags;
-	uint8		unused;
+	uint8		version;
 	uint16		n;
-} TopKDisk;
+} TopKHeader;
 
-#define TOPK_HDRSZ	MAXALIGN(sizeof(TopKDisk))
+#define TOPK_ENTRY_SIZE(vs)	MAXALIGN(sizeof(int64) + (vs))
 
-/* in-memory list; values of by-reference types are owned by cxt */
+/* a list; by-reference values live in cxt or in the bytea it was read from */
 struct FgTopK
 {
 	Oid			typid;
@@ -97,53 +100,69 @@ struct FgTopK
 	int64		cnts[FG_TOPK_KEEP + 1];
 };
 
-/* an entry list of any length, for combining */
-typedef struct TopKWork
-{
-	int			n;
-	int			cap;
-	Datum	   *vals;
-	int64	   *cnts;
-} TopKWork;
+/* combining reads at most this many lists */
+#define TOPK_MAX_INPUTS 3
 
-static FgTopK *topk_new(Oid typid, bool is_max, MemoryContext cxt);
+static void topk_init(FgTopK *tk, Oid typid, bool is_max, MemoryContext cxt);
 static int	topk_order(const FgTopK *tk, Datum a, Datum b);
 static Datum topk_copy_value(const FgTopK *tk, Datum x);
-static FgTopK *topk_read(bytea *b, MemoryContext cxt);
+static void topk_read(FgTopK *tk, bytea *b, const FgTopK *model);
 static bytea *topk_write(const FgTopK *tk);
-static FgTopK *topk_combine(FgTopK **lists, const int *signs, int nlists,
-							MemoryContext cxt);
+static void topk_combine(FgTopK *out, FgTopK **lists, const int *signs,
+						 int nlists);
 
 /*
- * topk_new
+ * topk_init
  *		An empty list of values of typid.
  */
-static FgTopK *
-topk_new(Oid typid, bool is_max, MemoryContext cxt)
+static void
+topk_init(FgTopK *tk, Oid typid, bool is_max, MemoryContext cxt)
 {
 	TypeCacheEntry *tc = lookup_type_cache(typid, TYPECACHE_CMP_PROC_FINFO);
-	FgTopK	   *tk;
 
 	if (!OidIsValid(tc->cmp_proc_finfo.fn_oid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FUNCTION),
 				 errmsg("could not identify a comparison function for type %s",
 						format_type_be(typid))));
-	if (tc->typlen > 0 && !tc->typbyval && tc->typlen > 1024)
+	if (!tc->typbyval && tc->typlen > 1024)
 		elog(ERROR, "fluss_grid: type %s is too wide for a top-k list",
 			 format_type_be(typid));
-	tk = MemoryContextAllocZero(cxt, sizeof(FgTopK));
+	memset(tk, 0, offsetof(FgTopK, vals));
 	tk->typid = typid;
 	tk->typlen = tc->typlen;
 	tk->typbyval = tc->typbyval;
 	tk->is_max = is_max;
 	tk->cmp = &tc->cmp_proc_finfo;
 	tk->cxt = cxt;
-	return tk;
+}
+
+/* an empty list of model's kind */
+static void
+topk_like(FgTopK *tk, const FgTopK *model)
+{
+	memcpy(tk, model, offsetof(FgTopK, vals));
+	tk->trunc = tk->dry = false;
+	tk->n = 0;
+}
+
+/* btree order of float8, NaN equal to itself and above everything */
+static inline int
+cmp_float8(double a, double b)
+{
+	if (a < b)
+		return -1;
+	if (a > b)
+		return 1;
+	if (a == b)
+		return 0;
+	if (isnan(a))
+		return isnan(b) ? 0 : 1;
+	return -1;
 }
 
 /* < 0 when a is the better extreme (sorts first in the list) */
-static int
+static inline int
 topk_order(const FgTopK *tk, Datum a, Datum b)
 {
 	int			c;
@@ -162,10 +181,10 @@ topk_order(const FgTopK *tk, Datum a, Datum b)
 				DatumGetInt64(a) > DatumGetInt64(b) ? 1 : 0;
 			break;
 		case FLOAT4OID:
-			c = float4_cmp_internal(DatumGetFloat4(a), DatumGetFloat4(b));
+			c = cmp_float8(DatumGetFloat4(a), DatumGetFloat4(b));
 			break;
 		case FLOAT8OID:
-			c = float8_cmp_internal(DatumGetFloat8(a), DatumGetFloat8(b));
+			c = cmp_float8(DatumGetFloat8(a), DatumGetFloat8(b));
 			break;
 		default:
 			c = DatumGetInt32(FunctionCall2Coll(tk->cmp, InvalidOid, a, b));
@@ -206,6 +225,14 @@ topk_free_value(const FgTopK *tk, Datum x)
 		pfree(DatumGetPointer(x));
 }
 
+/* make every value of tk a copy of its own, in tk->cxt */
+static void
+topk_own(FgTopK *tk)
+{
+	for (int i = 0; i < tk->n; i++)
+		tk->vals[i] = topk_copy_value(tk, tk->vals[i]);
+}
+
 /*
  * FgTopKCreate
  *		An empty list for the C lift, in cxt.
@@ -213,7 +240,10 @@ topk_free_value(const FgTopK *tk, Datum x)
 FgTopK *
 FgTopKCreate(Oid typid, bool is_max, MemoryContext cxt)
 {
-	return topk_new(typid, is_max, cxt);
+	FgTopK	   *tk = MemoryContextAlloc(cxt, sizeof(FgTopK));
+
+	topk_init(tk, typid, is_max, cxt);
+	return tk;
 }
 
 /*
@@ -273,12 +303,12 @@ FgTopKAdd(FgTopK *tk, Datum x, int64 w)
 bool
 FgTopKIsEmpty(const FgTopK *tk)
 {
-	return tk == NULL || (tk->n == 0 && !tk->trunc);
+	return tk == NULL || (tk->n == 0 && !tk->trunc && !tk->dry);
 }
 
 /*
  * FgTopKSerialize
- *		The stored form of a non-empty list, in CurrentMemoryContext.
+ *		The stored form of a list, in CurrentMemoryContext.
  */
 bytea *
 FgTopKSerialize(const FgTopK *tk)
@@ -299,19 +329,22 @@ topk_value_size(const FgTopK *tk, Datum v)
 static bytea *
 topk_write(const FgTopK *tk)
 {
-	Size		len = TOPK_HDRSZ;
-	TopKDisk   *d;
+	Size		len = VARHDRSZ + sizeof(TopKHeader);
+	TopKHeader *h;
+	bytea	   *b;
 	char	   *p;
 
 	for (int i = 0; i < tk->n; i++)
-		len += MAXALIGN(sizeof(int64) + topk_value_size(tk, tk->vals[i]));
-	d = palloc0(len);
-	SET_VARSIZE(d, len);
-	d->typid = tk->typid;
-	d->flags = (tk->is_max ? TOPK_MAX : 0) | (tk->trunc ? TOPK_TRUNC : 0) |
+		len += TOPK_ENTRY_SIZE(topk_value_size(tk, tk->vals[i]));
+	b = palloc0(len);
+	SET_VARSIZE(b, len);
+	h = (TopKHeader *) VARDATA(b);
+	h->typid = tk->typid;
+	h->flags = (tk->is_max ? TOPK_MAX : 0) | (tk->trunc ? TOPK_TRUNC : 0) |
 		(tk->dry ? TOPK_DRY : 0);
-	d->n = tk->n;
-	p = (char *) d + TOPK_HDRSZ;
+	h->version = TOPK_VERSION;
+	h->n = tk->n;
+	p = VARDATA(b) + sizeof(TopKHeader);
 	for (int i = 0; i < tk->n; i++)
 	{
 		Size		vs = topk_value_size(tk, tk->vals[i]);
@@ -321,42 +354,73 @@ topk_write(const FgTopK *tk)
 			memcpy(p + sizeof(int64), &tk->vals[i], sizeof(Datum));
 		else
 			memcpy(p + sizeof(int64), DatumGetPointer(tk->vals[i]), vs);
-		p += MAXALIGN(sizeof(int64) + vs);
+		p += TOPK_ENTRY_SIZE(vs);
 	}
-	return (bytea *) d;
+	return b;
+}
+
+static void
+topk_corrupt(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("invalid fluss_grid top-k list")));
 }
 
 /*
  * topk_read
- *		Parse a stored list; by-reference values point into b, which must
- *		outlive the result.  Anything malformed is reported, not trusted.
+ *		Parse a stored list (as passed in, possibly with a short header)
+ *		into tk.  With a model, the list must be of the model's kind and its
+ *		type facts are taken from it.  By-reference values point into b (or
+ *		into a detoasted copy of it), which must outlive tk.  Anything
+ *		malformed is reported, not trusted.
  */
-static FgTopK *
-topk_read(bytea *b, MemoryContext cxt)
+static void
+topk_read(FgTopK *tk, bytea *b, const FgTopK *model)
 {
-	TopKDisk   *d = (TopKDisk *) b;
-	Size		len = VARSIZE(b);
-	FgTopK	   *tk;
+	TopKHeader	h;
 	char	   *p;
-	char	   *end = (char *) b + len;
+	char	   *end;
 
-	if (len < TOPK_HDRSZ || d->n > FG_TOPK_KEEP ||
-		(d->flags & ~(TOPK_MAX | TOPK_TRUNC | TOPK_DRY)) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("invalid fluss_grid top-k list")));
-	tk = topk_new(d->typid, (d->flags & TOPK_MAX) != 0, cxt);
-	tk->trunc = (d->flags & TOPK_TRUNC) != 0;
-	tk->dry = (d->flags & TOPK_DRY) != 0;
-	p = (char *) d + TOPK_HDRSZ;
-	for (int i = 0; i < d->n; i++)
+	if (VARATT_IS_EXTENDED(b))
+	{
+		/* in place unless compressed, external, or holding varlenas */
+		if (VARATT_IS_SHORT(b) && VARSIZE_ANY_EXHDR(b) >= sizeof(TopKHeader))
+		{
+			memcpy(&h, VARDATA_ANY(b), sizeof(TopKHeader));
+			if (!(model ? model->typbyval : get_typbyval(h.typid)))
+				b = (bytea *) detoast_attr((struct varlena *) b);
+		}
+		else
+			b = (bytea *) detoast_attr((struct varlena *) b);
+	}
+	if (VARSIZE_ANY_EXHDR(b) < sizeof(TopKHeader))
+		topk_corrupt();
+	memcpy(&h, VARDATA_ANY(b), sizeof(TopKHeader));
+	if (h.version != TOPK_VERSION || h.n > FG_TOPK_KEEP ||
+		(h.flags & ~(TOPK_MAX | TOPK_TRUNC | TOPK_DRY)) != 0)
+		topk_corrupt();
+	if (model)
+	{
+		if (h.typid != model->typid || ((h.flags & TOPK_MAX) != 0) != model->is_max)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("fluss_grid top-k lists of different kinds cannot be combined")));
+		topk_like(tk, model);
+	}
+	else
+		topk_init(tk, h.typid, (h.flags & TOPK_MAX) != 0, CurrentMemoryContext);
+	tk->trunc = (h.flags & TOPK_TRUNC) != 0;
+	tk->dry = (h.flags & TOPK_DRY) != 0;
+	p = VARDATA_ANY(b) + sizeof(TopKHeader);
+	end = VARDATA_ANY(b) + VARSIZE_ANY_EXHDR(b);
+	for (int i = 0; i < h.n; i++)
 	{
 		Size		vs;
 
-		if (p + sizeof(int64) + (tk->typlen == -1 ? VARHDRSZ : 0) > end)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("invalid fluss_grid top-k list")));
+		if (p + sizeof(int64) + (tk->typbyval ? sizeof(Datum) :
+								 tk->typlen == -1 ? VARHDRSZ : tk->typlen) > end)
+			topk_corrupt();
 		memcpy(&tk->cnts[i], p, sizeof(int64));
 		if (tk->typbyval)
 		{
@@ -367,167 +431,165 @@ topk_read(bytea *b, MemoryContext cxt)
 		{
 			tk->vals[i] = PointerGetDatum(p + sizeof(int64));
 			vs = (tk->typlen == -1) ? VARSIZE(DatumGetPointer(tk->vals[i])) : tk->typlen;
+			if (tk->typlen == -1 && (VARATT_IS_EXTENDED(DatumGetPointer(tk->vals[i])) ||
+									 p + sizeof(int64) + vs > end))
+				topk_corrupt();
 		}
-		p += MAXALIGN(sizeof(int64) + vs);
-		if (p > end + 7)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("invalid fluss_grid top-k list")));
+		p += TOPK_ENTRY_SIZE(vs);
 	}
-	tk->n = d->n;
-	return tk;
+	tk->n = h.n;
 }
 
-/* append (v, c) to w, growing it */
-static void
-work_push(TopKWork *w, Datum v, int64 c)
+/* how many of l's entries are not worse than bound */
+static int
+topk_cut(const FgTopK *l, Datum bound)
 {
-	if (w->n == w->cap)
+	int			lo = 0,
+				hi = l->n;
+
+	while (lo < hi)
 	{
-		w->cap = Max(16, w->cap * 2);
-		w->vals = w->vals ? repalloc(w->vals, sizeof(Datum) * w->cap)
-			: palloc(sizeof(Datum) * w->cap);
-		w->cnts = w->cnts ? repalloc(w->cnts, sizeof(int64) * w->cap)
-			: palloc(sizeof(int64) * w->cap);
+		int			mid = (lo + hi) / 2;
+
+		if (topk_order(l, l->vals[mid], bound) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	w->vals[w->n] = v;
-	w->cnts[w->n] = c;
-	w->n++;
+	return lo;
+}
+
+/*
+ * merge2
+ *		w := a + sign * b, both sorted best first; equal values add up and
+ *		keep a's representative.  Returns the number of entries of w.
+ */
+static int
+merge2(const FgTopK *kind, const Datum *av, const int64 *ac, int an,
+	   const Datum *bv, const int64 *bc, int bn, int sign,
+	   Datum *wv, int64 *wc)
+{
+	int			i = 0,
+				j = 0,
+				n = 0;
+
+	while (i < an && j < bn)
+	{
+		int			c = topk_order(kind, av[i], bv[j]);
+
+		if (c < 0)
+		{
+			wv[n] = av[i];
+			wc[n++] = ac[i++];
+		}
+		else if (c > 0)
+		{
+			wv[n] = bv[j];
+			wc[n++] = sign * bc[j++];
+		}
+		else
+		{
+			wv[n] = av[i];
+			wc[n++] = ac[i++] + sign * bc[j++];
+		}
+	}
+	for (; i < an; i++, n++)
+	{
+		wv[n] = av[i];
+		wc[n] = ac[i];
+	}
+	for (; j < bn; j++, n++)
+	{
+		wv[n] = bv[j];
+		wc[n] = sign * bc[j];
+	}
+	return n;
 }
 
 /*
  * topk_combine
- *		sum(signs[i] * lists[i]) as a new list in cxt; NULL entries of lists
- *		are empty.  Returns NULL when all inputs are NULL.
+ *		out := sum(signs[i] * lists[i]), NULL entries of lists being empty;
+ *		out must be initialised (its kind); its by-reference values point
+ *		into the inputs.
  */
-static FgTopK *
-topk_combine(FgTopK **lists, const int *signs, int nlists, MemoryContext cxt)
+static void
+topk_combine(FgTopK *out, FgTopK **lists, const int *signs, int nlists)
 {
-	FgTopK	   *first = NULL;
-	FgTopK	   *out;
 	bool		has_bound = false;
 	Datum		bound = (Datum) 0;
 	bool		trunc = false;
 	bool		dry = false;
-	TopKWork	w = {0};
-	MemoryContext old;
+	Datum		wv[2][TOPK_MAX_INPUTS * FG_TOPK_KEEP];
+	int64		wc[2][TOPK_MAX_INPUTS * FG_TOPK_KEEP];
+	int			wn = 0;
+	int			cur = 0;
 
+	Assert(nlists <= TOPK_MAX_INPUTS);
+	out->n = 0;
 	for (int i = 0; i < nlists; i++)
 	{
 		FgTopK	   *l = lists[i];
 
 		if (l == NULL)
 			continue;
-		if (first == NULL)
-			first = l;
-		else if (l->typid != first->typid || l->is_max != first->is_max)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("fluss_grid top-k lists of different kinds cannot be combined")));
 		dry |= l->dry;
 		if (l->trunc)
 		{
 			trunc = true;
 			if (l->n > 0 &&
-				(!has_bound || topk_order(l, l->vals[l->n - 1], bound) < 0))
+				(!has_bound || topk_order(out, l->vals[l->n - 1], bound) < 0))
 			{
 				bound = l->vals[l->n - 1];
 				has_bound = true;
 			}
 		}
 	}
-	if (first == NULL)
-		return NULL;
-	out = topk_new(first->typid, first->is_max, cxt);
 	if (dry)
 	{
 		out->dry = out->trunc = true;
-		return out;
+		return;
 	}
 
-	/* sum the counts of equal values, within the bound, in sorted order */
-	old = MemoryContextSwitchTo(cxt);
+	/* merge the lists, each cut at the bound, into one sorted run */
 	for (int i = 0; i < nlists; i++)
 	{
 		FgTopK	   *l = lists[i];
+		int			n;
 
 		if (l == NULL)
 			continue;
-		for (int j = 0; j < l->n; j++)
-		{
-			Datum		v = l->vals[j];
-			int64		c = signs[i] * l->cnts[j];
-			int			lo = 0,
-						hi = w.n;
-
-			if (has_bound && topk_order(l, v, bound) > 0)
-				break;			/* this list's later entries are worse still */
-			while (lo < hi)
-			{
-				int			mid = (lo + hi) / 2;
-
-				if (topk_order(l, w.vals[mid], v) < 0)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-			if (lo < w.n && topk_order(l, w.vals[lo], v) == 0)
-			{
-				w.cnts[lo] += c;
-				continue;
-			}
-			work_push(&w, v, c);
-			memmove(&w.vals[lo + 1], &w.vals[lo], sizeof(Datum) * (w.n - 1 - lo));
-			memmove(&w.cnts[lo + 1], &w.cnts[lo], sizeof(int64) * (w.n - 1 - lo));
-			w.vals[lo] = v;
-			w.cnts[lo] = c;
-		}
+		n = has_bound ? topk_cut(l, bound) : l->n;
+		wn = merge2(out, wv[cur], wc[cur], wn, l->vals, l->cnts, n, signs[i],
+					wv[1 - cur], wc[1 - cur]);
+		cur = 1 - cur;
 	}
-	MemoryContextSwitchTo(old);
 
-	for (int j = 0; j < w.n; j++)
+	for (int j = 0; j < wn; j++)
 	{
-		if (w.cnts[j] < 0)
+		if (wc[cur][j] < 0)
 		{
 			/* retracting rows never counted: recompute rather than guess */
 			dry = true;
 			break;
 		}
-		if (w.cnts[j] == 0)
+		if (wc[cur][j] == 0)
 			continue;
 		if (out->n == FG_TOPK_KEEP)
 		{
 			trunc = true;
 			break;
 		}
-		out->vals[out->n] = topk_copy_value(out, w.vals[j]);
-		out->cnts[out->n] = w.cnts[j];
+		out->vals[out->n] = wv[cur][j];
+		out->cnts[out->n] = wc[cur][j];
 		out->n++;
 	}
-	if (w.vals)
-	{
-		pfree(w.vals);
-		pfree(w.cnts);
-	}
 	out->trunc = trunc;
+	out->dry = false;
 	if (dry || (trunc && out->n == 0))
 	{
-		for (int j = 0; j < out->n; j++)
-			topk_free_value(out, out->vals[j]);
 		out->n = 0;
 		out->dry = out->trunc = true;
 	}
-	return out;
-}
-
-static void
-topk_free(FgTopK *tk)
-{
-	if (tk == NULL)
-		return;
-	for (int j = 0; j < tk->n; j++)
-		topk_free_value(tk, tk->vals[j]);
-	pfree(tk);
 }
 
 /* ---------------------------------------------------------------------
@@ -555,8 +617,8 @@ fluss_grid_topk_accum(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("is_max must not be NULL")));
-		tk = topk_new(get_fn_expr_argtype(fcinfo->flinfo, 1),
-					  PG_GETARG_BOOL(2), aggcxt);
+		tk = FgTopKCreate(get_fn_expr_argtype(fcinfo->flinfo, 1),
+						  PG_GETARG_BOOL(2), aggcxt);
 	}
 	if (!PG_ARGISNULL(1))
 		FgTopKAdd(tk, PG_GETARG_DATUM(1), 1);
@@ -566,17 +628,18 @@ fluss_grid_topk_accum(PG_FUNCTION_ARGS)
 /*
  * fluss_grid_topk_merge_accum
  *		Transition of aggregate fluss_grid.topk_merge(list bytea): the
- *		union of the lists.
+ *		union of the lists.  Called once per changelog row by the fold and
+ *		the realtime view, so it allocates nothing for by-value types.
  */
 Datum
 fluss_grid_topk_merge_accum(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcxt;
 	FgTopK	   *st;
-	FgTopK	   *in;
+	FgTopK		in;
+	FgTopK		res;
 	FgTopK	   *lists[2];
-	int			signs[2] = {1, 1};
-	FgTopK	   *res;
+	static const int signs[2] = {1, 1};
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
 		elog(ERROR, "fluss_grid.topk_merge called in non-aggregate context");
@@ -587,12 +650,30 @@ fluss_grid_topk_merge_accum(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 		PG_RETURN_POINTER(st);
 	}
-	in = topk_read(PG_GETARG_BYTEA_P(1), CurrentMemoryContext);
+	if (st == NULL)
+	{
+		st = MemoryContextAlloc(aggcxt, sizeof(FgTopK));
+		topk_read(st, PG_GETARG_BYTEA_PP(1), NULL);
+		st->cxt = aggcxt;
+		topk_own(st);
+		PG_RETURN_POINTER(st);
+	}
+	topk_read(&in, PG_GETARG_BYTEA_PP(1), st);
 	lists[0] = st;
-	lists[1] = in;
-	res = topk_combine(lists, signs, 2, aggcxt);
-	topk_free(st);
-	PG_RETURN_POINTER(res);
+	lists[1] = &in;
+	topk_like(&res, st);
+	topk_combine(&res, lists, signs, 2);
+	if (!st->typbyval)
+	{
+		/* the survivors become the state's own; the old values go */
+		FgTopK		old = *st;
+
+		topk_own(&res);
+		for (int i = 0; i < old.n; i++)
+			topk_free_value(&old, old.vals[i]);
+	}
+	*st = res;
+	PG_RETURN_POINTER(st);
 }
 
 /*
@@ -605,7 +686,7 @@ fluss_grid_topk_final(PG_FUNCTION_ARGS)
 {
 	FgTopK	   *tk = PG_ARGISNULL(0) ? NULL : (FgTopK *) PG_GETARG_POINTER(0);
 
-	if (FgTopKIsEmpty(tk) && !(tk && tk->dry))
+	if (FgTopKIsEmpty(tk))
 		PG_RETURN_NULL();
 	PG_RETURN_BYTEA_P(topk_write(tk));
 }
@@ -619,17 +700,28 @@ fluss_grid_topk_final(PG_FUNCTION_ARGS)
 Datum
 fluss_grid_topk_apply(PG_FUNCTION_ARGS)
 {
-	FgTopK	   *lists[3];
+	FgTopK		in[3];
+	FgTopK	   *lists[3] = {NULL, NULL, NULL};
 	static const int signs[3] = {1, 1, -1};
-	FgTopK	   *res;
+	FgTopK	   *model = NULL;
+	FgTopK		res;
 
 	for (int i = 0; i < 3; i++)
-		lists[i] = PG_ARGISNULL(i) ? NULL
-			: topk_read(PG_GETARG_BYTEA_P(i), CurrentMemoryContext);
-	res = topk_combine(lists, signs, 3, CurrentMemoryContext);
-	if (res == NULL || (res->n == 0 && !res->trunc))
+	{
+		if (PG_ARGISNULL(i))
+			continue;
+		topk_read(&in[i], PG_GETARG_BYTEA_PP(i), model);
+		lists[i] = &in[i];
+		if (model == NULL)
+			model = &in[i];
+	}
+	if (model == NULL)
 		PG_RETURN_NULL();
-	PG_RETURN_BYTEA_P(topk_write(res));
+	topk_like(&res, model);
+	topk_combine(&res, lists, signs, 3);
+	if (res.n == 0 && !res.trunc)
+		PG_RETURN_NULL();
+	PG_RETURN_BYTEA_P(topk_write(&res));
 }
 
 /*
@@ -639,13 +731,13 @@ fluss_grid_topk_apply(PG_FUNCTION_ARGS)
 Datum
 fluss_grid_topk_stale(PG_FUNCTION_ARGS)
 {
-	bytea	   *b = PG_GETARG_BYTEA_P(0);
+	bytea	   *b = PG_GETARG_BYTEA_PP(0);
+	TopKHeader	h;
 
-	if (VARSIZE(b) < TOPK_HDRSZ)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("invalid fluss_grid top-k list")));
-	PG_RETURN_BOOL((((TopKDisk *) b)->flags & TOPK_DRY) != 0);
+	if (VARSIZE_ANY_EXHDR(b) < sizeof(TopKHeader))
+		topk_corrupt();
+	memcpy(&h, VARDATA_ANY(b), sizeof(TopKHeader));
+	PG_RETURN_BOOL((h.flags & TOPK_DRY) != 0);
 }
 
 /*
@@ -656,11 +748,12 @@ Datum
 fluss_grid_topk_best(PG_FUNCTION_ARGS)
 {
 	Oid			want = get_fn_expr_argtype(fcinfo->flinfo, 1);
-	FgTopK	   *tk;
+	FgTopK		l;
+	FgTopK	   *tk = &l;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	tk = topk_read(PG_GETARG_BYTEA_P(0), CurrentMemoryContext);
+	topk_read(tk, PG_GETARG_BYTEA_PP(0), NULL);
 	if (tk->typid != want)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
@@ -680,11 +773,13 @@ fluss_grid_topk_best(PG_FUNCTION_ARGS)
 Datum
 fluss_grid_topk_text(PG_FUNCTION_ARGS)
 {
-	FgTopK	   *tk = topk_read(PG_GETARG_BYTEA_P(0), CurrentMemoryContext);
+	FgTopK		l;
+	FgTopK	   *tk = &l;
 	StringInfoData buf;
 	Oid			outfn;
 	bool		isvarlena;
 
+	topk_read(tk, PG_GETARG_BYTEA_PP(0), NULL);
 	getTypeOutputInfo(tk->typid, &outfn, &isvarlena);
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "%s {", tk->is_max ? "max" : "min");

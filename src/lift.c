@@ -25,6 +25,7 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
@@ -35,6 +36,7 @@
 #include "miscadmin.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/relcache.h"
 #include "utils/rel.h"
 #include "utils/typcache.h"
 
@@ -81,6 +83,7 @@ typedef struct LiftState
 	Datum	   *values;
 	bool	   *isnull;
 	int			reset_att;
+	List	   *indexes_ok;		/* changelog indexes checked, in cxt */
 	int			at_att;
 	int64		written;
 } LiftState;
@@ -90,6 +93,7 @@ static bool lift_receive(TupleTableSlot *slot, DestReceiver *self);
 static void lift_shutdown(DestReceiver *self);
 static void lift_destroy(DestReceiver *self);
 static void lift_flush(LiftState *ls);
+static void lift_check_indexes(LiftState *ls);
 static void lift_map_delta(LiftState *ls);
 
 /*
@@ -403,6 +407,51 @@ lift_receive(TupleTableSlot *slot, DestReceiver *self)
  *		Write every group as a delta row into the changelog and empty the
  *		table.
  */
+/*
+ * lift_check_indexes
+ *		simple_heap_insert maintains no index.  The changelog's one index is
+ *		partial on _fg_reset (TRUNCATE markers, inserted by SQL), which rows
+ *		of the lift never satisfy; any other index would be left incomplete,
+ *		so refuse to write past it.  Checked again only when the list of
+ *		indexes changes.
+ */
+static void
+lift_check_indexes(LiftState *ls)
+{
+	List	   *idx = RelationGetIndexList(ls->delta);
+	ListCell   *lc;
+	MemoryContext old;
+
+	if (equal(idx, ls->indexes_ok))
+	{
+		list_free(idx);
+		return;
+	}
+	foreach(lc, idx)
+	{
+		Relation	irel = index_open(lfirst_oid(lc), RowExclusiveLock);
+		List	   *pred = RelationGetIndexPredicate(irel);
+		bool		ok;
+
+		ok = (list_length(pred) == 1 && IsA(linitial(pred), Var) &&
+			  ((Var *) linitial(pred))->varattno == ls->reset_att + 1);
+		if (!ok)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("changelog \"%s\" has an index fluss_grid does not maintain",
+							RelationGetRelationName(ls->delta)),
+					 errdetail("Index \"%s\" is not partial on _fg_reset.",
+							   RelationGetRelationName(irel)),
+					 errhint("Drop the index: changelogs are internal to fluss_grid.")));
+		index_close(irel, NoLock);
+	}
+	old = MemoryContextSwitchTo(ls->cxt);
+	list_free(ls->indexes_ok);
+	ls->indexes_ok = list_copy(idx);
+	MemoryContextSwitchTo(old);
+	list_free(idx);
+}
+
 static void
 lift_flush(LiftState *ls)
 {
@@ -411,8 +460,10 @@ lift_flush(LiftState *ls)
 	TupleHashIterator iter;
 	TupleHashEntry entry;
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
-	MemoryContext old = MemoryContextSwitchTo(ls->rowcxt);
+	MemoryContext old;
 
+	lift_check_indexes(ls);
+	old = MemoryContextSwitchTo(ls->rowcxt);
 	InitTupleHashIterator(ls->hash, &iter);
 	while ((entry = ScanTupleHashTable(ls->hash, &iter)) != NULL)
 	{

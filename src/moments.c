@@ -78,6 +78,43 @@ mom_values(ArrayType *a)
 	return (float8 *) ARR_DATA_PTR(a);
 }
 
+/*
+ * mom_read
+ *		Copy the values of a state passed as a Datum into v.  A state read
+ *		from a tuple has a short varlena header and is unaligned; copying
+ *		it into an aligned buffer is cheaper than detoasting it into a
+ *		palloc'd copy, once per changelog row.
+ */
+static void
+mom_read(Datum d, float8 *v)
+{
+	struct varlena *p = (struct varlena *) DatumGetPointer(d);
+
+	if (VARATT_IS_SHORT(p) && !VARATT_IS_EXTERNAL(p) &&
+		VARSIZE_SHORT(p) - VARHDRSZ_SHORT == ARR_OVERHEAD_NONULLS(1) - VARHDRSZ +
+		sizeof(float8) * FG_MOM_LEN)
+	{
+		/* the array header after vl_len_, read from its unaligned place */
+		struct
+		{
+			int			ndim;
+			int32		dataoffset;
+			Oid			elemtype;
+			int			dim1;
+		}			h;
+
+		memcpy(&h, VARDATA_SHORT(p), sizeof(h));
+		if (h.ndim == 1 && h.dataoffset == 0 && h.elemtype == FLOAT8OID &&
+			h.dim1 == FG_MOM_LEN)
+		{
+			memcpy(v, VARDATA_SHORT(p) + ARR_OVERHEAD_NONULLS(1) - VARHDRSZ,
+				   sizeof(float8) * FG_MOM_LEN);
+			return;
+		}
+	}
+	memcpy(v, mom_values(DatumGetArrayTypeP(d)), sizeof(float8) * FG_MOM_LEN);
+}
+
 static ArrayType *
 mom_make(const float8 *v)
 {
@@ -159,15 +196,16 @@ Datum
 fluss_grid_mom_merge(PG_FUNCTION_ARGS)
 {
 	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(0);
-	ArrayType  *b = PG_GETARG_ARRAYTYPE_P(1);
 	float8	   *av = mom_values(a);
+	float8		bv[FG_MOM_LEN];
 
 	if (!AggCheckCallContext(fcinfo, NULL))
 	{
 		a = mom_make(av);
 		av = (float8 *) ARR_DATA_PTR(a);
 	}
-	mom_combine(av, mom_values(b), 1.0);
+	mom_read(PG_GETARG_DATUM(1), bv);
+	mom_combine(av, bv, 1.0);
 	PG_RETURN_ARRAYTYPE_P(a);
 }
 
@@ -180,8 +218,11 @@ fluss_grid_mom_sub(PG_FUNCTION_ARGS)
 {
 	float8		v[FG_MOM_LEN];
 
-	memcpy(v, mom_values(PG_GETARG_ARRAYTYPE_P(0)), sizeof(v));
-	mom_combine(v, mom_values(PG_GETARG_ARRAYTYPE_P(1)), -1.0);
+	float8		b[FG_MOM_LEN];
+
+	mom_read(PG_GETARG_DATUM(0), v);
+	mom_read(PG_GETARG_DATUM(1), b);
+	mom_combine(v, b, -1.0);
 	PG_RETURN_ARRAYTYPE_P(mom_make(v));
 }
 
@@ -192,8 +233,9 @@ fluss_grid_mom_sub(PG_FUNCTION_ARGS)
 Datum
 fluss_grid_mom_sum(PG_FUNCTION_ARGS)
 {
-	float8	   *v = mom_values(PG_GETARG_ARRAYTYPE_P(0));
+	float8		v[FG_MOM_LEN];
 
+	mom_read(PG_GETARG_DATUM(0), v);
 	PG_RETURN_FLOAT8(v[1] + v[2]);
 }
 
@@ -204,12 +246,16 @@ fluss_grid_mom_sum(PG_FUNCTION_ARGS)
 Datum
 fluss_grid_mom_stddev(PG_FUNCTION_ARGS)
 {
-	float8	   *v = mom_values(PG_GETARG_ARRAYTYPE_P(0));
-	quad		n = v[0];
-	quad		s = (quad) v[1] + (quad) v[2];
-	quad		q = (quad) v[3] + (quad) v[4];
+	float8		v[FG_MOM_LEN];
+	quad		n,
+				s,
+				q;
 	quad		var;
 
+	mom_read(PG_GETARG_DATUM(0), v);
+	n = v[0];
+	s = (quad) v[1] + (quad) v[2];
+	q = (quad) v[3] + (quad) v[4];
 	if (v[0] < 2)
 		PG_RETURN_NULL();
 	var = (q - s * s / n) / (n - 1);

@@ -544,6 +544,15 @@ FgSqlCreateChangelog(const FgRollup *r)
 						   " autovacuum_vacuum_scale_factor = 0,"
 						   " autovacuum_vacuum_insert_threshold = 10000,"
 						   " autovacuum_vacuum_cost_delay = 0)");
+
+	/*
+	 * TRUNCATE markers are found through a partial index, so that the fold
+	 * and every realtime query need not scan the changelog for them.  The C
+	 * lift writes without index maintenance: its rows are never markers
+	 * (lift.c checks that this stays the only index).
+	 */
+	appendStringInfo(&buf, "; CREATE INDEX changelog_%d_reset ON %s (_fg_reset) WHERE _fg_reset",
+					 r->id, r->deltaname);
 	return buf.data;
 }
 
