@@ -467,8 +467,8 @@ FgAggLiftExprs(StringInfo buf, const FgRollup *r, int i)
 					break;
 				case FG_MERGE_MOM:
 					appendStringInfo(buf,
-									 ", fluss_grid.mom_merge(_fg_p_%d_m) FILTER (WHERE _fg_sign > 0)"
-									 ", fluss_grid.mom_merge(_fg_p_%d_m) FILTER (WHERE _fg_sign < 0)",
+									 ", nullif(fluss_grid.mom_merge(_fg_p_%d_m) FILTER (WHERE _fg_sign > 0), '{0,0,0,0,0}')"
+									 ", nullif(fluss_grid.mom_merge(_fg_p_%d_m) FILTER (WHERE _fg_sign < 0), '{0,0,0,0,0}')",
 									 i, i);
 					break;
 				case FG_MERGE_EXT:
@@ -557,13 +557,14 @@ FgAggLiftExprs(StringInfo buf, const FgRollup *r, int i)
 				appendStringInfoChar(buf, ')');
 				break;
 			case FG_RV_MOM:
-				appendStringInfo(buf, ", fluss_grid.mom_state(%s::float8) FILTER (WHERE _fg_sign > 0 AND ", x);
+				/* an empty side is NULL, not zeros: changelog rows stay small */
+				appendStringInfo(buf, ", nullif(fluss_grid.mom_state(%s::float8) FILTER (WHERE _fg_sign > 0 AND ", x);
 				append_finite(buf, x, tc);
 				append_filter(buf, agg, i);
-				appendStringInfo(buf, "), fluss_grid.mom_state(%s::float8) FILTER (WHERE _fg_sign < 0 AND ", x);
+				appendStringInfo(buf, "), '{0,0,0,0,0}'), nullif(fluss_grid.mom_state(%s::float8) FILTER (WHERE _fg_sign < 0 AND ", x);
 				append_finite(buf, x, tc);
 				append_filter(buf, agg, i);
-				appendStringInfoChar(buf, ')');
+				appendStringInfoString(buf, "), '{0,0,0,0,0}')");
 				break;
 			case FG_RV_VALUE:
 				if (c->merge == FG_MERGE_EXT)
@@ -699,7 +700,8 @@ FgAggApplyExprs(StringInfo buf, const FgRollup *r, int i, const char *old,
 				appendStringInfoString(buf,
 									   "fluss_grid.mom_sub(fluss_grid.mom_add(coalesce(");
 				old_ref(buf, old, i, "m", t);
-				appendStringInfo(buf, ", '{0,0,0,0,0}'::float8[]), %s._fg_%d_m_ins), %s._fg_%d_m_del)",
+				appendStringInfo(buf, ", '{0,0,0,0,0}'::float8[]), coalesce(%s._fg_%d_m_ins, '{0,0,0,0,0}'::float8[]))"
+								 ", coalesce(%s._fg_%d_m_del, '{0,0,0,0,0}'::float8[]))",
 								 g, i, g, i);
 				break;
 			case FG_MERGE_DSC:
@@ -775,12 +777,12 @@ FgAggStaleExpr(StringInfo buf, const FgRollup *r, int i, const char *old,
 		 * retracted from among values 1e10 times smaller (1e20 in squares)
 		 * would leave rounding larger than what remains; recompute then.
 		 */
-		appendStringInfo(buf, "(%s._fg_%d_m_del[4] > 1e20 * abs(coalesce(", g, i);
+		appendStringInfo(buf, "coalesce(%s._fg_%d_m_del[4] > 1e20 * abs(coalesce(", g, i);
 		if (old)
 			appendStringInfo(buf, "%s._fg_%d_m[4]", old, i);
 		else
 			appendStringInfoString(buf, "NULL::float8");
-		appendStringInfo(buf, ", 0) + %s._fg_%d_m_ins[4] - %s._fg_%d_m_del[4]))",
+		appendStringInfo(buf, ", 0) + coalesce(%s._fg_%d_m_ins[4], 0) - %s._fg_%d_m_del[4]), false)",
 						 g, i, g, i);
 		return;
 	}
@@ -1317,14 +1319,12 @@ FgAggLiftEmit(const FgAgg *agg, const FgLiftArg *arg, FgLiftAcc *acc,
 				n++;
 				break;
 			case FG_MERGE_MOM:
-				{
-					float8		zero[FG_MOM_LEN] = {0};
-
-					out[n + ins] = FgMomArray(acc->mom);
-					out[n + oth] = FgMomArray(zero);
-					outnull[n] = outnull[n + 1] = false;
-					n += 2;
-				}
+				/* an empty side is NULL, as nullif() makes it in the SQL lift */
+				outnull[n + ins] = (acc->mom[0] == 0);
+				out[n + ins] = outnull[n + ins] ? (Datum) 0 : FgMomArray(acc->mom);
+				out[n + oth] = (Datum) 0;
+				outnull[n + oth] = true;
+				n += 2;
 				break;
 			case FG_MERGE_DSC:
 				out[n + ins] = Int32GetDatum(acc->dsc);
