@@ -1,5 +1,5 @@
 BEGIN;
-SELECT plan(150);
+SELECT plan(154);
 
 -- The API contract of fluss_grid (issue 2): names, signatures, result
 -- types, strictness, volatility, security and privileges of the SQL
@@ -168,6 +168,22 @@ SELECT is_empty(
        WHERE p.pronamespace = 'fluss_grid'::regnamespace AND p.proname LIKE 'mom\_%'
          AND p.prokind = 'f' AND NOT (p.provolatile = 'i' AND p.proisstrict AND p.proparallel = 's')$$,
     'mom_* support functions are IMMUTABLE STRICT PARALLEL SAFE');
+-- top-k lists of min/max: pure functions too; topk_text is how a person
+-- reads a _fg_<i>_k state column
+SELECT is_empty(
+    $$SELECT p.oid::regprocedure::text FROM pg_proc p
+       WHERE p.pronamespace = 'fluss_grid'::regnamespace AND p.proname LIKE 'topk%'
+         AND p.prokind = 'f' AND NOT (p.provolatile = 'i' AND p.proparallel = 's')$$,
+    'topk* support functions are IMMUTABLE PARALLEL SAFE');
+SELECT function_returns('fluss_grid', 'topk_text', ARRAY['bytea'], 'text',
+    'topk_text(bytea) returns text');
+SELECT function_returns('fluss_grid', 'topk_apply', ARRAY['bytea', 'bytea', 'bytea'], 'bytea',
+    'topk_apply(state, inserted, deleted) returns bytea');
+SELECT is(fluss_grid.topk_text(fluss_grid.topk_apply(
+            (SELECT fluss_grid.topk(x, true) FROM generate_series(1, 10) x), NULL,
+            (SELECT fluss_grid.topk(x, true) FROM generate_series(9, 10) x))),
+          'max {8 x1, 7 x1, 6 x1, 5 x1, 4 x1, 3 x1} truncated',
+          'retracting the two largest of ten values promotes the third');
 SELECT function_lang_is('fluss_grid', 'create_rollup',
     ARRAY['text', 'regclass', 'name', 'interval', 'text[]', 'text[]', 'text'], 'c',
     'create_rollup is written in C');
