@@ -215,6 +215,10 @@ SELECT fluss_grid.topk_text(fluss_grid.topk(x * 0.25, true)) FROM generate_serie
 SELECT fluss_grid.topk_best(fluss_grid.topk(x, true), NULL::bigint) FROM generate_series(1, 20) x;
 SELECT fluss_grid.topk_best(fluss_grid.topk(x, true), NULL::integer) FROM generate_series(1, 20) x;
 SELECT fluss_grid.topk_text('\x00'::bytea);
+-- the functions take any bytea: a forged numeric is refused, not returned
+SELECT fluss_grid.topk_best(set_byte(set_byte(fluss_grid.topk(1.5, true), 22, 255), 23, 127),
+                            NULL::numeric);
+SELECT fluss_grid.topk(x, true) FROM unnest(ARRAY['a', 'b']) x;
 
 DROP FUNCTION check_all();
 DROP VIEW ref;

@@ -103,6 +103,7 @@ struct FgTopK
 /* combining reads at most this many lists */
 #define TOPK_MAX_INPUTS 3
 
+static bool topk_type_ok(Oid typid);
 static void topk_init(FgTopK *tk, Oid typid, bool is_max, MemoryContext cxt);
 static int	topk_order(const FgTopK *tk, Datum a, Datum b);
 static Datum topk_copy_value(const FgTopK *tk, Datum x);
@@ -118,8 +119,14 @@ static void topk_combine(FgTopK *out, FgTopK **lists, const int *signs,
 static void
 topk_init(FgTopK *tk, Oid typid, bool is_max, MemoryContext cxt)
 {
-	TypeCacheEntry *tc = lookup_type_cache(typid, TYPECACHE_CMP_PROC_FINFO);
+	TypeCacheEntry *tc;
 
+	if (!topk_type_ok(typid))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("top-k lists of type %s are not supported", format_type_be(typid)),
+				 errhint("min and max of rollups take smallint, integer, bigint, real, double precision or numeric.")));
+	tc = lookup_type_cache(typid, TYPECACHE_CMP_PROC_FINFO);
 	if (!OidIsValid(tc->cmp_proc_finfo.fn_oid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FUNCTION),
@@ -359,6 +366,40 @@ topk_write(const FgTopK *tk)
 	return b;
 }
 
+/* the argument types of min/max that rollups support */
+static bool
+topk_type_ok(Oid typid)
+{
+	return typid == INT2OID || typid == INT4OID || typid == INT8OID ||
+		typid == FLOAT4OID || typid == FLOAT8OID || typid == NUMERICOID;
+}
+
+/*
+ * topk_value_out
+ *		A value leaving a list for the outside world, as a copy of its own.
+ *		The functions are callable with any bytea, so a numeric is rebuilt
+ *		through numeric_send/numeric_recv, which validates it: a forged
+ *		list yields an error, never a malformed numeric.
+ */
+static Datum
+topk_value_out(const FgTopK *tk, Datum v)
+{
+	bytea	   *wire;
+	StringInfoData buf;
+
+	if (tk->typbyval)
+		return v;
+	if (tk->typid != NUMERICOID)
+		return datumCopy(v, false, tk->typlen);
+	wire = DatumGetByteaPP(DirectFunctionCall1(numeric_send, v));
+	buf.data = VARDATA_ANY(wire);
+	buf.len = VARSIZE_ANY_EXHDR(wire);
+	buf.maxlen = buf.len;
+	buf.cursor = 0;
+	return DirectFunctionCall3(numeric_recv, PointerGetDatum(&buf),
+							   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+}
+
 static void
 topk_corrupt(void)
 {
@@ -398,7 +439,8 @@ topk_read(FgTopK *tk, bytea *b, const FgTopK *model)
 		topk_corrupt();
 	memcpy(&h, VARDATA_ANY(b), sizeof(TopKHeader));
 	if (h.version != TOPK_VERSION || h.n > FG_TOPK_KEEP ||
-		(h.flags & ~(TOPK_MAX | TOPK_TRUNC | TOPK_DRY)) != 0)
+		(h.flags & ~(TOPK_MAX | TOPK_TRUNC | TOPK_DRY)) != 0 ||
+		!topk_type_ok(h.typid))
 		topk_corrupt();
 	if (model)
 	{
@@ -763,7 +805,7 @@ fluss_grid_topk_best(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	if (tk->typbyval)
 		PG_RETURN_DATUM(tk->vals[0]);
-	PG_RETURN_DATUM(datumCopy(tk->vals[0], false, tk->typlen));
+	PG_RETURN_DATUM(topk_value_out(tk, tk->vals[0]));
 }
 
 /*
@@ -785,7 +827,8 @@ fluss_grid_topk_text(PG_FUNCTION_ARGS)
 	appendStringInfo(&buf, "%s {", tk->is_max ? "max" : "min");
 	for (int i = 0; i < tk->n; i++)
 		appendStringInfo(&buf, "%s%s x" INT64_FORMAT, i ? ", " : "",
-						 OidOutputFunctionCall(outfn, tk->vals[i]), tk->cnts[i]);
+						 OidOutputFunctionCall(outfn, topk_value_out(tk, tk->vals[i])),
+						 tk->cnts[i]);
 	appendStringInfoChar(&buf, '}');
 	if (tk->dry)
 		appendStringInfoString(&buf, " dry");
