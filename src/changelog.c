@@ -323,7 +323,10 @@ fluss_grid_capture(PG_FUNCTION_ARGS)
 		}
 		ret = SPI_OK_SELECT;
 		lifted = FgLiftCapture(e, capture_plan(e, td->tg_relation, mode, true),
-							   params, sign);
+							   params, sign,
+							   mode == FG_CAPTURE_INSERT ? td->tg_newtable :
+							   mode == FG_CAPTURE_DELETE ? td->tg_oldtable : NULL,
+							   RelationGetDescr(td->tg_relation));
 	}
 	else
 	{
@@ -506,7 +509,7 @@ FgReconcileCapture(const FgRollup *r, bool backfill)
 			FgAsRollupOwner(e->rollup, &save_userid, &save_sec, &save_nestlevel);
 			if (lift_sign(e, FG_CAPTURE_INSERT_REL) != 0)
 				FgLiftCapture(e, capture_plan(e, rel, FG_CAPTURE_INSERT_REL, true),
-							  NULL, 1);
+							  NULL, 1, NULL, NULL);
 			else if (SPI_execute_plan(capture_plan(e, rel, FG_CAPTURE_INSERT_REL, false),
 									  NULL, NULL, false, 0) < 0)
 				elog(ERROR, "could not capture the rows of attached partition");

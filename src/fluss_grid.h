@@ -276,7 +276,8 @@ extern void FgNoteChangelogWrite(void);
 /* lift.c */
 extern bool FgLiftPossible(const FgRollup *r);
 extern int64 FgLiftCapture(FgCacheEntry *e, SPIPlanPtr plan,
-						   ParamListInfo params, int sign);
+						   ParamListInfo params, int sign,
+						   Tuplestorestate *rows, TupleDesc rowdesc);
 extern bool FgSuppressDdlFollowUp;
 
 /* ---------------------------------------------------------------------

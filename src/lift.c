@@ -32,10 +32,12 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "executor/executor.h"
+#include "executor/spi_priv.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/plancache.h"
 #include "utils/relcache.h"
 #include "utils/rel.h"
 #include "utils/typcache.h"
@@ -86,6 +88,21 @@ typedef struct LiftState
 	List	   *indexes_ok;		/* changelog indexes checked, in cxt */
 	int			at_att;
 	int64		written;
+
+	/*
+	 * The projection evaluated without the executor: expression states
+	 * built once from the saved plan (identified by the CachedPlan and its
+	 * generation), run straight over the transition table.
+	 */
+	CachedPlan *direct_plan;
+	int			direct_generation;
+	bool		direct_ok;		/* the plan is a lone scan we can replace */
+	MemoryContext direct_cxt;
+	ExprContext *direct_econtext;
+	TupleTableSlot *direct_scanslot;
+	ProjectionInfo *direct_proj;
+	ExprState  *direct_qual;
+	TupleDesc	direct_desc;
 } LiftState;
 
 static void lift_startup(DestReceiver *self, int operation, TupleDesc desc);
@@ -93,6 +110,8 @@ static bool lift_receive(TupleTableSlot *slot, DestReceiver *self);
 static void lift_shutdown(DestReceiver *self);
 static void lift_destroy(DestReceiver *self);
 static void lift_flush(LiftState *ls);
+static bool lift_direct(LiftState *ls, SPIPlanPtr plan, Tuplestorestate *rows,
+						TupleDesc rowdesc);
 static void lift_check_indexes(LiftState *ls);
 static void lift_map_delta(LiftState *ls);
 
@@ -162,7 +181,7 @@ lift_state_create(const FgRollup *r, MemoryContext parent)
  */
 int64
 FgLiftCapture(FgCacheEntry *e, SPIPlanPtr plan, ParamListInfo params,
-			  int sign)
+			  int sign, Tuplestorestate *rows, TupleDesc rowdesc)
 {
 	LiftState  *volatile ls = (LiftState *) e->lift;
 	volatile bool own = false;
@@ -190,15 +209,18 @@ FgLiftCapture(FgCacheEntry *e, SPIPlanPtr plan, ParamListInfo params,
 	PG_TRY();
 	{
 		ls->delta = table_open(ls->deltaid, RowExclusiveLock);
-		memset(&options, 0, sizeof(options));
-		options.params = params;
-		options.read_only = false;
-		options.dest = &ls->pub;
-		/* a SELECT into a receiver that is not SPI's reports SPI_OK_UTILITY */
-		ret = SPI_execute_plan_extended(plan, &options);
-		if (ret < 0)
-			elog(ERROR, "fluss_grid capture projection failed: %s",
-				 SPI_result_code_string(ret));
+		if (rows == NULL || params != NULL || !lift_direct(ls, plan, rows, rowdesc))
+		{
+			memset(&options, 0, sizeof(options));
+			options.params = params;
+			options.read_only = false;
+			options.dest = &ls->pub;
+			/* a SELECT into a receiver that is not SPI's reports SPI_OK_UTILITY */
+			ret = SPI_execute_plan_extended(plan, &options);
+			if (ret < 0)
+				elog(ERROR, "fluss_grid capture projection failed: %s",
+						 SPI_result_code_string(ret));
+		}
 		if (ls->ready)
 			lift_flush(ls);
 		table_close(ls->delta, NoLock);
@@ -407,6 +429,98 @@ lift_receive(TupleTableSlot *slot, DestReceiver *self)
  *		Write every group as a delta row into the changelog and empty the
  *		table.
  */
+/*
+ * lift_direct_prepare
+ *		Build the expression states of the projection from the saved plan
+ *		cplan, when it is a lone scan of the transition table (as it is for
+ *		every statement capture); else remember that it is not.
+ */
+static void
+lift_direct_prepare(LiftState *ls, CachedPlan *cplan, TupleDesc rowdesc)
+{
+	PlannedStmt *ps;
+	Plan	   *top;
+	MemoryContext old;
+	List	   *tlist;
+
+	if (ls->direct_cxt)
+		MemoryContextDelete(ls->direct_cxt);
+	ls->direct_cxt = NULL;
+	ls->direct_plan = cplan;
+	ls->direct_generation = cplan->generation;
+	ls->direct_ok = false;
+
+	if (list_length(cplan->stmt_list) != 1)
+		return;
+	ps = linitial_node(PlannedStmt, cplan->stmt_list);
+	top = ps->planTree;
+	if (ps->commandType != CMD_SELECT || ps->subplans != NIL ||
+		!IsA(top, NamedTuplestoreScan) || top->initPlan != NIL ||
+		top->lefttree != NULL || top->righttree != NULL)
+		return;
+
+	ls->direct_cxt = AllocSetContextCreate(ls->cxt, "fluss_grid lift projection",
+										   ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(ls->direct_cxt);
+	tlist = copyObject(top->targetlist);
+	ls->direct_econtext = CreateStandaloneExprContext();
+	ls->direct_scanslot = MakeSingleTupleTableSlot(CreateTupleDescCopy(rowdesc),
+												   &TTSOpsMinimalTuple);
+	ls->direct_desc = ExecTypeFromTL(tlist);
+	ls->direct_proj = ExecBuildProjectionInfo(tlist, ls->direct_econtext,
+											  MakeSingleTupleTableSlot(ls->direct_desc,
+																	   &TTSOpsVirtual),
+											  NULL, ls->direct_scanslot->tts_tupleDescriptor);
+	ls->direct_qual = ExecInitQual((List *) copyObject(top->qual), NULL);
+	MemoryContextSwitchTo(old);
+	ls->direct_ok = true;
+}
+
+/*
+ * lift_direct
+ *		Feed the receiver the projection of every row of the transition
+ *		table (rows, of descriptor rowdesc) without starting an executor
+ *		for it: for a one-row statement
+ *		the executor's start-up and shutdown cost more than the row.  The
+ *		saved plan still decides (it is revalidated, and replanned after
+ *		DDL); returns false when its shape is not a lone scan, and the
+ *		caller runs it through SPI.
+ */
+static bool
+lift_direct(LiftState *ls, SPIPlanPtr plan, Tuplestorestate *rows,
+			TupleDesc rowdesc)
+{
+	CachedPlan *cplan = SPI_plan_get_cached_plan(plan);
+	ResourceOwner owner = plan->saved ? CurrentResourceOwner : NULL;
+	ExprContext *econtext;
+	int			ptr;
+
+	if (cplan == NULL)
+		return false;
+	if (ls->direct_plan != cplan || ls->direct_generation != cplan->generation)
+		lift_direct_prepare(ls, cplan, rowdesc);
+	if (!ls->direct_ok)
+	{
+		ReleaseCachedPlan(cplan, owner);
+		return false;
+	}
+	ReleaseCachedPlan(cplan, owner);
+
+	econtext = ls->direct_econtext;
+	lift_startup(&ls->pub, CMD_SELECT, ls->direct_desc);
+	ptr = tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND);
+	tuplestore_select_read_pointer(rows, ptr);
+	tuplestore_rescan(rows);
+	while (tuplestore_gettupleslot(rows, true, false, ls->direct_scanslot))
+	{
+		econtext->ecxt_scantuple = ls->direct_scanslot;
+		if (ls->direct_qual == NULL || ExecQual(ls->direct_qual, econtext))
+			lift_receive(ExecProject(ls->direct_proj), &ls->pub);
+		ResetExprContext(econtext);
+	}
+	return true;
+}
+
 /*
  * lift_check_indexes
  *		simple_heap_insert maintains no index.  The changelog's one index is
