@@ -4,7 +4,9 @@
  *	  The capture trigger's pre-aggregation in C: a statement's rows,
  *	  projected by a saved plan (bucket, keys, arguments, filters), are
  *	  folded into a hash table of partial states keyed by bucket and group,
- *	  and written to the changelog as one delta row per group.
+ *	  and written to the changelog as one delta row per group.  For a
+ *	  statement's transition table the plan's expressions are evaluated
+ *	  directly (lift_direct), without an executor per statement.
  *
  * This replaces the SQL lift (an INSERT ... SELECT ... GROUP BY with two
  * aggregates per state component, most of them idle) for statements whose
