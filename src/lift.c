@@ -46,6 +46,14 @@
 
 #include "fluss_grid.h"
 
+/*
+ * Statements with at most this many rows are projected without an
+ * executor, whose start-up and shutdown cost more than a few rows.  Above
+ * it they are amortised, and the plan of a large statement may be
+ * JIT-compiled, which interpreted expression states would forgo.
+ */
+#define FG_LIFT_DIRECT_MAX_ROWS 1000
+
 /* per group: rows counted, then the accumulators of every aggregate */
 typedef struct LiftGroup
 {
@@ -211,7 +219,9 @@ FgLiftCapture(FgCacheEntry *e, SPIPlanPtr plan, ParamListInfo params,
 	PG_TRY();
 	{
 		ls->delta = table_open(ls->deltaid, RowExclusiveLock);
-		if (rows == NULL || params != NULL || !lift_direct(ls, plan, rows, rowdesc))
+		if (rows == NULL || params != NULL ||
+			tuplestore_tuple_count(rows) > FG_LIFT_DIRECT_MAX_ROWS ||
+			!lift_direct(ls, plan, rows, rowdesc))
 		{
 			memset(&options, 0, sizeof(options));
 			options.params = params;
