@@ -144,6 +144,9 @@ static const FgComp comps_fl[] = {
 	{"v", FG_MERGE_FL, FG_RV_VALUE, NULL}, {NULL}
 };
 
+/* the empty float moments state, as SQL */
+#define MOM_ZERO "'{0,0,0,0,0}'::float8[]"
+
 static const FgComp *agg_comps(const FgAgg *agg);
 static const char *comp_type(const FgAgg *agg, const FgComp *c);
 static const char *time_type_name(Oid timetype);
@@ -467,8 +470,8 @@ FgAggLiftExprs(StringInfo buf, const FgRollup *r, int i)
 					break;
 				case FG_MERGE_MOM:
 					appendStringInfo(buf,
-									 ", nullif(fluss_grid.mom_merge(_fg_p_%d_m) FILTER (WHERE _fg_sign > 0), '{0,0,0,0,0}')"
-									 ", nullif(fluss_grid.mom_merge(_fg_p_%d_m) FILTER (WHERE _fg_sign < 0), '{0,0,0,0,0}')",
+									 ", nullif(fluss_grid.mom_merge(_fg_p_%d_m) FILTER (WHERE _fg_sign > 0), " MOM_ZERO ")"
+									 ", nullif(fluss_grid.mom_merge(_fg_p_%d_m) FILTER (WHERE _fg_sign < 0), " MOM_ZERO ")",
 									 i, i);
 					break;
 				case FG_MERGE_EXT:
@@ -561,10 +564,10 @@ FgAggLiftExprs(StringInfo buf, const FgRollup *r, int i)
 				appendStringInfo(buf, ", nullif(fluss_grid.mom_state(%s::float8) FILTER (WHERE _fg_sign > 0 AND ", x);
 				append_finite(buf, x, tc);
 				append_filter(buf, agg, i);
-				appendStringInfo(buf, "), '{0,0,0,0,0}'), nullif(fluss_grid.mom_state(%s::float8) FILTER (WHERE _fg_sign < 0 AND ", x);
+				appendStringInfo(buf, "), " MOM_ZERO "), nullif(fluss_grid.mom_state(%s::float8) FILTER (WHERE _fg_sign < 0 AND ", x);
 				append_finite(buf, x, tc);
 				append_filter(buf, agg, i);
-				appendStringInfoString(buf, "), '{0,0,0,0,0}')");
+				appendStringInfoString(buf, "), " MOM_ZERO ")");
 				break;
 			case FG_RV_VALUE:
 				if (c->merge == FG_MERGE_EXT)
@@ -700,8 +703,8 @@ FgAggApplyExprs(StringInfo buf, const FgRollup *r, int i, const char *old,
 				appendStringInfoString(buf,
 									   "fluss_grid.mom_sub(fluss_grid.mom_add(coalesce(");
 				old_ref(buf, old, i, "m", t);
-				appendStringInfo(buf, ", '{0,0,0,0,0}'::float8[]), coalesce(%s._fg_%d_m_ins, '{0,0,0,0,0}'::float8[]))"
-								 ", coalesce(%s._fg_%d_m_del, '{0,0,0,0,0}'::float8[]))",
+				appendStringInfo(buf, ", " MOM_ZERO "), coalesce(%s._fg_%d_m_ins, " MOM_ZERO "))"
+								 ", coalesce(%s._fg_%d_m_del, " MOM_ZERO "))",
 								 g, i, g, i);
 				break;
 			case FG_MERGE_DSC:

@@ -108,7 +108,6 @@ static void topk_init(FgTopK *tk, Oid typid, bool is_max, MemoryContext cxt);
 static int	topk_order(const FgTopK *tk, Datum a, Datum b);
 static Datum topk_copy_value(const FgTopK *tk, Datum x);
 static void topk_read(FgTopK *tk, bytea *b, const FgTopK *model);
-static bytea *topk_write(const FgTopK *tk);
 static void topk_combine(FgTopK *out, FgTopK **lists, const int *signs,
 						 int nlists);
 
@@ -313,16 +312,6 @@ FgTopKIsEmpty(const FgTopK *tk)
 	return tk == NULL || (tk->n == 0 && !tk->trunc && !tk->dry);
 }
 
-/*
- * FgTopKSerialize
- *		The stored form of a list, in CurrentMemoryContext.
- */
-bytea *
-FgTopKSerialize(const FgTopK *tk)
-{
-	return topk_write(tk);
-}
-
 static Size
 topk_value_size(const FgTopK *tk, Datum v)
 {
@@ -333,8 +322,12 @@ topk_value_size(const FgTopK *tk, Datum v)
 	return tk->typlen;
 }
 
-static bytea *
-topk_write(const FgTopK *tk)
+/*
+ * FgTopKSerialize
+ *		The stored form of a list, in CurrentMemoryContext.
+ */
+bytea *
+FgTopKSerialize(const FgTopK *tk)
 {
 	Size		len = VARHDRSZ + sizeof(TopKHeader);
 	TopKHeader *h;
@@ -730,7 +723,7 @@ fluss_grid_topk_final(PG_FUNCTION_ARGS)
 
 	if (FgTopKIsEmpty(tk))
 		PG_RETURN_NULL();
-	PG_RETURN_BYTEA_P(topk_write(tk));
+	PG_RETURN_BYTEA_P(FgTopKSerialize(tk));
 }
 
 /*
@@ -763,7 +756,7 @@ fluss_grid_topk_apply(PG_FUNCTION_ARGS)
 	topk_combine(&res, lists, signs, 3);
 	if (res.n == 0 && !res.trunc)
 		PG_RETURN_NULL();
-	PG_RETURN_BYTEA_P(topk_write(&res));
+	PG_RETURN_BYTEA_P(FgTopKSerialize(&res));
 }
 
 /*

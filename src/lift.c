@@ -511,12 +511,9 @@ lift_direct(LiftState *ls, SPIPlanPtr plan, Tuplestorestate *rows,
 		return false;
 	if (ls->direct_plan != cplan || ls->direct_generation != cplan->generation)
 		lift_direct_prepare(ls, cplan, rowdesc);
-	if (!ls->direct_ok)
-	{
-		ReleaseCachedPlan(cplan, owner);
-		return false;
-	}
 	ReleaseCachedPlan(cplan, owner);
+	if (!ls->direct_ok)
+		return false;
 
 	econtext = ls->direct_econtext;
 	lift_startup(&ls->pub, CMD_SELECT, ls->direct_desc);
