@@ -3,14 +3,15 @@
 EXTENSION  = fluss_grid
 MODULE_big = fluss_grid
 OBJS = src/fluss_grid.o src/aggstate.o src/moments.o src/extreme.o src/catalog.o src/rollup_sql.o \
-       src/changelog.o src/fold.o src/worker.o src/api.o src/lift.o src/bucket.o src/estimate.o
+       src/changelog.o src/fold.o src/worker.o src/api.o src/lift.o src/bucket.o src/estimate.o \
+       src/transform.o
 DATA = $(wildcard sql/fluss_grid--*.sql)
 PGFILEDESC = "fluss_grid - continuous exact rollups for grid telemetry"
 
 PG_CPPFLAGS = -Isrc
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 
-REGRESS = setup api errors semantics hierarchy timezone partition security lift
+REGRESS = setup api errors semantics hierarchy timezone partition security lift transform
 REGRESS_OPTS = --temp-config=test/fluss_grid.conf --temp-instance=./tmp_check \
                --load-extension=fluss_grid
 

@@ -294,10 +294,16 @@ typedef struct FgFoldResult
 extern bool FgFoldRollup(const FgRollup *r, bool wait, FgFoldResult *res);
 extern int64 FgFoldAll(bool in_worker, int *nfailed);
 extern void FgFoldHousekeeping(TimestampTz deadline);
+extern void FgAsOwner(Oid owner, Oid *save_userid, int *save_sec,
+					  int *save_nestlevel);
 extern void FgAsRollupOwner(const FgRollup *r, Oid *save_userid,
 							int *save_sec, int *save_nestlevel);
 extern void FgRestoreUser(Oid save_userid, int save_sec, int save_nestlevel);
 extern void FgLockRollup(int32 id, bool wait, bool *acquired);
+
+/* transform.c */
+extern bool FgFoldTransform(int32 id, bool wait, FgFoldResult *res);
+extern List *FgTransformIds(void);
 
 /* ---------------------------------------------------------------------
  * Shared state and workers (worker.c)

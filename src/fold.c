@@ -99,8 +99,18 @@ void
 FgAsRollupOwner(const FgRollup *r, Oid *save_userid, int *save_sec,
 				int *save_nestlevel)
 {
+	FgAsOwner(r->ownerid, save_userid, save_sec, save_nestlevel);
+}
+
+/*
+ * FgAsOwner
+ *		FgAsRollupOwner for any owner (transforms too).
+ */
+void
+FgAsOwner(Oid owner, Oid *save_userid, int *save_sec, int *save_nestlevel)
+{
 	GetUserIdAndSecContext(save_userid, save_sec);
-	SetUserIdAndSecContext(r->ownerid,
+	SetUserIdAndSecContext(owner,
 						   *save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	*save_nestlevel = NewGUCNestLevel();
@@ -337,7 +347,14 @@ FgFoldAll(bool in_worker, int *nfailed)
 	}
 	oldcxt = CurrentMemoryContext;
 	switch_context(passcxt);
-	ids = OidIsValid(get_extension_oid("fluss_grid", true)) ? FgRollupIdsInFoldOrder() : NIL;
+	ids = NIL;
+	if (OidIsValid(get_extension_oid("fluss_grid", true)))
+	{
+		/* transforms (as negative ids) first: rollups may read their tables */
+		foreach(lc, FgTransformIds())
+			ids = lappend_int(ids, -lfirst_int(lc));
+		ids = list_concat(ids, FgRollupIdsInFoldOrder());
+	}
 	switch_context(oldcxt);
 	if (in_worker)
 	{
@@ -347,7 +364,8 @@ FgFoldAll(bool in_worker, int *nfailed)
 
 	foreach(lc, ids)
 	{
-		int32		id = lfirst_int(lc);
+		bool		is_transform = (lfirst_int(lc) < 0);
+		int32		id = abs(lfirst_int(lc));
 		ResourceOwner oldowner;
 		FgFoldResult res = {0, 0, false};
 		bool		done = false;
@@ -376,12 +394,17 @@ FgFoldAll(bool in_worker, int *nfailed)
 		switch_context(itercxt);
 		PG_TRY();
 		{
-			FgCacheEntry *e = FgCacheGet(id);
-
-			if (e != NULL)
-				done = FgFoldRollup(e->rollup, !in_worker, &res);
+			if (is_transform)
+				done = FgFoldTransform(id, !in_worker, &res);
 			else
-				done = true;
+			{
+				FgCacheEntry *e = FgCacheGet(id);
+
+				if (e != NULL)
+					done = FgFoldRollup(e->rollup, !in_worker, &res);
+				else
+					done = true;
+			}
 			ReleaseCurrentSubTransaction();
 			switch_context(oldcxt);
 			CurrentResourceOwner = oldowner;
@@ -401,7 +424,8 @@ FgFoldAll(bool in_worker, int *nfailed)
 						  edata->sqlerrcode == ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE);
 			ereport(in_worker ? LOG : WARNING,
 					(errcode(edata->sqlerrcode),
-					 errmsg("fluss_grid could not fold rollup %d: %s", id, edata->message),
+					 errmsg("fluss_grid could not fold %s %d: %s",
+							is_transform ? "transform" : "rollup", id, edata->message),
 					 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
 					 errhint("The fold is retried with backoff; see fluss_grid.rollups.")));
 			FreeErrorData(edata);

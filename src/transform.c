@@ -1,0 +1,681 @@
+/*-------------------------------------------------------------------------
+ *
+ * transform.c
+ *	  Transforms: a table kept equal, continuously, to the newest version of
+ *	  every key of a source table, validated (rejected rows go to a
+ *	  quarantine table with the reason) and enriched (joins, expressions).
+ *	  The DWD layer of the grid warehouse is one.
+ *
+ * create_transform (sql/fluss_grid--1.0.sql) generates the statements and
+ * stores them in fluss_grid.transform; this file runs them:
+ *	- fluss_grid.capture_rows(), the statement-level AFTER trigger on the
+ *	  source, copies the statement's rows (inserted: whole rows; deleted:
+ *	  key and version; updated: both) into fluss_grid.changelog_<id>, in the
+ *	  writer's transaction, as the transform's owner;
+ *	- FgFoldTransform, called by the worker's pass before the rollups, runs
+ *	  the reset statement (TRUNCATE markers) and the fold statement in one
+ *	  snapshot under the fold lock.  The fold consumes every visible
+ *	  changelog row; a key touched only by inserts takes the newest
+ *	  inserted version if it beats the current winner; a key touched by a
+ *	  delete or an update is read again from the source in the same
+ *	  snapshot.  Hence the same invariants as rollups: a change is applied
+ *	  once, in the transaction that consumes its changelog row.
+ *
+ * Transform ids come from the rollup id sequence, so the fold lock, the
+ * status slot and the changelog name of an id are shared machinery.
+ *
+ * IDENTIFICATION
+ *	  src/transform.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/ruleutils.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/tuplestore.h"
+
+#include "fluss_grid.h"
+
+PG_FUNCTION_INFO_V1(fluss_grid_capture_rows);
+PG_FUNCTION_INFO_V1(fluss_grid_transform_register);
+PG_FUNCTION_INFO_V1(fluss_grid_transform_forget);
+PG_FUNCTION_INFO_V1(fluss_grid_refresh_transform);
+
+/* the statements of one transform, indexes into TransformEntry.sql */
+typedef enum TransformStmt
+{
+	TS_INSERT,
+	TS_DELETE,
+	TS_UPDATE,
+	TS_TRUNCATE,
+	TS_RESET,
+	TS_FOLD,
+	TS_REFRESH,
+	TS_COUNT
+} TransformStmt;
+
+static const char *const stmt_columns[TS_COUNT] = {
+	"capture_insert", "capture_delete", "capture_update", "capture_truncate",
+	"reset_sql", "fold_sql", "refresh_sql"
+};
+
+/* backend-local cache of a transform's definition and saved plans */
+typedef struct TransformEntry
+{
+	int32		id;				/* hash key, must be first */
+	bool		valid;
+	Oid			ownerid;
+	Oid			sourceid;
+	Oid			targetid;
+	char	   *sql[TS_COUNT];	/* in cache_cxt */
+	SPIPlanPtr	plan[TS_COUNT];
+} TransformEntry;
+
+static HTAB *transform_cache = NULL;
+static MemoryContext cache_cxt = NULL;
+
+static TransformEntry *transform_get(int32 id);
+static char *replace_text_cstring(const char *str, const char *from, const char *to);
+static SPIPlanPtr transform_plan(TransformEntry *e, TransformStmt s);
+static void check_capture_present(TransformEntry *e);
+
+/*
+ * Any relcache invalidation (DDL on any table: the changelog dropped, a
+ * source altered) drops the cached definitions; saved plans are freed and
+ * rebuilt on next use.  Transforms are few, so this costs nothing.
+ */
+static void
+transform_cache_callback(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	TransformEntry *e;
+
+	if (transform_cache == NULL)
+		return;
+	hash_seq_init(&status, transform_cache);
+	while ((e = hash_seq_search(&status)) != NULL)
+		e->valid = false;
+}
+
+/*
+ * transform_get
+ *		The cached definition of transform id, loaded when missing or
+ *		invalidated.  NULL when the transform does not exist.
+ */
+static TransformEntry *
+transform_get(int32 id)
+{
+	TransformEntry *e;
+	bool		found;
+	StringInfoData sql;
+	Datum		arg = Int32GetDatum(id);
+	Oid			argtype = INT4OID;
+	int			ret;
+
+	if (transform_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		cache_cxt = AllocSetContextCreate(CacheMemoryContext, "fluss_grid transform cache",
+										  ALLOCSET_SMALL_SIZES);
+		ctl.keysize = sizeof(int32);
+		ctl.entrysize = sizeof(TransformEntry);
+		ctl.hcxt = cache_cxt;
+		transform_cache = hash_create("fluss_grid transforms", 16, &ctl,
+									  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		CacheRegisterRelcacheCallback(transform_cache_callback, (Datum) 0);
+	}
+
+	e = hash_search(transform_cache, &id, HASH_ENTER, &found);
+	if (found && e->valid)
+		return e;
+	if (found)
+	{
+		for (int i = 0; i < TS_COUNT; i++)
+		{
+			if (e->plan[i])
+				SPI_freeplan(e->plan[i]);
+			if (e->sql[i])
+				pfree(e->sql[i]);
+		}
+	}
+	memset(((char *) e) + sizeof(int32), 0, sizeof(TransformEntry) - sizeof(int32));
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT owner_id, source_rel::oid, target_rel::oid, "
+						   "format('fluss_grid.%I', 'changelog_' || id)");
+	for (int i = 0; i < TS_COUNT; i++)
+		appendStringInfo(&sql, ", %s", stmt_columns[i]);
+	appendStringInfoString(&sql, " FROM fluss_grid.transform WHERE id = $1");
+
+	SPI_connect();
+	ret = SPI_execute_with_args(sql.data, 1, &argtype, &arg, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read transform %d: %s", id, SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+	{
+		SPI_finish();
+		hash_search(transform_cache, &id, HASH_REMOVE, NULL);
+		return NULL;
+	}
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		char	   *changelog = SPI_getvalue(tup, desc, 4);
+
+		e->ownerid = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+		e->sourceid = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
+		e->targetid = DatumGetObjectId(SPI_getbinval(tup, desc, 3, &isnull));
+		for (int i = 0; i < TS_COUNT; i++)
+		{
+			char	   *text = SPI_getvalue(tup, desc, 5 + i);
+			char	   *full = text ? replace_text_cstring(text, "@changelog@", changelog) : NULL;
+
+			e->sql[i] = full ? MemoryContextStrdup(cache_cxt, full) : NULL;
+		}
+	}
+	SPI_finish();
+	e->valid = true;
+	return e;
+}
+
+/* str with every "from" replaced by "to", palloc'd */
+static char *
+replace_text_cstring(const char *str, const char *from, const char *to)
+{
+	StringInfoData out;
+	size_t		flen = strlen(from);
+	const char *p = str;
+	const char *hit;
+
+	initStringInfo(&out);
+	while ((hit = strstr(p, from)) != NULL)
+	{
+		appendBinaryStringInfo(&out, p, hit - p);
+		appendStringInfoString(&out, to);
+		p = hit + flen;
+	}
+	appendStringInfoString(&out, p);
+	return out.data;
+}
+
+/* the saved plan of statement s (in an SPI connection) */
+static SPIPlanPtr
+transform_plan(TransformEntry *e, TransformStmt s)
+{
+	if (e->plan[s] == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(e->sql[s], 0, NULL);
+
+		if (plan == NULL)
+			elog(ERROR, "could not prepare transform statement: %s",
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		e->plan[s] = plan;
+	}
+	return e->plan[s];
+}
+
+/*
+ * fluss_grid_capture_rows
+ *		The transform's trigger: arguments transform id and 's' (statement:
+ *		INSERT, UPDATE, DELETE with transition tables) or 't' (TRUNCATE).
+ */
+Datum
+fluss_grid_capture_rows(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Trigger    *tg;
+	TransformEntry *e;
+	TransformStmt s;
+	Oid			save_userid;
+	int			save_sec;
+	int			save_nestlevel;
+	int			ret;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("fluss_grid.capture_rows() must be called as a trigger")));
+	tg = td->tg_trigger;
+	if (tg->tgnargs != 2 || !TRIGGER_FIRED_AFTER(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_STATEMENT(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("trigger \"%s\" is not a valid fluss_grid.capture_rows() trigger",
+						tg->tgname),
+				 errhint("Transforms attach their triggers themselves; use fluss_grid.create_transform().")));
+
+	e = transform_get(pg_strtoint32(tg->tgargs[0]));
+	if (e == NULL)
+		return PointerGetDatum(NULL);	/* transform gone: nothing to keep */
+
+	if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
+		s = TS_TRUNCATE;
+	else
+	{
+		/* statements that changed no row write nothing and wake nobody */
+		if ((td->tg_newtable == NULL || tuplestore_tuple_count(td->tg_newtable) == 0) &&
+			(td->tg_oldtable == NULL || tuplestore_tuple_count(td->tg_oldtable) == 0))
+			return PointerGetDatum(NULL);
+		if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+			s = TS_INSERT;
+		else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+			s = TS_UPDATE;
+		else
+			s = TS_DELETE;
+	}
+
+	SPI_connect();
+	if (s != TS_TRUNCATE)
+	{
+		ret = SPI_register_trigger_data(td);
+		if (ret != SPI_OK_TD_REGISTER)
+			elog(ERROR, "could not register transition tables: %s",
+				 SPI_result_code_string(ret));
+	}
+	/* the owner writes the changelog; the writer needs no rights on it */
+	FgAsOwner(e->ownerid, &save_userid, &save_sec, &save_nestlevel);
+	ret = SPI_execute_plan(transform_plan(e, s), NULL, NULL, false, 0);
+	if (ret < 0)
+		elog(ERROR, "fluss_grid transform capture failed: %s", SPI_result_code_string(ret));
+	FgRestoreUser(save_userid, save_sec, save_nestlevel);
+	SPI_finish();
+
+	FgNoteChangelogWrite();
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * check_capture_present
+ *		Fold only while the source carries the capture triggers: while
+ *		pg_restore loads a database, the triggers come last, and folding
+ *		into half-loaded tables would write rows the restore then loads
+ *		again.  Reported as "not ready", retried with backoff.
+ */
+static void
+check_capture_present(TransformEntry *e)
+{
+	Relation	rel = table_open(e->sourceid, AccessShareLock);
+	int			found = 0;
+	char	   *prefix = psprintf("_fg_transform_%d_", e->id);
+
+	if (rel->trigdesc)
+	{
+		for (int i = 0; i < rel->trigdesc->numtriggers; i++)
+			if (strncmp(rel->trigdesc->triggers[i].tgname, prefix, strlen(prefix)) == 0 &&
+				rel->trigdesc->triggers[i].tgenabled != TRIGGER_DISABLED)
+				found++;
+	}
+	table_close(rel, AccessShareLock);
+	if (found < 4)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("transform %d is not ready: its source %s lacks enabled capture triggers",
+						e->id, FgQualifiedName(e->sourceid)),
+				 errdetail("A restore creates them last; until then the transform is not folded."),
+				 errhint("If they were dropped or disabled, recreate the transform.")));
+}
+
+/*
+ * FgFoldTransform
+ *		Fold transform id's changelog, in the current transaction.  False
+ *		when another session holds the fold lock and wait is false.
+ */
+bool
+FgFoldTransform(int32 id, bool wait, FgFoldResult *res)
+{
+	TransformEntry *e;
+	bool		acquired;
+	Oid			save_userid;
+	int			save_sec;
+	int			save_nestlevel;
+	Snapshot	snap;
+	int			ret;
+	bool		isnull;
+
+	res->deltas = 0;
+	res->recomputed = 0;
+	res->more = false;
+
+	FgLockRollup(id, wait, &acquired);
+	if (!acquired)
+		return false;
+	e = transform_get(id);
+	if (e == NULL)
+		return true;			/* dropped meanwhile */
+	check_capture_present(e);
+
+	SPI_connect();
+	FgAsOwner(e->ownerid, &save_userid, &save_sec, &save_nestlevel);
+
+	/*
+	 * One snapshot for both statements: a TRUNCATE marker and the changes
+	 * committed with it are applied together or not at all.
+	 */
+	snap = RegisterSnapshot(GetTransactionSnapshot());
+	ret = SPI_execute_snapshot(transform_plan(e, TS_RESET), NULL, NULL, snap,
+							   InvalidSnapshot, false, true, 0);
+	if (ret < 0)
+		elog(ERROR, "fluss_grid transform reset failed: %s", SPI_result_code_string(ret));
+	ret = SPI_execute_snapshot(transform_plan(e, TS_FOLD), NULL, NULL, snap,
+							   InvalidSnapshot, false, true, 0);
+	UnregisterSnapshot(snap);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "fluss_grid transform fold failed: %s", SPI_result_code_string(ret));
+	res->deltas = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+											  SPI_tuptable->tupdesc, 1, &isnull));
+	res->recomputed = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+												  SPI_tuptable->tupdesc, 2, &isnull));
+	FgRestoreUser(save_userid, save_sec, save_nestlevel);
+	SPI_finish();
+	return true;
+}
+
+/*
+ * FgTransformIds
+ *		Every transform of this database, in creation order.
+ */
+List *
+FgTransformIds(void)
+{
+	List	   *ids = NIL;
+	MemoryContext caller = CurrentMemoryContext;
+	int			ret;
+
+	if (!OidIsValid(get_relname_relid("transform", get_namespace_oid(FG_SCHEMA, true))))
+		return NIL;
+	SPI_connect();
+	ret = SPI_execute("SELECT id FROM fluss_grid.transform ORDER BY id", true, 0);
+	if (ret == SPI_OK_SELECT)
+	{
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			int32		id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
+														 SPI_tuptable->tupdesc, 1, &isnull));
+			MemoryContext old = MemoryContextSwitchTo(caller);
+
+			ids = lappend_int(ids, id);	/* outlives SPI_finish */
+			MemoryContextSwitchTo(old);
+		}
+	}
+	SPI_finish();
+	return ids;
+}
+
+/* caller must own relation relid */
+static void
+check_owner(Oid relid)
+{
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(get_rel_relkind(relid)),
+					   get_rel_name(relid));
+}
+
+/* run one statement in an open SPI connection */
+static void
+spi_run(const char *sql)
+{
+	int			ret = SPI_execute(sql, false, 0);
+
+	if (ret < 0)
+		elog(ERROR, "fluss_grid: statement failed (%s): %s",
+			 SPI_result_code_string(ret), sql);
+}
+
+/*
+ * fluss_grid_transform_register
+ *		The privileged half of create_transform: check that the caller owns
+ *		the target and quarantine tables it just created and may read the
+ *		source, then, as the extension owner, allocate the id, create the
+ *		changelog (one column per stored source column, nullable) and
+ *		insert the catalog row.  The stored statements run as the caller
+ *		(the transform's owner) only.
+ */
+Datum
+fluss_grid_transform_register(PG_FUNCTION_ARGS)
+{
+	Oid			target;
+	Oid			quarantine = PG_ARGISNULL(1) ? InvalidOid : PG_GETARG_OID(1);
+	Oid			source;
+	Oid			owner = GetUserId();
+	Oid			extowner;
+	Oid			save_userid;
+	int			save_sec;
+	int32		id;
+	bool		isnull;
+	char	   *changelog;
+	StringInfoData ddl;
+	Relation	rel;
+	TupleDesc	desc;
+	Datum		values[13];
+	char		nulls[14];
+
+	for (int i = 0; i < 12; i++)
+		if (PG_ARGISNULL(i) && i != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("argument %d of transform_register must not be NULL", i + 1)));
+	target = PG_GETARG_OID(0);
+	source = PG_GETARG_OID(2);
+	check_owner(target);
+	if (OidIsValid(quarantine))
+		check_owner(quarantine);
+	if (pg_class_aclcheck(source, owner, ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(source));
+
+	extowner = FgExtensionOwner();
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(extowner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	SPI_connect();
+	spi_run("SELECT nextval('fluss_grid.rollup_id_seq')");
+	id = DatumGetInt32(DirectFunctionCall1(int84, SPI_getbinval(SPI_tuptable->vals[0],
+																  SPI_tuptable->tupdesc, 1,
+																  &isnull)));
+	changelog = psprintf("fluss_grid.%s", quote_identifier(psprintf("changelog_%d", id)));
+
+	/* the changelog: the source's stored columns, all nullable */
+	initStringInfo(&ddl);
+	appendStringInfo(&ddl, "CREATE TABLE %s (_fg_sign smallint", changelog);
+	rel = table_open(source, AccessShareLock);
+	desc = RelationGetDescr(rel);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped || att->attgenerated)
+			continue;
+		appendStringInfo(&ddl, ", %s %s", quote_identifier(NameStr(att->attname)),
+						 format_type_with_typemod(att->atttypid, att->atttypmod));
+		if (OidIsValid(att->attcollation) && att->attcollation != DEFAULT_COLLATION_OID)
+			appendStringInfo(&ddl, " COLLATE %s", generate_collation_name(att->attcollation));
+	}
+	table_close(rel, AccessShareLock);
+	appendStringInfo(&ddl,
+					 ", _fg_reset boolean NOT NULL DEFAULT false"
+					 ", _fg_at timestamptz NOT NULL DEFAULT now())"
+					 " WITH (autovacuum_vacuum_threshold = 1000,"
+					 " autovacuum_vacuum_scale_factor = 0,"
+					 " autovacuum_vacuum_insert_threshold = 10000,"
+					 " autovacuum_vacuum_cost_delay = 0)"
+					 "; CREATE INDEX %s ON %s (_fg_reset) WHERE _fg_reset"
+					 "; GRANT SELECT, INSERT, DELETE ON %s TO %s",
+					 quote_identifier(psprintf("changelog_%d_reset", id)), changelog,
+					 changelog, quote_identifier(GetUserNameFromId(owner, false)));
+	spi_run(ddl.data);
+
+	values[0] = Int32GetDatum(id);
+	values[1] = ObjectIdGetDatum(target);
+	values[2] = ObjectIdGetDatum(quarantine);
+	values[3] = ObjectIdGetDatum(source);
+	values[4] = PG_GETARG_DATUM(3);
+	values[5] = PG_GETARG_DATUM(4);
+	values[6] = ObjectIdGetDatum(owner);
+	for (int i = 7; i < 13; i++)
+		values[i] = PG_GETARG_DATUM(i - 2);
+	memset(nulls, ' ', sizeof(nulls));
+	if (!OidIsValid(quarantine))
+		nulls[2] = 'n';
+	{
+		int			ret;
+
+		ret = SPI_execute_with_args("INSERT INTO fluss_grid.transform (id, target_rel, quarantine_rel,"
+									" source_rel, key_columns, version_column, owner_id,"
+									" capture_insert, capture_delete, capture_update,"
+									" capture_truncate, reset_sql, fold_sql, refresh_sql)"
+									" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
+									" $13, $14)",
+									14, (Oid[]) {INT4OID, REGCLASSOID, REGCLASSOID, REGCLASSOID,
+										NAMEARRAYOID, NAMEOID, OIDOID, TEXTOID, TEXTOID,
+										TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID},
+									(Datum[]) {values[0], values[1], values[2], values[3],
+										values[4], values[5], values[6], values[7], values[8],
+										values[9], values[10], values[11], values[12],
+									PG_GETARG_DATUM(11)},
+									nulls, false, 0);
+		if (ret != SPI_OK_INSERT)
+			elog(ERROR, "could not register transform: %s", SPI_result_code_string(ret));
+	}
+	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec);
+	CommandCounterIncrement();
+	PG_RETURN_INT32(id);
+}
+
+/*
+ * fluss_grid_transform_forget
+ *		Remove transform id: its capture triggers on the source (if the
+ *		source still exists), its changelog and its catalog row.  The caller
+ *		must own the target (the sql_drop event trigger runs as the
+ *		extension owner).  Waits for a running fold.
+ */
+Datum
+fluss_grid_transform_forget(PG_FUNCTION_ARGS)
+{
+	int32		id = PG_GETARG_INT32(0);
+	Oid			extowner = FgExtensionOwner();
+	Oid			save_userid;
+	int			save_sec;
+	bool		acquired;
+	int			ret;
+	Datum		arg = Int32GetDatum(id);
+	Oid			argtype = INT4OID;
+	Oid			target = InvalidOid;
+	Oid			source = InvalidOid;
+	bool		isnull;
+
+	SPI_connect();
+	ret = SPI_execute_with_args("SELECT target_rel::oid, source_rel::oid, owner_id"
+								" FROM fluss_grid.transform WHERE id = $1",
+								1, &argtype, &arg, NULL, false, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("transform %d does not exist", id)));
+	target = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	source = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(target)))
+		check_owner(target);
+	else if (!superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("only a superuser can remove a transform whose target is gone")));
+
+	FgLockRollup(id, true, &acquired);
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(extowner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(source)))
+	{
+		const char *suffix[] = {"ins", "upd", "del", "trunc"};
+		char	   *srcname = FgQualifiedName(source);
+
+		for (int i = 0; i < 4; i++)
+			spi_run(psprintf("DROP TRIGGER IF EXISTS %s ON %s",
+							 quote_identifier(psprintf("_fg_transform_%d_%s", id, suffix[i])),
+							 srcname));
+	}
+	spi_run(psprintf("DROP TABLE IF EXISTS fluss_grid.%s",
+					 quote_identifier(psprintf("changelog_%d", id))));
+	ret = SPI_execute_with_args("DELETE FROM fluss_grid.transform WHERE id = $1",
+								1, &argtype, &arg, NULL, false, 0);
+	if (ret != SPI_OK_DELETE)
+		elog(ERROR, "could not remove transform %d", id);
+	SetUserIdAndSecContext(save_userid, save_sec);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * fluss_grid_refresh_transform
+ *		Recompute the whole target (and quarantine) from the source, under
+ *		the fold lock, consuming the changelog: the repair after a change of
+ *		the dimension tables, and the backfill of create_transform.  Returns
+ *		the number of keys written.
+ */
+Datum
+fluss_grid_refresh_transform(PG_FUNCTION_ARGS)
+{
+	Oid			target = PG_GETARG_OID(0);
+	TransformEntry *e = NULL;
+	int32		id = 0;
+	bool		acquired;
+	Oid			save_userid;
+	int			save_sec;
+	int			save_nestlevel;
+	int			ret;
+	bool		isnull;
+	int64		n;
+	Datum		arg = ObjectIdGetDatum(target);
+	Oid			argtype = OIDOID;
+
+	SPI_connect();
+	ret = SPI_execute_with_args("SELECT id FROM fluss_grid.transform WHERE target_rel = $1",
+								1, &argtype, &arg, NULL, true, 1);
+	if (ret == SPI_OK_SELECT && SPI_processed == 1)
+		id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	if (id == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("relation \"%s\" is not a transform", get_rel_name(target))));
+	check_owner(target);
+	FgLockRollup(id, true, &acquired);
+	e = transform_get(id);
+	if (e == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("transform %d does not exist", id)));
+
+	SPI_connect();
+	FgAsOwner(e->ownerid, &save_userid, &save_sec, &save_nestlevel);
+	ret = SPI_execute_plan(transform_plan(e, TS_REFRESH), NULL, NULL, false, 0);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "fluss_grid transform refresh failed: %s", SPI_result_code_string(ret));
+	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	FgRestoreUser(save_userid, save_sec, save_nestlevel);
+	SPI_finish();
+	FgNoteChangelogWrite();		/* the target's own rollups have work */
+	PG_RETURN_INT64(n);
+}
