@@ -327,6 +327,10 @@ DECLARE
     set_q     text;
     p_cte     text;
     apply_sql text;
+    km        text;          -- key match template: %1$s.k = %2$s.k AND ...
+    place     text;          -- a relation joined to the target/quarantine
+    flags     text;
+    curv      text;          -- the current winner's version
     fold_sql  text;
     refresh_sql text;
     tid       integer;
@@ -459,58 +463,81 @@ BEGIN
          WHERE a.attrelid = q_oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> ALL (key);
     END IF;
 
-    -- _fg_r (the winning source rows of the keys to write) → _fg_p (validated,
-    -- enriched) → upserts into the target or the quarantine, and deletes of
-    -- keys that left either (_fg_ch: the keys looked at)
-    p_cte := format('_fg_p AS MATERIALIZED (SELECT %s, r.%s, (%s)::text AS _fg_reason %s %s FROM _fg_r r %s)',
+    -- The statements share their tail: _fg_r holds the winning source row
+    -- of every key to write, with where the key is now (_fg_in_t: in the
+    -- target, _fg_in_q: in the quarantine); _fg_old the keys looked at that
+    -- may have lost their last row.  _fg_p validates and enriches _fg_r;
+    -- then plain INSERTs for keys new to a table, UPDATEs for keys that
+    -- stay, DELETEs for keys that leave it.  Only the fold (under its lock)
+    -- writes these tables, so no write can conflict.
+    km := (SELECT string_agg(format('@a@.%1$I = @b@.%1$I', x), ' AND ') FROM unnest(key) x);
+    p_cte := format('_fg_p AS MATERIALIZED (SELECT %s, r.%s, (%s)::text AS _fg_reason, r._fg_in_t, r._fg_in_q %s %s'
+                    ' FROM _fg_r r %s)',
                     rkeys, vcol, reason, exprs, CASE WHEN qtab IS NULL THEN '' ELSE qsel END, fj);
     apply_sql := format(
-        '_fg_ut AS (INSERT INTO %1$s (%2$s, %3$s) SELECT %2$s, %3$s FROM _fg_p WHERE _fg_reason IS NULL'
-        ' ON CONFLICT (%2$s) DO UPDATE SET %4$s RETURNING 1), '
-        '_fg_dt AS (DELETE FROM %1$s t USING _fg_ch c WHERE %5$s'
-        ' AND NOT EXISTS (SELECT 1 FROM _fg_p p WHERE %6$s AND p._fg_reason IS NULL) RETURNING 1)',
-        tgt, kcols, tcols, set_t,
-        (SELECT string_agg(format('t.%1$I = c.%1$I', x), ' AND ') FROM unnest(key) x),
-        (SELECT string_agg(format('p.%1$I = c.%1$I', x), ' AND ') FROM unnest(key) x));
+        '_fg_ti AS (INSERT INTO %1$s (%2$s, %3$s) SELECT %2$s, %3$s FROM _fg_p'
+        ' WHERE _fg_reason IS NULL AND NOT _fg_in_t RETURNING 1), '
+        '_fg_tu AS (UPDATE %1$s t SET %4$s FROM _fg_p p WHERE p._fg_reason IS NULL AND p._fg_in_t AND %5$s RETURNING 1), '
+        '_fg_td AS (DELETE FROM %1$s t USING (SELECT %2$s FROM _fg_p WHERE _fg_in_t AND _fg_reason IS NOT NULL'
+        ' UNION ALL SELECT %2$s FROM _fg_old o WHERE o._fg_in_t AND NOT EXISTS (SELECT 1 FROM _fg_p p WHERE %6$s)) g'
+        ' WHERE %7$s RETURNING 1)',
+        tgt, kcols, tcols,
+        (SELECT string_agg(format('%1$I = p.%1$I', a.attname), ', ' ORDER BY a.attnum)
+           FROM pg_attribute a
+          WHERE a.attrelid = tgt_oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> ALL (key)),
+        replace(replace(km, '@a@', 't'), '@b@', 'p'), replace(replace(km, '@a@', 'p'), '@b@', 'o'), replace(replace(km, '@a@', 't'), '@b@', 'g'));
     IF qtab IS NOT NULL THEN
         apply_sql := apply_sql || format(
-            ', _fg_uq AS (INSERT INTO %1$s (%2$s, %3$s, reason %4$s) SELECT %2$s, %3$s, _fg_reason %5$s FROM _fg_p'
-            ' WHERE _fg_reason IS NOT NULL ON CONFLICT (%2$s) DO UPDATE SET %6$s RETURNING 1), '
-            '_fg_dq AS (DELETE FROM %1$s q USING _fg_ch c WHERE %7$s'
-            ' AND NOT EXISTS (SELECT 1 FROM _fg_p p WHERE %8$s AND p._fg_reason IS NOT NULL) RETURNING 1)',
-            qtab, kcols, vcol, qins, qfrom, set_q,
-            (SELECT string_agg(format('q.%1$I = c.%1$I', x), ' AND ') FROM unnest(key) x),
-            (SELECT string_agg(format('p.%1$I = c.%1$I', x), ' AND ') FROM unnest(key) x));
+            ', _fg_qi AS (INSERT INTO %1$s (%2$s, %3$s, reason %4$s) SELECT %2$s, %3$s, _fg_reason %5$s FROM _fg_p'
+            ' WHERE _fg_reason IS NOT NULL AND NOT _fg_in_q RETURNING 1), '
+            '_fg_qu AS (UPDATE %1$s q SET %3$s = p.%3$s, reason = p._fg_reason %6$s FROM _fg_p p'
+            ' WHERE p._fg_reason IS NOT NULL AND p._fg_in_q AND %7$s RETURNING 1), '
+            '_fg_qd AS (DELETE FROM %1$s q USING (SELECT %2$s FROM _fg_p WHERE _fg_in_q AND _fg_reason IS NULL'
+            ' UNION ALL SELECT %2$s FROM _fg_old o WHERE o._fg_in_q AND NOT EXISTS (SELECT 1 FROM _fg_p p WHERE %8$s)) g'
+            ' WHERE %9$s RETURNING 1)',
+            qtab, kcols, vcol, qins, qfrom,
+            (SELECT coalesce(string_agg(format(', %I = p._fg_q%s', a.attname, a.attnum), '' ORDER BY a.attnum), '')
+               FROM pg_attribute a
+              WHERE a.attrelid = source AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+                AND a.attname <> ALL (key) AND a.attname <> version),
+            replace(replace(km, '@a@', 'q'), '@b@', 'p'), replace(replace(km, '@a@', 'p'), '@b@', 'o'), replace(replace(km, '@a@', 'q'), '@b@', 'g'));
     END IF;
+    -- where a key is now: joined to the target (and the quarantine) as %1$s
+    place := '@rel@ LEFT JOIN ' || tgt || ' t ON ' || replace(km, '@a@', 't')
+             || CASE WHEN qtab IS NULL THEN '' ELSE ' LEFT JOIN ' || qtab || ' q ON ' || replace(km, '@a@', 'q') END;
+    flags := format('t.%s IS NOT NULL AS _fg_in_t, %s AS _fg_in_q', vcol,
+                    CASE WHEN qtab IS NULL THEN 'false' ELSE format('q.%s IS NOT NULL', vcol) END);
+    curv := CASE WHEN qtab IS NULL THEN format('t.%s', vcol) ELSE format('coalesce(t.%1$s, q.%1$s)', vcol) END;
 
     fold_sql := format(
         'WITH _fg_d AS (DELETE FROM @changelog@ WHERE NOT _fg_reset RETURNING *), '
         '_fg_dirty AS (SELECT DISTINCT %1$s FROM _fg_d WHERE _fg_sign < 0), '
         '_fg_fresh AS (SELECT DISTINCT ON (%1$s) %2$s FROM _fg_d d WHERE d._fg_sign > 0'
-        ' AND NOT EXISTS (SELECT 1 FROM _fg_dirty x WHERE %10$s) ORDER BY %1$s, %3$s DESC), '
-        '_fg_won AS (SELECT f.* FROM _fg_fresh f WHERE NOT EXISTS (SELECT 1 FROM %4$s t WHERE %5$s AND t.%3$s >= f.%3$s)%6$s), '
-        '_fg_r AS (SELECT * FROM _fg_won UNION ALL SELECT * FROM (SELECT DISTINCT ON (%1$s) %2$s FROM %7$s'
-        ' WHERE (%1$s) IN (SELECT %1$s FROM _fg_dirty) ORDER BY %1$s, %3$s DESC) _fg_rec), '
-        '_fg_ch AS (SELECT %1$s FROM _fg_dirty UNION SELECT %1$s FROM _fg_won), '
-        '%8$s, %9$s '
+        ' AND NOT EXISTS (SELECT 1 FROM _fg_dirty x WHERE %4$s) ORDER BY %1$s, %3$s DESC), '
+        '_fg_won AS (SELECT f.*, %5$s FROM %6$s WHERE %7$s IS NULL OR f.%3$s > %7$s), '
+        '_fg_old AS (SELECT x.*, %5$s FROM %8$s), '
+        '_fg_r AS (SELECT * FROM _fg_won UNION ALL SELECT w.*, o._fg_in_t, o._fg_in_q'
+        ' FROM (SELECT DISTINCT ON (%1$s) %2$s FROM %9$s WHERE (%1$s) IN (SELECT %1$s FROM _fg_dirty)'
+        ' ORDER BY %1$s, %3$s DESC) w JOIN _fg_old o ON %10$s), '
+        '%11$s, %12$s '
         'SELECT (SELECT count(*) FROM _fg_d), (SELECT count(*) FROM _fg_dirty)',
-        kcols, scols, vcol, tgt,
-        (SELECT string_agg(format('t.%1$I = f.%1$I', x), ' AND ') FROM unnest(key) x),
-        CASE WHEN qtab IS NULL THEN '' ELSE
-            format(' AND NOT EXISTS (SELECT 1 FROM %s q WHERE %s AND q.%s >= f.%s)', qtab,
-                   (SELECT string_agg(format('q.%1$I = f.%1$I', x), ' AND ') FROM unnest(key) x), vcol, vcol) END,
-        src, p_cte, apply_sql,
-        (SELECT string_agg(format('x.%1$I = d.%1$I', x), ' AND ') FROM unnest(key) x));
+        kcols, scols, vcol, replace(replace(km, '@a@', 'x'), '@b@', 'd'), flags,
+        replace(replace(place, '@rel@', '_fg_fresh f'), '@b@', 'f'), curv,
+        replace(replace(place, '@rel@', '_fg_dirty x'), '@b@', 'x'),
+        src, replace(replace(km, '@a@', 'o'), '@b@', 'w'), p_cte, apply_sql);
 
-    -- every key of the source: all looked at, all rewritten
+    -- every key of the source and of the tables: all looked at
     refresh_sql := format(
         'WITH _fg_d AS (DELETE FROM @changelog@ RETURNING 1), '
-        '_fg_r AS (SELECT DISTINCT ON (%1$s) %2$s FROM %3$s ORDER BY %1$s, %4$s DESC), '
-        '_fg_ch AS (SELECT %1$s FROM %5$s%6$s UNION SELECT %1$s FROM _fg_r), '
-        '%7$s, %8$s '
+        '_fg_r AS (SELECT w.*, %1$s FROM %2$s), '
+        '_fg_old AS (SELECT %3$s, true AS _fg_in_t, false AS _fg_in_q FROM %4$s%5$s), '
+        '%6$s, %7$s '
         'SELECT (SELECT count(*) FROM _fg_p), (SELECT count(*) FROM _fg_d)',
-        kcols, scols, src, vcol, tgt,
-        CASE WHEN qtab IS NULL THEN '' ELSE format(' UNION SELECT %s FROM %s', kcols, qtab) END,
+        flags,
+        replace(replace(place, '@rel@', format('(SELECT DISTINCT ON (%1$s) %2$s FROM %3$s ORDER BY %1$s, %4$s DESC) w',
+                                               kcols, scols, src, vcol)), '@b@', 'w'),
+        kcols, tgt,
+        CASE WHEN qtab IS NULL THEN '' ELSE format(' UNION ALL SELECT %s, false, true FROM %s', kcols, qtab) END,
         p_cte, apply_sql);
 
     tid := fluss_grid.transform_register(

@@ -43,6 +43,7 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -338,6 +339,21 @@ check_capture_present(TransformEntry *e)
 }
 
 /*
+ * A fold sorts and hashes a whole batch of changed keys (a bulk load's
+ * worth after a COPY); with the default 4MB it spills to disk.  Raised for
+ * the fold only (undone with the owner switch's GUC nest level).
+ */
+#define FG_TRANSFORM_WORK_MEM_KB (64 * 1024)
+
+static void
+raise_work_mem(void)
+{
+	if (work_mem < FG_TRANSFORM_WORK_MEM_KB)
+		(void) set_config_option("work_mem", psprintf("%d", FG_TRANSFORM_WORK_MEM_KB),
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+}
+
+/*
  * FgFoldTransform
  *		Fold transform id's changelog, in the current transaction.  False
  *		when another session holds the fold lock and wait is false.
@@ -368,6 +384,7 @@ FgFoldTransform(int32 id, bool wait, FgFoldResult *res)
 
 	SPI_connect();
 	FgAsOwner(e->ownerid, &save_userid, &save_sec, &save_nestlevel);
+	raise_work_mem();
 
 	/*
 	 * One snapshot for both statements: a TRUNCATE marker and the changes
@@ -670,6 +687,7 @@ fluss_grid_refresh_transform(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	FgAsOwner(e->ownerid, &save_userid, &save_sec, &save_nestlevel);
+	raise_work_mem();
 	ret = SPI_execute_plan(transform_plan(e, TS_REFRESH), NULL, NULL, false, 0);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "fluss_grid transform refresh failed: %s", SPI_result_code_string(ret));
