@@ -11,7 +11,7 @@ PGFILEDESC = "fluss_grid - continuous exact rollups for grid telemetry"
 PG_CPPFLAGS = -Isrc
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 
-REGRESS = setup api errors semantics hierarchy timezone partition security lift transform
+REGRESS = setup api errors semantics hierarchy timezone partition security lift transform warehouse
 REGRESS_OPTS = --temp-config=test/fluss_grid.conf --temp-instance=./tmp_check \
                --load-extension=fluss_grid
 

@@ -1024,6 +1024,35 @@ BEGIN
 END;
 $fn$;
 
+CREATE FUNCTION fluss_grid.drop_grid_warehouse(schema name)
+RETURNS void
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    s text := quote_ident(schema);
+    caller_path text := pg_catalog.current_setting('search_path');
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = schema) THEN
+        RAISE EXCEPTION 'schema "%" does not exist', schema USING ERRCODE = 'invalid_schema_name';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM fluss_grid.transform t
+                    WHERE t.target_rel = pg_catalog.to_regclass(format('%s.dwd_grid_measurement', s))) THEN
+        RAISE EXCEPTION 'schema "%" holds no grid warehouse', schema
+              USING ERRCODE = 'undefined_object',
+                    HINT = 'Create one with fluss_grid.create_grid_warehouse().';
+    END IF;
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    EXECUTE format('DROP VIEW %1$s.ads_pipeline_health, %1$s.ads_dashboard_realtime, %1$s.ads_grid_overview,'
+                   ' %1$s.ads_region_load, %1$s.ads_station_current, %1$s.dws_grid_daily,'
+                   ' %1$s.dws_grid_analysis_hourly, %1$s.dws_grid_operation_minutely', s);
+    PERFORM fluss_grid.drop_rollup(format('%s.ods_ingest_secondly', s)::regclass);
+    PERFORM fluss_grid.drop_transform(format('%s.dwd_grid_measurement', s)::regclass, cascade => true);
+    EXECUTE format('DROP TABLE %1$s.ods_grid_realtime_raw, %1$s.dim_tariff, %1$s.dim_generation_cost,'
+                   ' %1$s.dim_station, %1$s.dim_region', s);
+    PERFORM pg_catalog.set_config('search_path', caller_path, true);
+END;
+$fn$;
+
 -- DDL follow-up: partitions created, attached or detached; objects dropped
 CREATE FUNCTION fluss_grid.reconcile_capture(rollup_id integer)
 RETURNS void
