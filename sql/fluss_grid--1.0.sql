@@ -555,7 +555,7 @@ BEGIN
 
     -- capture from now on (writers wait for this transaction), then fill
     -- the target from what the source holds
-    EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', src);
+    -- (the first CREATE TRIGGER takes SHARE ROW EXCLUSIVE until commit)
     EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS _fg_new'
                    ' FOR EACH STATEMENT EXECUTE FUNCTION fluss_grid.capture_rows(%L, ''s'')',
                    '_fg_transform_' || tid || '_ins', src, tid);
@@ -568,6 +568,14 @@ BEGIN
     EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s'
                    ' FOR EACH STATEMENT EXECUTE FUNCTION fluss_grid.capture_rows(%L, ''t'')',
                    '_fg_transform_' || tid || '_trunc', src, tid);
+    -- logical replication applies TRUNCATE as a statement, and rows one by
+    -- one with row triggers only: TRUNCATE always, the row trigger replica
+    -- only (statement triggers cover every other writer)
+    EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', src, '_fg_transform_' || tid || '_trunc');
+    EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s'
+                   ' FOR EACH ROW EXECUTE FUNCTION fluss_grid.capture_rows(%L, ''r'')',
+                   '_fg_transform_' || tid || '_row', src, tid);
+    EXECUTE format('ALTER TABLE %s ENABLE REPLICA TRIGGER %I', src, '_fg_transform_' || tid || '_row');
     PERFORM fluss_grid.refresh_transform(tgt_oid);
     PERFORM pg_catalog.set_config('search_path', caller_path, true);
     RETURN tgt_oid;

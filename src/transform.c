@@ -53,6 +53,7 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
+#include "utils/queryenvironment.h"
 
 #include "fluss_grid.h"
 
@@ -238,9 +239,34 @@ transform_plan(TransformEntry *e, TransformStmt s)
 }
 
 /*
+ * register_row
+ *		Register a one-row tuplestore holding tuple as the ephemeral named
+ *		relation name of the current SPI connection.
+ */
+static void
+register_row(Relation rel, const char *name, HeapTuple tuple)
+{
+	EphemeralNamedRelation enr = palloc0(sizeof(EphemeralNamedRelationData));
+	Tuplestorestate *ts = tuplestore_begin_heap(false, false, work_mem);
+	int			ret;
+
+	tuplestore_puttuple(ts, tuple);
+	enr->md.name = pstrdup(name);
+	enr->md.reliddesc = RelationGetRelid(rel);
+	enr->md.tupdesc = NULL;
+	enr->md.enrtype = ENR_NAMED_TUPLESTORE;
+	enr->md.enrtuples = 1;
+	enr->reldata = ts;
+	ret = SPI_register_relation(enr);
+	if (ret != SPI_OK_REL_REGISTER)
+		elog(ERROR, "could not register row as %s: %s", name, SPI_result_code_string(ret));
+}
+
+/*
  * fluss_grid_capture_rows
  *		The transform's trigger: arguments transform id and 's' (statement:
- *		INSERT, UPDATE, DELETE with transition tables) or 't' (TRUNCATE).
+ *		INSERT, UPDATE, DELETE with transition tables), 'r' (row, enabled
+ *		for logical replication only) or 't' (TRUNCATE).
  */
 Datum
 fluss_grid_capture_rows(PG_FUNCTION_ARGS)
@@ -249,6 +275,7 @@ fluss_grid_capture_rows(PG_FUNCTION_ARGS)
 	Trigger    *tg;
 	TransformEntry *e;
 	TransformStmt s;
+	bool		row_mode = false;
 	Oid			save_userid;
 	int			save_sec;
 	int			save_nestlevel;
@@ -260,7 +287,7 @@ fluss_grid_capture_rows(PG_FUNCTION_ARGS)
 				 errmsg("fluss_grid.capture_rows() must be called as a trigger")));
 	tg = td->tg_trigger;
 	if (tg->tgnargs != 2 || !TRIGGER_FIRED_AFTER(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_STATEMENT(td->tg_event))
+		(TRIGGER_FIRED_FOR_ROW(td->tg_event) != (tg->tgargs[1][0] == 'r')))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("trigger \"%s\" is not a valid fluss_grid.capture_rows() trigger",
@@ -273,6 +300,21 @@ fluss_grid_capture_rows(PG_FUNCTION_ARGS)
 
 	if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
 		s = TS_TRUNCATE;
+	else if (tg->tgargs[1][0] == 'r')
+	{
+		/*
+		 * Row mode, for the logical replication apply worker (which fires
+		 * row triggers but not statement triggers): the row becomes a
+		 * one-row transition table, so the statement plans serve as well.
+		 */
+		if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+			s = TS_INSERT;
+		else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+			s = TS_UPDATE;
+		else
+			s = TS_DELETE;
+		row_mode = true;
+	}
 	else
 	{
 		/* statements that changed no row write nothing and wake nobody */
@@ -288,7 +330,17 @@ fluss_grid_capture_rows(PG_FUNCTION_ARGS)
 	}
 
 	SPI_connect();
-	if (s != TS_TRUNCATE)
+	if (row_mode)
+	{
+		Relation	rel = td->tg_relation;
+
+		if (s != TS_INSERT)
+			register_row(rel, FG_OLD_TABLE, td->tg_trigtuple);
+		if (s != TS_DELETE)
+			register_row(rel, FG_NEW_TABLE,
+						 s == TS_UPDATE ? td->tg_newtuple : td->tg_trigtuple);
+	}
+	else if (s != TS_TRUNCATE)
 	{
 		ret = SPI_register_trigger_data(td);
 		if (ret != SPI_OK_TD_REGISTER)
@@ -625,10 +677,10 @@ fluss_grid_transform_forget(PG_FUNCTION_ARGS)
 	SetUserIdAndSecContext(extowner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
 	if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(source)))
 	{
-		const char *suffix[] = {"ins", "upd", "del", "trunc"};
+		const char *suffix[] = {"ins", "upd", "del", "trunc", "row"};
 		char	   *srcname = FgQualifiedName(source);
 
-		for (int i = 0; i < 4; i++)
+		for (int i = 0; i < 5; i++)
 			spi_run(psprintf("DROP TRIGGER IF EXISTS %s ON %s",
 							 quote_identifier(psprintf("_fg_transform_%d_%s", id, suffix[i])),
 							 srcname));
