@@ -1,5 +1,5 @@
 BEGIN;
-SELECT plan(154);
+SELECT plan(188);
 
 -- The API contract of fluss_grid (issue 2): names, signatures, result
 -- types, strictness, volatility, security and privileges of the SQL
@@ -46,8 +46,8 @@ SELECT has_sequence('fluss_grid', 'rollup_id_seq', 'sequence fluss_grid.rollup_i
 SELECT set_eq(
     $$SELECT cfg::regclass::text FROM pg_extension, unnest(extconfig) AS u(cfg)
        WHERE extname = 'fluss_grid'$$,
-    ARRAY['fluss_grid.rollup', 'fluss_grid.rollup_id_seq'],
-    'pg_dump dumps the catalog table and its sequence (extension configuration)');
+    ARRAY['fluss_grid.rollup', 'fluss_grid.rollup_id_seq', 'fluss_grid.transform'],
+    'pg_dump dumps the catalogs of rollups and transforms and the id sequence (extension configuration)');
 
 SELECT has_view('fluss_grid', 'rollups', 'view fluss_grid.rollups exists');
 SELECT columns_are('fluss_grid', 'rollups',
@@ -535,6 +535,110 @@ SELECT is_empty(
 SELECT is_empty(
     $$SELECT rollup_rel FROM fluss_grid.rollup WHERE rollup_rel::text LIKE '%tap\_%'$$,
     'the catalog forgot both rollups');
+
+-- ---------------------------------------------------------------------
+-- Transforms and the grid warehouse (issue 4)
+-- ---------------------------------------------------------------------
+SELECT function_returns('fluss_grid', 'create_transform',
+    ARRAY['text', 'regclass', 'name[]', 'name', 'text[]', 'text', 'text', 'text'], 'regclass',
+    'create_transform returns the target''s regclass');
+SELECT is((SELECT proargnames FROM pg_proc
+            WHERE oid = 'fluss_grid.create_transform(text, regclass, name[], name, text[], text, text, text)'::regprocedure),
+          ARRAY['name', 'source', 'key', 'version', 'columns', 'joins', 'reject', 'quarantine'],
+          'create_transform argument names');
+SELECT function_returns('fluss_grid', 'drop_transform', ARRAY['regclass', 'boolean'], 'void',
+    'drop_transform(target, cascade) returns void');
+SELECT function_returns('fluss_grid', 'refresh_transform', ARRAY['regclass'], 'bigint',
+    'refresh_transform returns the number of keys written');
+SELECT function_returns('fluss_grid', 'create_grid_warehouse', ARRAY['name', 'integer'], 'void',
+    'create_grid_warehouse(schema, stations) returns void');
+SELECT is((SELECT pronargdefaults::int FROM pg_proc
+            WHERE oid = 'fluss_grid.create_grid_warehouse(name, integer)'::regprocedure),
+          2, 'create_grid_warehouse: both arguments have defaults');
+SELECT function_returns('fluss_grid', 'drop_grid_warehouse', ARRAY['name'], 'void',
+    'drop_grid_warehouse(schema) returns void');
+SELECT function_returns('fluss_grid', 'grid_default_stations', ARRAY['integer'], 'setof record',
+    'grid_default_stations(n) returns the default station set');
+SELECT function_returns('fluss_grid', 'capture_rows', ARRAY[]::name[], 'trigger',
+    'capture_rows is the transforms'' trigger function');
+SELECT is_empty(
+    $$SELECT p.oid::regprocedure::text FROM pg_proc p
+       WHERE p.oid IN ('fluss_grid.create_transform(text, regclass, name[], name, text[], text, text, text)'::regprocedure,
+                       'fluss_grid.drop_transform(regclass, boolean)'::regprocedure,
+                       'fluss_grid.refresh_transform(regclass)'::regprocedure,
+                       'fluss_grid.create_grid_warehouse(name, integer)'::regprocedure,
+                       'fluss_grid.drop_grid_warehouse(name)'::regprocedure,
+                       'fluss_grid.transform_register(regclass, regclass, regclass, name[], name, text, text, text, text, text, text, text)'::regprocedure)
+         AND p.prosecdef$$,
+    'the transform and warehouse API is SECURITY INVOKER');
+SELECT ok(NOT has_function_privilege('public', 'fluss_grid.transform_forget(integer)', 'EXECUTE'),
+          'transform_forget is not executable by PUBLIC');
+SELECT has_view('fluss_grid', 'transforms', 'view fluss_grid.transforms exists');
+SELECT columns_are('fluss_grid', 'transforms',
+    ARRAY['name', 'source', 'quarantine', 'key', 'version', 'pending_changes', 'last_fold', 'lag',
+          'folds', 'recomputed_keys', 'last_error', 'last_error_at'],
+    'fluss_grid.transforms columns');
+
+SELECT lives_ok($$SELECT fluss_grid.create_grid_warehouse(schema => 'tap_wh', stations => 14)$$,
+                'create_grid_warehouse creates a warehouse in a new schema');
+SELECT tables_are('tap_wh',
+    ARRAY['dim_region', 'dim_station', 'dim_tariff', 'dim_generation_cost', 'ods_grid_realtime_raw',
+          'dwd_grid_measurement', 'dwd_grid_quarantine', 'dws_station_minutely', 'dws_station_hourly',
+          'dws_station_daily', 'ods_ingest_secondly'],
+    'the warehouse''s tables');
+SELECT views_are('tap_wh',
+    ARRAY['dws_grid_operation_minutely', 'dws_grid_analysis_hourly', 'dws_grid_daily',
+          'ads_station_current', 'ads_region_load', 'ads_grid_overview', 'ads_dashboard_realtime',
+          'ads_pipeline_health', 'dws_station_minutely_realtime', 'dws_station_hourly_realtime',
+          'dws_station_daily_realtime', 'ods_ingest_secondly_realtime'],
+    'the warehouse''s views');
+SELECT columns_are('tap_wh', 'ods_grid_realtime_raw',
+    ARRAY['ingest_seq', 'received_at', 'station_id', 'ts', 'load_mw', 'generation_mw',
+          'frequency_hz', 'voltage_kv'],
+    'ODS columns (the simulator''s contract)');
+SELECT col_is_pk('tap_wh', 'dwd_grid_measurement', ARRAY['station_id', 'ts'],
+                 'DWD: one row per station and time');
+SELECT col_is_pk('tap_wh', 'dwd_grid_quarantine', ARRAY['station_id', 'ts'],
+                 'quarantine: one row per station and time');
+SELECT has_column('tap_wh', 'dwd_grid_quarantine', 'reason', 'the quarantine says why');
+SELECT columns_are('tap_wh', 'ads_dashboard_realtime',
+    ARRAY['grid_region', 'current_load_mw', 'current_generation_mw', 'grid_frequency_hz',
+          'maintenance_recommendation', 'update_time'],
+    'ads_dashboard_realtime columns');
+SELECT ok((SELECT bool_and(c IN (SELECT column_name::text FROM information_schema.columns
+                                  WHERE table_schema = 'tap_wh' AND table_name = 'dws_grid_operation_minutely'))
+             FROM unnest(ARRAY['grid_region', 'time_window_start', 'avg_load_mw', 'avg_generation_mw',
+                               'avg_frequency_hz', 'frequency_stability_pct', 'grid_efficiency_index']) c),
+          'dws_grid_operation_minutely has the issue''s columns');
+SELECT ok((SELECT bool_and(c IN (SELECT column_name::text FROM information_schema.columns
+                                  WHERE table_schema = 'tap_wh' AND table_name = 'dws_grid_analysis_hourly'))
+             FROM unnest(ARRAY['grid_region', 'analysis_hour', 'energy_mwh', 'peak_load_mw', 'peak_time',
+                               'energy_consumption_pattern', 'operational_cost_yuan',
+                               'total_economic_benefit']) c),
+          'dws_grid_analysis_hourly has the issue''s columns');
+SELECT is((SELECT count(*)::int FROM tap_wh.dim_region), 7, 'seven regional grids');
+SELECT is((SELECT count(*)::int FROM tap_wh.dim_station), 14, 'the requested number of stations');
+SELECT throws_ok($$SELECT fluss_grid.create_grid_warehouse(schema => 'tap_wh')$$, '42710',
+                 'a grid warehouse already exists in schema "tap_wh"',
+                 'creating a warehouse twice is an error');
+SELECT throws_ok($$SELECT fluss_grid.drop_grid_warehouse('tap_no_such_schema')$$, '3F000',
+                 'schema "tap_no_such_schema" does not exist',
+                 'dropping from an unknown schema is an error');
+SELECT throws_ok($$INSERT INTO tap_wh.dim_station VALUES (999, 'x', 'atlantis', 'wind', 1, 110)$$, '23503',
+                 NULL, 'a station of a region missing from dim_region is refused');
+INSERT INTO tap_wh.ods_grid_realtime_raw (station_id, ts, load_mw, generation_mw, frequency_hz, voltage_kv)
+SELECT station_id, now() - interval '1 minute', 10, 0, 50, nominal_kv FROM tap_wh.dim_station
+UNION ALL SELECT 9999, now(), 1, 1, 50, 220;
+SELECT ok(fluss_grid.fold_now() > 0, 'fold_now folds the warehouse in this transaction');
+SELECT results_eq($$SELECT count(*)::int FROM tap_wh.dwd_grid_measurement$$, ARRAY[14],
+                  'every valid reading reached DWD');
+SELECT results_eq($$SELECT reason FROM tap_wh.dwd_grid_quarantine$$, ARRAY['unknown station'],
+                  'the unknown station is quarantined with its reason');
+SELECT results_eq($$SELECT stations_reporting::int FROM tap_wh.ads_grid_overview$$, ARRAY[14],
+                  'the overview sees every station');
+SELECT lives_ok($$SELECT fluss_grid.drop_grid_warehouse('tap_wh')$$, 'drop_grid_warehouse drops it');
+SELECT is_empty($$SELECT relname FROM pg_class WHERE relnamespace = 'tap_wh'::regnamespace$$,
+                'nothing of the warehouse is left');
 
 SELECT * FROM finish();
 ROLLBACK;
