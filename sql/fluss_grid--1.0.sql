@@ -247,7 +247,8 @@ CREATE TABLE fluss_grid.transform (
     capture_update   text NOT NULL,
     capture_truncate text NOT NULL,
     reset_sql        text NOT NULL,
-    fold_sql         text NOT NULL,
+    fold_sql         text NOT NULL,   -- a batch: keys looked up one by one
+    fold_bulk_sql    text NOT NULL,   -- a bulk load: keys joined wholesale
     refresh_sql      text NOT NULL,
     created_at       timestamptz NOT NULL DEFAULT now()
 );
@@ -270,7 +271,7 @@ CREATE FUNCTION fluss_grid.transform_register(
     target regclass, quarantine regclass, source regclass,
     key_columns name[], version_column name,
     capture_insert text, capture_delete text, capture_update text,
-    capture_truncate text, reset_sql text, fold_sql text, refresh_sql text)
+    capture_truncate text, reset_sql text, fold_sql text, fold_bulk_sql text, refresh_sql text)
 RETURNS integer
 AS 'MODULE_PATHNAME', 'fluss_grid_transform_register'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE;
@@ -332,7 +333,9 @@ DECLARE
     flags     text;
     curv      text;          -- the current winner's version
     fold_sql  text;
+    fold_bulk_sql text;
     refresh_sql text;
+    bulk_place text;
     tid       integer;
     n         integer := 0;
 BEGIN
@@ -464,49 +467,61 @@ BEGIN
     END IF;
 
     -- The statements share their tail: _fg_r holds the winning source row
-    -- of every key to write, with where the key is now (_fg_in_t: in the
-    -- target, _fg_in_q: in the quarantine); _fg_old the keys looked at that
-    -- may have lost their last row.  _fg_p validates and enriches _fg_r;
-    -- then plain INSERTs for keys new to a table, UPDATEs for keys that
-    -- stay, DELETEs for keys that leave it.  Only the fold (under its lock)
-    -- writes these tables, so no write can conflict.
+    -- of every key to write, with where the key is now (_fg_tid_t: its row
+    -- in the target, _fg_tid_q: in the quarantine, NULL when not there);
+    -- _fg_old the keys looked at that may have lost their last row.  _fg_p
+    -- validates and enriches _fg_r; then plain INSERTs for keys new to a
+    -- table, UPDATEs (by row id) for keys that stay, DELETEs for keys that
+    -- leave it.  Only the fold (under its lock) writes these tables, so no
+    -- write can conflict and a row id read in the statement stays valid.
     km := (SELECT string_agg(format('@a@.%1$I = @b@.%1$I', x), ' AND ') FROM unnest(key) x);
-    p_cte := format('_fg_p AS MATERIALIZED (SELECT %s, r.%s, (%s)::text AS _fg_reason, r._fg_in_t, r._fg_in_q %s %s'
+    p_cte := format('_fg_p AS MATERIALIZED (SELECT %s, r.%s, (%s)::text AS _fg_reason, r._fg_tid_t, r._fg_tid_q %s %s'
                     ' FROM _fg_r r %s)',
                     rkeys, vcol, reason, exprs, CASE WHEN qtab IS NULL THEN '' ELSE qsel END, fj);
     apply_sql := format(
         '_fg_ti AS (INSERT INTO %1$s (%2$s, %3$s) SELECT %2$s, %3$s FROM _fg_p'
-        ' WHERE _fg_reason IS NULL AND NOT _fg_in_t RETURNING 1), '
-        '_fg_tu AS (UPDATE %1$s t SET %4$s FROM _fg_p p WHERE p._fg_reason IS NULL AND p._fg_in_t AND %5$s RETURNING 1), '
-        '_fg_td AS (DELETE FROM %1$s t USING (SELECT %2$s FROM _fg_p WHERE _fg_in_t AND _fg_reason IS NOT NULL'
-        ' UNION ALL SELECT %2$s FROM _fg_old o WHERE o._fg_in_t AND NOT EXISTS (SELECT 1 FROM _fg_p p WHERE %6$s)) g'
-        ' WHERE %7$s RETURNING 1)',
+        ' WHERE _fg_reason IS NULL AND _fg_tid_t IS NULL RETURNING 1), '
+        '_fg_tu AS (UPDATE %1$s t SET %4$s FROM _fg_p p WHERE p._fg_reason IS NULL AND t.ctid = p._fg_tid_t RETURNING 1), '
+        '_fg_td AS (DELETE FROM %1$s t USING (SELECT _fg_tid_t AS tid FROM _fg_p WHERE _fg_tid_t IS NOT NULL AND _fg_reason IS NOT NULL'
+        ' UNION ALL SELECT o._fg_tid_t FROM _fg_old o WHERE o._fg_tid_t IS NOT NULL AND NOT EXISTS (SELECT 1 FROM _fg_p p WHERE %6$s)) g'
+        ' WHERE t.ctid = g.tid RETURNING 1)',
         tgt, kcols, tcols,
         (SELECT string_agg(format('%1$I = p.%1$I', a.attname), ', ' ORDER BY a.attnum)
            FROM pg_attribute a
           WHERE a.attrelid = tgt_oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> ALL (key)),
-        replace(replace(km, '@a@', 't'), '@b@', 'p'), replace(replace(km, '@a@', 'p'), '@b@', 'o'), replace(replace(km, '@a@', 't'), '@b@', 'g'));
+        NULL, replace(replace(km, '@a@', 'p'), '@b@', 'o'));
     IF qtab IS NOT NULL THEN
         apply_sql := apply_sql || format(
             ', _fg_qi AS (INSERT INTO %1$s (%2$s, %3$s, reason %4$s) SELECT %2$s, %3$s, _fg_reason %5$s FROM _fg_p'
-            ' WHERE _fg_reason IS NOT NULL AND NOT _fg_in_q RETURNING 1), '
+            ' WHERE _fg_reason IS NOT NULL AND _fg_tid_q IS NULL RETURNING 1), '
             '_fg_qu AS (UPDATE %1$s q SET %3$s = p.%3$s, reason = p._fg_reason %6$s FROM _fg_p p'
-            ' WHERE p._fg_reason IS NOT NULL AND p._fg_in_q AND %7$s RETURNING 1), '
-            '_fg_qd AS (DELETE FROM %1$s q USING (SELECT %2$s FROM _fg_p WHERE _fg_in_q AND _fg_reason IS NULL'
-            ' UNION ALL SELECT %2$s FROM _fg_old o WHERE o._fg_in_q AND NOT EXISTS (SELECT 1 FROM _fg_p p WHERE %8$s)) g'
-            ' WHERE %9$s RETURNING 1)',
+            ' WHERE p._fg_reason IS NOT NULL AND q.ctid = p._fg_tid_q RETURNING 1), '
+            '_fg_qd AS (DELETE FROM %1$s q USING (SELECT _fg_tid_q AS tid FROM _fg_p WHERE _fg_tid_q IS NOT NULL AND _fg_reason IS NULL'
+            ' UNION ALL SELECT o._fg_tid_q FROM _fg_old o WHERE o._fg_tid_q IS NOT NULL AND NOT EXISTS (SELECT 1 FROM _fg_p p WHERE %8$s)) g'
+            ' WHERE q.ctid = g.tid RETURNING 1)',
             qtab, kcols, vcol, qins, qfrom,
             (SELECT coalesce(string_agg(format(', %I = p._fg_q%s', a.attname, a.attnum), '' ORDER BY a.attnum), '')
                FROM pg_attribute a
               WHERE a.attrelid = source AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
                 AND a.attname <> ALL (key) AND a.attname <> version),
-            replace(replace(km, '@a@', 'q'), '@b@', 'p'), replace(replace(km, '@a@', 'p'), '@b@', 'o'), replace(replace(km, '@a@', 'q'), '@b@', 'g'));
+            NULL, replace(replace(km, '@a@', 'p'), '@b@', 'o'));
     END IF;
-    -- where a key is now: joined to the target (and the quarantine) as %1$s
-    place := '@rel@ LEFT JOIN ' || tgt || ' t ON ' || replace(km, '@a@', 't')
-             || CASE WHEN qtab IS NULL THEN '' ELSE ' LEFT JOIN ' || qtab || ' q ON ' || replace(km, '@a@', 'q') END;
-    flags := format('t.%s IS NOT NULL AS _fg_in_t, %s AS _fg_in_q', vcol,
-                    CASE WHEN qtab IS NULL THEN 'false' ELSE format('q.%s IS NOT NULL', vcol) END);
+    -- where a key is now: @rel@ (alias @b@) looked up in the target (and
+    -- the quarantine) by primary key, row by row (LIMIT 1 keeps the lookup
+    -- a parameterized index scan: a batch is small next to the target)
+    place := '@rel@ LEFT JOIN LATERAL (SELECT t.ctid AS tid, t.' || vcol || ' FROM ' || tgt || ' t WHERE '
+             || replace(km, '@a@', 't') || ' LIMIT 1) t ON true'
+             || CASE WHEN qtab IS NULL THEN '' ELSE
+                    ' LEFT JOIN LATERAL (SELECT q.ctid AS tid, q.' || vcol || ' FROM ' || qtab || ' q WHERE '
+                    || replace(km, '@a@', 'q') || ' LIMIT 1) q ON true' END;
+    -- the same, joined wholesale (hash or merge join: for a bulk load)
+    bulk_place := '@rel@ LEFT JOIN (SELECT t.ctid AS tid, t.' || vcol || ', ' || kcols || ' FROM ' || tgt || ' t) t ON '
+             || replace(km, '@a@', 't')
+             || CASE WHEN qtab IS NULL THEN '' ELSE
+                    ' LEFT JOIN (SELECT q.ctid AS tid, q.' || vcol || ', ' || kcols || ' FROM ' || qtab || ' q) q ON '
+                    || replace(km, '@a@', 'q') END;
+    flags := format('t.tid AS _fg_tid_t, %s AS _fg_tid_q',
+                    CASE WHEN qtab IS NULL THEN 'NULL::tid' ELSE 'q.tid' END);
     curv := CASE WHEN qtab IS NULL THEN format('t.%s', vcol) ELSE format('coalesce(t.%1$s, q.%1$s)', vcol) END;
 
     fold_sql := format(
@@ -516,7 +531,7 @@ BEGIN
         ' AND NOT EXISTS (SELECT 1 FROM _fg_dirty x WHERE %4$s) ORDER BY %1$s, %3$s DESC), '
         '_fg_won AS (SELECT f.*, %5$s FROM %6$s WHERE %7$s IS NULL OR f.%3$s > %7$s), '
         '_fg_old AS (SELECT x.*, %5$s FROM %8$s), '
-        '_fg_r AS (SELECT * FROM _fg_won UNION ALL SELECT w.*, o._fg_in_t, o._fg_in_q'
+        '_fg_r AS (SELECT * FROM _fg_won UNION ALL SELECT w.*, o._fg_tid_t, o._fg_tid_q'
         ' FROM (SELECT DISTINCT ON (%1$s) %2$s FROM %9$s WHERE (%1$s) IN (SELECT %1$s FROM _fg_dirty)'
         ' ORDER BY %1$s, %3$s DESC) w JOIN _fg_old o ON %10$s), '
         '%11$s, %12$s '
@@ -526,18 +541,35 @@ BEGIN
         replace(replace(place, '@rel@', '_fg_dirty x'), '@b@', 'x'),
         src, replace(replace(km, '@a@', 'o'), '@b@', 'w'), p_cte, apply_sql);
 
+    fold_bulk_sql := format(
+        'WITH _fg_d AS (DELETE FROM @changelog@ WHERE NOT _fg_reset RETURNING *), '
+        '_fg_dirty AS (SELECT DISTINCT %1$s FROM _fg_d WHERE _fg_sign < 0), '
+        '_fg_fresh AS (SELECT DISTINCT ON (%1$s) %2$s FROM _fg_d d WHERE d._fg_sign > 0'
+        ' AND NOT EXISTS (SELECT 1 FROM _fg_dirty x WHERE %4$s) ORDER BY %1$s, %3$s DESC), '
+        '_fg_won AS (SELECT f.*, %5$s FROM %6$s WHERE %7$s IS NULL OR f.%3$s > %7$s), '
+        '_fg_old AS (SELECT x.*, %5$s FROM %8$s), '
+        '_fg_r AS (SELECT * FROM _fg_won UNION ALL SELECT w.*, o._fg_tid_t, o._fg_tid_q'
+        ' FROM (SELECT DISTINCT ON (%1$s) %2$s FROM %9$s WHERE (%1$s) IN (SELECT %1$s FROM _fg_dirty)'
+        ' ORDER BY %1$s, %3$s DESC) w JOIN _fg_old o ON %10$s), '
+        '%11$s, %12$s '
+        'SELECT (SELECT count(*) FROM _fg_d), (SELECT count(*) FROM _fg_dirty)',
+        kcols, scols, vcol, replace(replace(km, '@a@', 'x'), '@b@', 'd'), flags,
+        replace(replace(bulk_place, '@rel@', '_fg_fresh f'), '@b@', 'f'), curv,
+        replace(replace(bulk_place, '@rel@', '_fg_dirty x'), '@b@', 'x'),
+        src, replace(replace(km, '@a@', 'o'), '@b@', 'w'), p_cte, apply_sql);
+
     -- every key of the source and of the tables: all looked at
     refresh_sql := format(
         'WITH _fg_d AS (DELETE FROM @changelog@ RETURNING 1), '
         '_fg_r AS (SELECT w.*, %1$s FROM %2$s), '
-        '_fg_old AS (SELECT %3$s, true AS _fg_in_t, false AS _fg_in_q FROM %4$s%5$s), '
+        '_fg_old AS (SELECT %3$s, ctid AS _fg_tid_t, NULL::tid AS _fg_tid_q FROM %4$s%5$s), '
         '%6$s, %7$s '
         'SELECT (SELECT count(*) FROM _fg_p), (SELECT count(*) FROM _fg_d)',
         flags,
-        replace(replace(place, '@rel@', format('(SELECT DISTINCT ON (%1$s) %2$s FROM %3$s ORDER BY %1$s, %4$s DESC) w',
+        replace(replace(bulk_place, '@rel@', format('(SELECT DISTINCT ON (%1$s) %2$s FROM %3$s ORDER BY %1$s, %4$s DESC) w',
                                                kcols, scols, src, vcol)), '@b@', 'w'),
         kcols, tgt,
-        CASE WHEN qtab IS NULL THEN '' ELSE format(' UNION ALL SELECT %s, false, true FROM %s', kcols, qtab) END,
+        CASE WHEN qtab IS NULL THEN '' ELSE format(' UNION ALL SELECT %s, NULL::tid, ctid FROM %s', kcols, qtab) END,
         p_cte, apply_sql);
 
     tid := fluss_grid.transform_register(
@@ -551,7 +583,7 @@ BEGIN
                'SELECT count(*) FROM _fg_m', tgt,
                CASE WHEN qtab IS NULL THEN '' ELSE
                    format(', _fg_b AS (DELETE FROM %s WHERE EXISTS (SELECT 1 FROM _fg_m) RETURNING 1)', qtab) END),
-        fold_sql, refresh_sql);
+        fold_sql, fold_bulk_sql, refresh_sql);
 
     -- capture from now on (writers wait for this transaction), then fill
     -- the target from what the source holds
@@ -824,9 +856,17 @@ BEGIN
             WHEN r.generation_mw > st.capacity_mw * 1.1 THEN 'generation above 110% of capacity'
             WHEN r.voltage_kv <= 0 OR r.voltage_kv > st.nominal_kv * 1.5 THEN 'voltage out of range'
             WHEN r.ts > r.received_at + interval '5 minutes' THEN 'timestamp in the future'
-            WHEN r.ts < r.received_at - interval '7 days' THEN 'timestamp older than 7 days'
         END$r$,
         quarantine => format('%s.dwd_grid_quarantine', s));
+
+    -- what validation guarantees, declared: the rollups then match their
+    -- groups by plain equality, through the whole of their unique index
+    EXECUTE format('ALTER TABLE %1$s.dwd_grid_measurement ALTER grid_region SET NOT NULL,'
+                   ' ALTER station_kind SET NOT NULL, ALTER capacity_mw SET NOT NULL,'
+                   ' ALTER nominal_kv SET NOT NULL, ALTER load_mw SET NOT NULL,'
+                   ' ALTER generation_mw SET NOT NULL, ALTER frequency_hz SET NOT NULL,'
+                   ' ALTER voltage_kv SET NOT NULL, ALTER frequency_ok SET NOT NULL,'
+                   ' ALTER voltage_ok SET NOT NULL', s);
 
     -- DWS: per station and minute / hour / local day, exact at every level
     PERFORM fluss_grid.create_rollup(

@@ -159,6 +159,21 @@ SELECT fg_check('tf_out_1min',
   $$SELECT fluss_grid.time_bucket('1 minute', ts, 'UTC') AS bucket, region,
            count(*) AS n, sum(v2) AS s, max(v2) AS mx FROM tf_out GROUP BY 1, 2$$);
 
+-- a bulk load (more than 20,000 pending changes) folds with the wholesale
+-- join instead of key-by-key lookups: same result, corrections included
+INSERT INTO tf_src (sid, ts, v)
+SELECT 1 + g % 4, '2026-01-04 00:00'::timestamptz + (g / 4) * interval '1 second', g % 97 - 3
+  FROM generate_series(1, 24000) g;
+INSERT INTO tf_src (sid, ts, v)
+SELECT 1 + g % 4, '2026-01-04 00:00'::timestamptz + (g / 4) * interval '1 second', g
+  FROM generate_series(1, 24000, 7) g;
+SELECT fluss_grid.wait_for_rollups();
+SELECT count(*) AS target_rows, (SELECT count(*) FROM tf_bad) AS quarantined FROM tf_out;
+SELECT fg_tf_check();
+SELECT fg_check('tf_out_1min',
+  $$SELECT fluss_grid.time_bucket('1 minute', ts, 'UTC') AS bucket, region,
+           count(*) AS n, sum(v2) AS s, max(v2) AS mx FROM tf_out GROUP BY 1, 2$$);
+
 -- drop_transform refuses while a rollup depends on it
 SELECT fluss_grid.drop_transform('tf_out');
 SELECT fluss_grid.drop_transform('tf_out', cascade => true);

@@ -36,6 +36,7 @@ extern int	fluss_grid_log_level;
 extern int	fluss_grid_max_databases;
 extern int	fluss_grid_capture_method;
 extern int	fluss_grid_batch_size;
+extern int	fluss_grid_worker_share;
 
 typedef enum FgCaptureMethod
 {

@@ -71,14 +71,23 @@ typedef enum TransformStmt
 	TS_TRUNCATE,
 	TS_RESET,
 	TS_FOLD,
+	TS_FOLD_BULK,
 	TS_REFRESH,
+	TS_FOLD_COUNT,				/* pending changes, up to a bound (built here) */
 	TS_COUNT
 } TransformStmt;
 
 static const char *const stmt_columns[TS_COUNT] = {
 	"capture_insert", "capture_delete", "capture_update", "capture_truncate",
-	"reset_sql", "fold_sql", "refresh_sql"
+	"reset_sql", "fold_sql", "fold_bulk_sql", "refresh_sql", NULL
 };
+
+/*
+ * Above this many pending changes a fold joins the batch's keys with the
+ * target wholesale (hash or merge join) instead of looking them up one by
+ * one through the primary key: a bulk load, not a stream.
+ */
+#define FG_TRANSFORM_BULK_ROWS 20000
 
 /* backend-local cache of a transform's definition and saved plans */
 typedef struct TransformEntry
@@ -165,7 +174,7 @@ transform_get(int32 id)
 	initStringInfo(&sql);
 	appendStringInfoString(&sql, "SELECT owner_id, source_rel::oid, target_rel::oid, "
 						   "format('fluss_grid.%I', 'changelog_' || id)");
-	for (int i = 0; i < TS_COUNT; i++)
+	for (int i = 0; i < TS_FOLD_COUNT; i++)
 		appendStringInfo(&sql, ", %s", stmt_columns[i]);
 	appendStringInfoString(&sql, " FROM fluss_grid.transform WHERE id = $1");
 
@@ -188,13 +197,17 @@ transform_get(int32 id)
 		e->ownerid = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
 		e->sourceid = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
 		e->targetid = DatumGetObjectId(SPI_getbinval(tup, desc, 3, &isnull));
-		for (int i = 0; i < TS_COUNT; i++)
+		for (int i = 0; i < TS_FOLD_COUNT; i++)
 		{
 			char	   *text = SPI_getvalue(tup, desc, 5 + i);
 			char	   *full = text ? replace_text_cstring(text, "@changelog@", changelog) : NULL;
 
 			e->sql[i] = full ? MemoryContextStrdup(cache_cxt, full) : NULL;
 		}
+		e->sql[TS_FOLD_COUNT] =
+			MemoryContextStrdup(cache_cxt,
+								psprintf("SELECT count(*) FROM (SELECT FROM %s WHERE NOT _fg_reset"
+										 " LIMIT %d) c", changelog, FG_TRANSFORM_BULK_ROWS + 1));
 	}
 	SPI_finish();
 	e->valid = true;
@@ -421,6 +434,7 @@ FgFoldTransform(int32 id, bool wait, FgFoldResult *res)
 	Snapshot	snap;
 	int			ret;
 	bool		isnull;
+	bool		bulk;
 
 	res->deltas = 0;
 	res->recomputed = 0;
@@ -447,8 +461,14 @@ FgFoldTransform(int32 id, bool wait, FgFoldResult *res)
 							   InvalidSnapshot, false, true, 0);
 	if (ret < 0)
 		elog(ERROR, "fluss_grid transform reset failed: %s", SPI_result_code_string(ret));
-	ret = SPI_execute_snapshot(transform_plan(e, TS_FOLD), NULL, NULL, snap,
-							   InvalidSnapshot, false, true, 0);
+	ret = SPI_execute_snapshot(transform_plan(e, TS_FOLD_COUNT), NULL, NULL, snap,
+							   InvalidSnapshot, true, false, 0);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "fluss_grid transform count failed: %s", SPI_result_code_string(ret));
+	bulk = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+									   &isnull)) > FG_TRANSFORM_BULK_ROWS;
+	ret = SPI_execute_snapshot(transform_plan(e, bulk ? TS_FOLD_BULK : TS_FOLD), NULL, NULL,
+							   snap, InvalidSnapshot, false, true, 0);
 	UnregisterSnapshot(snap);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "fluss_grid transform fold failed: %s", SPI_result_code_string(ret));
@@ -538,10 +558,10 @@ fluss_grid_transform_register(PG_FUNCTION_ARGS)
 	StringInfoData ddl;
 	Relation	rel;
 	TupleDesc	desc;
-	Datum		values[13];
-	char		nulls[14];
+	Datum		values[14];
+	char		nulls[15];
 
-	for (int i = 0; i < 12; i++)
+	for (int i = 0; i < 13; i++)
 		if (PG_ARGISNULL(i) && i != 1)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -601,7 +621,7 @@ fluss_grid_transform_register(PG_FUNCTION_ARGS)
 	values[4] = PG_GETARG_DATUM(3);
 	values[5] = PG_GETARG_DATUM(4);
 	values[6] = ObjectIdGetDatum(owner);
-	for (int i = 7; i < 13; i++)
+	for (int i = 7; i < 14; i++)
 		values[i] = PG_GETARG_DATUM(i - 2);
 	memset(nulls, ' ', sizeof(nulls));
 	if (!OidIsValid(quarantine))
@@ -612,16 +632,16 @@ fluss_grid_transform_register(PG_FUNCTION_ARGS)
 		ret = SPI_execute_with_args("INSERT INTO fluss_grid.transform (id, target_rel, quarantine_rel,"
 									" source_rel, key_columns, version_column, owner_id,"
 									" capture_insert, capture_delete, capture_update,"
-									" capture_truncate, reset_sql, fold_sql, refresh_sql)"
+									" capture_truncate, reset_sql, fold_sql, fold_bulk_sql, refresh_sql)"
 									" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
-									" $13, $14)",
-									14, (Oid[]) {INT4OID, REGCLASSOID, REGCLASSOID, REGCLASSOID,
+									" $13, $14, $15)",
+									15, (Oid[]) {INT4OID, REGCLASSOID, REGCLASSOID, REGCLASSOID,
 										NAMEARRAYOID, NAMEOID, OIDOID, TEXTOID, TEXTOID,
-										TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID},
+										TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID},
 									(Datum[]) {values[0], values[1], values[2], values[3],
 										values[4], values[5], values[6], values[7], values[8],
-										values[9], values[10], values[11], values[12],
-									PG_GETARG_DATUM(11)},
+										values[9], values[10], values[11], values[12], values[13],
+									PG_GETARG_DATUM(12)},
 									nulls, false, 0);
 		if (ret != SPI_OK_INSERT)
 			elog(ERROR, "could not register transform: %s", SPI_result_code_string(ret));

@@ -655,8 +655,9 @@ fluss_grid_worker_main(Datum arg)
 		 * is folded in batches rather than one pass per commit: until
 		 * fold_interval has passed since the pass began.  When commits
 		 * arrive densely (FG_DENSE_COMMITS or more during the pass), wait
-		 * three times as long as the pass took, so that the worker keeps to
-		 * a quarter of a CPU and leaves the rest to the writers: a pass
+		 * until the pass is fluss_grid.worker_share of the cycle (by default
+		 * 25 %: three times as long as the pass took), so that the worker
+		 * keeps to that share of a CPU and leaves the rest to the writers: a pass
 		 * costs mostly its fixed executor start-up, so a four times larger
 		 * batch costs little more, while a sparse stream (a few large
 		 * transactions per pass) is folded at once, for freshness.
@@ -669,7 +670,7 @@ fluss_grid_worker_main(Datum arg)
 			uint64		commits = pg_atomic_read_u64(&my_slot->commits) - pass_commits;
 			bool		dense = (commits >= FG_DENSE_COMMITS);
 			long		cycle = (folded == 0) ? 0
-			: dense ? Max(fluss_grid_fold_interval, 4 * spent)
+			: dense ? Max(fluss_grid_fold_interval, spent * 100 / fluss_grid_worker_share)
 			: fluss_grid_fold_interval;
 			TimestampTz next = TimestampTzPlusMilliseconds(pass_start, Min(cycle, 1000));
 

@@ -568,7 +568,7 @@ SELECT is_empty(
                        'fluss_grid.refresh_transform(regclass)'::regprocedure,
                        'fluss_grid.create_grid_warehouse(name, integer)'::regprocedure,
                        'fluss_grid.drop_grid_warehouse(name)'::regprocedure,
-                       'fluss_grid.transform_register(regclass, regclass, regclass, name[], name, text, text, text, text, text, text, text)'::regprocedure)
+                       'fluss_grid.transform_register(regclass, regclass, regclass, name[], name, text, text, text, text, text, text, text, text)'::regprocedure)
          AND p.prosecdef$$,
     'the transform and warehouse API is SECURITY INVOKER');
 SELECT ok(NOT has_function_privilege('public', 'fluss_grid.transform_forget(integer)', 'EXECUTE'),
