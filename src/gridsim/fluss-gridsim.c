@@ -1196,7 +1196,7 @@ inject(Sim *sim, FaultKind kind, const char *target, int64_t t)
 	char when[48];
 	char until[48];
 
-	GsFormatTimestamp(when, t, 0);
+	GsFormatTimestamp(when, t, GS_LOCAL_OFFSET);
 	sim->fault_count[kind]++;
 	switch (kind)
 	{
@@ -1233,7 +1233,7 @@ inject(Sim *sim, FaultKind kind, const char *target, int64_t t)
 				return;
 			}
 			lost = GsTrip(m, idx, t, outage, ramp);
-			GsFormatTimestamp(until, t + outage, 0);
+			GsFormatTimestamp(until, t + outage, GS_LOCAL_OFFSET);
 			fprintf(
 				stderr,
 				"%s: fault: trip of station %d (%s, %s) at %s: %.1f MW lost; out of service until %s, then back to full output over 5 min\n",
@@ -1328,9 +1328,24 @@ conn_error(PGconn *conn, PGresult *res, bool *retryable)
 	*retryable = PQstatus(conn) == CONNECTION_BAD || state == NULL ||
 				 strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
 				 strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0;
-	/* drop the trailing newline */
-	if (copy[0] != '\0' && copy[strlen(copy) - 1] == '\n')
-		copy[strlen(copy) - 1] = '\0';
+	/* one line: newlines (and the tabs after them) become one space */
+	{
+		char *w = copy;
+
+		for (const char *r = copy; *r != '\0'; r++)
+		{
+			if (*r == '\n')
+			{
+				while (r[1] == '\t' || r[1] == ' ')
+					r++;
+				if (r[1] != '\0')
+					*w++ = ' ';
+			}
+			else
+				*w++ = *r;
+		}
+		*w = '\0';
+	}
 	return copy;
 }
 
@@ -1631,9 +1646,10 @@ main(int argc, char **argv)
 				(int64_t) llround(sim.model.nstations * 1e6 / opt.rate);
 		if (opt.interval < 1)
 			opt.interval = 1;
+		/* start on the next whole second of the wall clock */
 		clock_gettime(CLOCK_REALTIME, &now);
-		opt.start = (int64_t) now.tv_sec * GS_USEC_PER_SEC +
-					now.tv_nsec / 1000000 * 1000;
+		opt.start = ((int64_t) now.tv_sec + 1) * GS_USEC_PER_SEC;
+		sleep_until(wall_now() + (1e9 - now.tv_nsec) / 1e9);
 	}
 	rate = opt.rate;
 	ticks = opt.duration > 0 ? opt.duration / opt.interval : INT64_MAX;
