@@ -483,14 +483,18 @@ solar_elevation_sin(double latitude, double longitude, int64_t t)
 }
 
 /*
- * wind_power: a turbine's power curve, fraction of rated output at wind
- * speed v m/s: cut-in 3, rated 12, cut-out 25.
+ * wind_power: a wind farm's power curve, fraction of rated output at wind
+ * speed v m/s: cut-in 3, rated 12, and above 25 m/s a linear decline to 0
+ * at 35 m/s (the farm's turbines cut out one by one, storm control), not
+ * the single turbine's cliff at 25 m/s.
  */
 static double
 wind_power(double v)
 {
-	if (v < 3.0 || v >= 25.0)
+	if (v < 3.0 || v >= 35.0)
 		return 0.0;
+	if (v >= 25.0)
+		return (35.0 - v) / 10.0;
 	if (v >= 12.0)
 		return 1.0;
 	return (v * v * v - 27.0) / (1728.0 - 27.0);
