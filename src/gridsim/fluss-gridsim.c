@@ -220,6 +220,7 @@ static void handle_signal(int signo);
  * ------------------------------------------------------------------------
  */
 
+/* usage: the --help text */
 static void
 usage(FILE *f)
 {
@@ -266,6 +267,7 @@ usage(FILE *f)
 		PROGNAME, PROGNAME);
 }
 
+/* usage_error: a bad argument: the message, a hint, exit 2 */
 static void
 usage_error(const char *fmt, ...)
 {
@@ -298,6 +300,7 @@ fatal(Sim *sim, const char *fmt, ...)
 	exit(1);
 }
 
+/* wall_now: the monotonic clock in seconds (pacing, batches, progress) */
 static double
 wall_now(void)
 {
@@ -321,6 +324,7 @@ sleep_until(double when)
 	nanosleep(&ts, NULL);
 }
 
+/* xmalloc: malloc or exit 1 */
 static void *
 xmalloc(size_t n)
 {
@@ -334,6 +338,7 @@ xmalloc(size_t n)
 	return p;
 }
 
+/* buf_reserve: room for extra more bytes in b */
 static void
 buf_reserve(Buf *b, size_t extra)
 {
@@ -348,6 +353,10 @@ buf_reserve(Buf *b, size_t extra)
 	}
 }
 
+/*
+ * handle_signal: SIGINT/SIGTERM: ask the main loop to stop after the current
+ * batch
+ */
 static void
 handle_signal(int signo)
 {
@@ -554,6 +563,7 @@ parse_faults(const char *spec, Options *opt)
 	return true;
 }
 
+/* parse_options: the command line into opt; usage errors exit 2 */
 static void
 parse_options(int argc, char **argv, Options *opt)
 {
@@ -742,7 +752,7 @@ connect_db(const Options *opt, bool quiet_fail)
 	return conn;
 }
 
-/* schema.table, quoted; caller frees */
+/* qualified: "schema"."table", quoted; caller frees */
 static char *
 qualified(PGconn *conn, const char *schema, const char *table)
 {
@@ -1431,7 +1441,7 @@ copy_stream(Sim *sim)
 	char *errmsg = NULL;
 	bool retryable = true;
 
-	if (sim->out != NULL || sim->broken)
+	if (sim->out != NULL || sim->broken || sim->batch.len == sim->sent)
 		return;
 	if ((!sim->in_copy && !copy_begin(sim, &errmsg, &retryable)) ||
 		!copy_put(sim, &errmsg, &retryable))

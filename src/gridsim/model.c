@@ -120,6 +120,7 @@ GsRngSeed(GsRng *rng, uint64_t seed)
 	rng->spare = 0.0;
 }
 
+/* rotl: rotate x left by k bits */
 static inline uint64_t
 rotl(uint64_t x, int k)
 {
@@ -525,7 +526,8 @@ aux_load(const GsStation *s, double gen)
 	return 0.0;
 }
 
-/* minimum stable output of a dispatchable unit, fraction of capacity */
+/* pmin_fraction: minimum stable output of a dispatchable unit (fraction
+ * of capacity) */
 static double
 pmin_fraction(GsKind kind)
 {

@@ -8,7 +8,8 @@
 # data and another seed other data; a trip makes the frequency of the
 # tripped station's region dip and recover, a dip and a sag show; a dirty
 # run contains every kind of dirty data its summary counts; a terminated
-# backend and a server restart mid-run are retried without losing a batch;
+# backend and a server restart mid-run are retried without losing a batch,
+# a server that stays down makes it give up saying what was not sent;
 # SIGINT in real-time mode stops after the current batch with a summary.
 #
 # The program is found through $FLUSS_GRIDSIM, in the build tree
@@ -466,6 +467,28 @@ is( query(
 	'retry run: every (station, ts) is there');
 like($bg_err, qr/^fluss-gridsim: \d+ rows sent, \d+ rows\/s, simulated time 2026-03-10 /m,
 	'retry run: progress lines once a second');
+
+# the server stays down: the batch is reported as not sent, exit 1
+
+query("TRUNCATE $raw");
+($bg_out, $bg_err) = ('', '');
+$h = IPC::Run::start(
+	[
+		$gridsim, qw(--start 2026-03-10T10:00:00+08 --duration 15m),
+		qw(--rate 3000 --batch-ms 100 --retry-timeout 2s --quiet), $conn
+	],
+	'<', \undef, '>', \$bg_out, '2>', \$bg_err);
+ok($node->poll_query_until('postgres', "SELECT count(*) > 1000 FROM $raw"),
+	'server down: rows arrive first');
+$node->stop;
+$h->finish;
+is($? >> 8, 1, 'server down: exit 1 after --retry-timeout');
+like(
+	$bg_err,
+	qr/giving up after \d+ s of reconnecting; a batch of \d+ rows was not sent/,
+	'server down: the unsent batch is reported');
+like($bg_err, qr/summary: rows=\d+ /, 'server down: the summary is printed');
+$node->start;
 
 # ---------------------------------------------------------------------------
 # real-time mode: timestamps follow the wall clock; SIGINT stops cleanly
