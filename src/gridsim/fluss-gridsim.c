@@ -1334,9 +1334,14 @@ conn_error(PGconn *conn, PGresult *res, bool *retryable)
 	if (msg == NULL || msg[0] == '\0')
 		msg = "unknown error\n";
 	copy = strdup(msg);
-	/* a lost connection, an administrator's or a crash's shutdown */
+	/*
+	 * a lost connection, an administrator's or a crash's shutdown, or a
+	 * rolled back transaction (serialization failure, deadlock): the batch
+	 * was not committed and can be sent again
+	 */
 	*retryable = PQstatus(conn) == CONNECTION_BAD || state == NULL ||
-				 strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+				 strncmp(state, "08", 2) == 0 ||
+				 strncmp(state, "40", 2) == 0 || strcmp(state, "57P01") == 0 ||
 				 strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0;
 	/* one line: newlines (and the tabs after them) become one space */
 	{
@@ -1463,7 +1468,7 @@ try_send_batch(Sim *sim, char **errmsg, bool *retryable)
 	if (sim->broken || sim->conn == NULL ||
 		PQstatus(sim->conn) != CONNECTION_OK)
 	{
-		*errmsg = strdup("connection lost");
+		*errmsg = strdup("not connected");
 		*retryable = true;
 		return false;
 	}
@@ -1506,10 +1511,11 @@ commit_batch(Sim *sim)
 			if (attempt == 0)
 				first_failure = wall_now();
 			attempt++;
-			fprintf(stderr,
-					"%s: connection lost: %s; resending the batch of %" PRId64
-					" rows (attempt %d) in %.1f s\n",
-					PROGNAME, errmsg, sim->batch_rows, attempt, backoff);
+			fprintf(
+				stderr,
+				"%s: batch not committed: %s; reconnecting to resend its %" PRId64
+				" rows (attempt %d) in %.1f s\n",
+				PROGNAME, errmsg, sim->batch_rows, attempt, backoff);
 			free(errmsg);
 			errmsg = NULL;
 			if (wall_now() - first_failure > sim->opt->retry_timeout / 1e6)
@@ -1554,6 +1560,7 @@ commit_batch(Sim *sim)
  * ------------------------------------------------------------------------
  */
 
+/* progress: one line on stderr at most once a second (unless forced) */
 static void
 progress(Sim *sim, double now, bool force)
 {

@@ -452,7 +452,7 @@ ok($node->poll_query_until('postgres', "SELECT count(*) > $n + 2000 FROM $raw"),
 	'retry run: rows keep arriving after the restart');
 $h->finish;
 is($? >> 8, 0, 'retry run: exit 0') or diag($bg_err);
-like($bg_err, qr/connection lost: .*resending the batch of \d+ rows/,
+like($bg_err, qr/batch not committed: .*reconnecting to resend its \d+ rows/,
 	'retry run: the lost connection is reported');
 like($bg_err, qr/reconnected/, 'retry run: reconnected');
 $s = summary($bg_err);
