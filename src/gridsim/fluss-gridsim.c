@@ -433,6 +433,16 @@ parse_timestamp(const char *s, int64_t *t)
 		return false;
 	if (mo < 1 || mo > 12 || d < 1 || d > 31)
 		return false;
+	{
+		/* a real date: 2026-02-30 does not survive the round trip */
+		int64_t ry;
+		unsigned rm, rd;
+
+		GsCivilFromDays(GsDaysFromCivil(y, (unsigned) mo, (unsigned) d), &ry,
+						&rm, &rd);
+		if (ry != y || (int) rm != mo || (int) rd != d)
+			return false;
+	}
 	if (*p == ' ' || *p == 'T')
 	{
 		p++;

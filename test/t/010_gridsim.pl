@@ -92,6 +92,8 @@ for my $args (
 	[ '--faults', 'boom@5m' ],
 	[ '--faults', 'trip' ],
 	[ '--start', '2026-13-01' ],
+	[ '--start', '2026-02-29 10:00' ],
+	[ '--start', '2026-03-10 25:00' ],
 	[ '--seed', '-1' ],
 	[ '--stations', '0' ],
 	[ '--batch-ms', '0' ],
