@@ -32,3 +32,20 @@ include $(PGXS)
 
 # every object depends on the shared header (PGXS tracks no header dependencies)
 $(OBJS): src/fluss_grid.h
+
+# ---------------------------------------------------------------------------
+# fluss-gridsim, the telemetry simulator (src/gridsim, a libpq program with
+# its own PGXS Makefile): built, installed and cleaned with the extension.
+.PHONY: gridsim install-gridsim uninstall-gridsim clean-gridsim
+all: gridsim
+install: install-gridsim
+uninstall: uninstall-gridsim
+clean: clean-gridsim
+gridsim:
+	$(MAKE) -C src/gridsim PG_CONFIG=$(PG_CONFIG)
+install-gridsim: gridsim
+	$(MAKE) -C src/gridsim PG_CONFIG=$(PG_CONFIG) install
+uninstall-gridsim:
+	$(MAKE) -C src/gridsim PG_CONFIG=$(PG_CONFIG) uninstall
+clean-gridsim:
+	$(MAKE) -C src/gridsim PG_CONFIG=$(PG_CONFIG) clean
