@@ -1,23 +1,23 @@
 #!/usr/bin/env bash
 #
-# scripts/demo.sh - fluss_grid's "main job" on one screen: a simulated grid
-# streams readings into a plain table while fluss_grid keeps exact minutely
-# and hourly rollups of it up to date.
+# scripts/demo.sh - fluss_grid's "main job": the grid dispatch warehouse
+# live on a terminal big screen.
 #
 # Run as root from anywhere.  It
 #   1. installs what is missing (scripts/deps.sh), builds and installs the
-#      extension (make, make install);
+#      extension and the simulator fluss-gridsim (make, make install);
 #   2. creates, or reuses, a private cluster in ./demo/pgdata owned by
 #      postgres, with shared_preload_libraries = 'fluss_grid', listening on a
 #      unix socket in ./demo/sock and on 127.0.0.1:54329 only;
-#   3. creates database "grid", the extension, table grid_raw and the
-#      rollups grid_minutely (grid_raw by minute and region) and
-#      grid_hourly (grid_minutely by hour), each only if missing;
-#   4. starts a simulator in the background: every ~200 ms one psql call
-#      inserts a second's readings of 20 stations in each of 7 regions, with
-#      now and then an UPDATE (meter correction) and a DELETE (bad reading);
-#   5. redraws a screen every second with fluss_grid.rollups, the last 5
-#      minutes of grid_minutely and the latest rows of grid_hourly.
+#   3. creates database "grid", the extension and, if missing, the warehouse
+#      (fluss_grid.create_grid_warehouse: schema grid, 1400 stations of the
+#      seven regional grids; ODS -> DWD -> DWS -> ADS, docs/WAREHOUSE.md);
+#   4. starts fluss-gridsim in the background in real time (every station
+#      once a second, 0.2 % dirty rows, about 6 random faults an hour; its
+#      output goes to ./demo/simulator.log);
+#   5. redraws a screen every second from the ADS views: national overview,
+#      regional load bars with the maintenance recommendation, pipeline
+#      health (ingest rate, rows and lag per layer), quarantine reasons.
 # Ctrl-C stops the simulator and the screen and leaves the cluster running.
 #
 # Usage: scripts/demo.sh [--seconds N] [--no-build]
@@ -40,7 +40,6 @@ DB=grid
 LOG=$DEMO/postgres.log
 SIM_LOG=$DEMO/simulator.log
 TZ_LOCAL=Asia/Shanghai
-REGIONS=(华北 华东 华中 东北 西北 西南 华南)
 
 seconds=0
 do_build=true
@@ -219,194 +218,84 @@ else
 fi
 
 # ---------------------------------------------------------------------------
-# Schema: database, extension, source table, rollups (each only if missing)
+# The warehouse: database, extension, create_grid_warehouse (if missing)
 # ---------------------------------------------------------------------------
 if [ "$(psql_db postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'")" != 1 ]; then
 	echo "demo: creating database $DB"
 	as_pg "$BINDIR/createdb" -h "$SOCK" -p "$PORT" -E UTF8 "$DB"
 fi
-
-psql_grid <<'SQL'
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS fluss_grid;
-
-CREATE TABLE IF NOT EXISTS grid_raw (
-    ts            timestamptz NOT NULL,
-    region        text        NOT NULL,
-    station_id    int         NOT NULL,
-    load_mw       float8,
-    generation_mw float8,
-    frequency_hz  float8,
-    voltage_kv    float8
-);
--- the simulator's corrections and deletions look at the last seconds only
-CREATE INDEX IF NOT EXISTS grid_raw_ts_idx ON grid_raw (ts);
-SQL
-
-if [ "$(psql_grid -tAc "SELECT to_regclass('grid_minutely') IS NOT NULL")" != t ]; then
-	echo "demo: creating rollup grid_minutely"
-	psql_grid >/dev/null <<'SQL'
-SELECT fluss_grid.create_rollup(
-    name        => 'grid_minutely',
-    source      => 'grid_raw',
-    time_column => 'ts',
-    bucket      => interval '1 minute',
-    group_by    => ARRAY['region'],
-    aggregates  => ARRAY[
-        'count(*) AS n',
-        'avg(load_mw) AS avg_load_mw',
-        'max(load_mw) AS max_load_mw',
-        'sum(generation_mw / 3600) AS gen_mwh',
-        'min(frequency_hz) AS min_f',
-        'max(frequency_hz) AS max_f',
-        'count(*) FILTER (WHERE abs(frequency_hz - 50) <= 0.2) AS n_f_ok'],
-    time_zone   => 'Asia/Shanghai');
-SQL
+psql_grid -c "SET client_min_messages = warning" -c "CREATE EXTENSION IF NOT EXISTS fluss_grid"
+if [ "$(psql_grid -tAc "SELECT to_regclass('grid.ods_grid_realtime_raw') IS NOT NULL")" != t ]; then
+	echo "demo: creating the grid warehouse in schema grid (1400 stations)"
+	psql_grid -c "SELECT fluss_grid.create_grid_warehouse(schema => 'grid')" >/dev/null
 fi
 
-if [ "$(psql_grid -tAc "SELECT to_regclass('grid_hourly') IS NOT NULL")" != t ]; then
-	echo "demo: creating rollup grid_hourly"
-	psql_grid >/dev/null <<'SQL'
-SELECT fluss_grid.create_rollup(
-    name   => 'grid_hourly',
-    source => 'grid_minutely',
-    bucket => interval '1 hour');
-SQL
+# ---------------------------------------------------------------------------
+# Simulator (background): fluss-gridsim in real time, every station once a
+# second, a little dirty data and a few random faults an hour
+# ---------------------------------------------------------------------------
+SIM=$BINDIR/fluss-gridsim
+[ -x "$SIM" ] || SIM=$ROOT/src/gridsim/fluss-gridsim
+if [ ! -x "$SIM" ]; then
+	echo "demo: fluss-gridsim not found (run without --no-build)" >&2
+	exit 1
 fi
-
-# user_columns REL: REL's columns for display, without the engine's own
-# _fg_ columns; prints "COLUMNS|TIME_COLUMN" (the first timestamptz column).
-user_columns() {
-	psql_grid -tA -F '|' -v rel="$1" <<'SQL'
-SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum),
-       (array_agg(quote_ident(attname) ORDER BY attnum)
-            FILTER (WHERE atttypid = 'timestamptz'::regtype))[1]
-FROM pg_attribute
-WHERE attrelid = :'rel'::regclass AND attnum > 0 AND NOT attisdropped
-  AND attname NOT LIKE '\_fg\_%';
-SQL
-}
-MIN_COLS="" MIN_TS="" HOUR_COLS="" HOUR_TS=""
-IFS='|' read -r MIN_COLS MIN_TS < <(user_columns grid_minutely) || true
-IFS='|' read -r HOUR_COLS HOUR_TS < <(user_columns grid_hourly) || true
-MIN_COLS=${MIN_COLS:-*}
-MIN_TS=${MIN_TS:-ts}
-HOUR_COLS=${HOUR_COLS:-*}
-HOUR_TS=${HOUR_TS:-ts}
-
-# ---------------------------------------------------------------------------
-# Simulator (background)
-# ---------------------------------------------------------------------------
-
-# One second of readings: 7 regions x 20 stations.  Load follows a daily
-# curve in local time (morning and evening peaks); the frequency is shared
-# by a region, 50 Hz +- 0.05, with a rare disturbance of up to +- 0.3 Hz so
-# that n_f_ok is not always n; voltage about 220 kV.
-INSERT_SQL=$(
-	cat <<'SQL'
-INSERT INTO grid_raw
-    (ts, region, station_id, load_mw, generation_mw, frequency_hz, voltage_kv)
-SELECT now(), r.region, s.id,
-       round(l.load::numeric, 2)::float8,
-       round((l.load * (0.97 + 0.06 * random()))::numeric, 2)::float8,
-       round((f.hz + CASE WHEN random() < 0.003
-                          THEN (random() - 0.5) * 0.6 ELSE 0 END)::numeric,
-             3)::float8,
-       round((220 + (random() - 0.5) * 6)::numeric, 2)::float8
-FROM (VALUES ('华北', 1.30), ('华东', 1.45), ('华中', 1.05), ('东北', 0.70),
-             ('西北', 0.75), ('西南', 0.90), ('华南', 1.20)) AS r(region, scale)
-CROSS JOIN LATERAL (SELECT 50 + (random() - 0.5) * 0.1 AS hz) AS f
-CROSS JOIN generate_series(1, 20) AS s(id)
-CROSS JOIN LATERAL (
-    SELECT extract(epoch FROM (now() AT TIME ZONE 'Asia/Shanghai')::time)
-           / 3600 AS h) AS t
-CROSS JOIN LATERAL (
-    SELECT r.scale * (150 + (s.id * 37) % 300)
-           * (0.72 + 0.16 * sin(2 * pi() * (t.h - 8) / 24)
-                   + 0.08 * sin(4 * pi() * (t.h - 5) / 24))
-           * (0.97 + 0.06 * random()) AS load) AS l;
-SQL
-)
-
-# A meter correction: one station's last 10 seconds of load were 2% high.
-UPDATE_SQL="UPDATE grid_raw
-    SET load_mw = round((load_mw / 1.02)::numeric, 2)::float8
-    WHERE ts > now() - interval '10 seconds'
-      AND region = :'region' AND station_id = :station;"
-
-# A bad reading is withdrawn.
-DELETE_SQL="DELETE FROM grid_raw WHERE ctid IN (
-    SELECT ctid FROM grid_raw
-    WHERE ts > now() - interval '10 seconds'
-      AND region = :'region' AND station_id = :station
-    LIMIT 1);"
-
-# simulate: the background loop.  It feeds one long-lived psql session, so
-# the ~200 ms cadence is not eaten by connection start-up; psql errors go to
-# the log and do not stop it.  It ends when $RUN_FLAG disappears (the
-# foreground's stop_simulator) or when this script is gone.
-simulate() {
-	trap '' INT            # Ctrl-C is the foreground's business
-	local i=0 region station
-	while [ -e "$RUN_FLAG" ] && kill -0 "$DEMO_PID" 2>/dev/null; do
-		i=$((i + 1))
-		region=${REGIONS[RANDOM % ${#REGIONS[@]}]}
-		station=$((RANDOM % 20 + 1))
-		printf '\\set region %s\n\\set station %s\n%s\n' \
-			"$region" "$station" "$INSERT_SQL"
-		if [ $((i % 25)) -eq 0 ]; then     # about every 5 seconds
-			printf '%s\n' "$UPDATE_SQL"
-		fi
-		if [ $((i % 50)) -eq 0 ]; then     # about every 10 seconds
-			printf '%s\n' "$DELETE_SQL"
-		fi
-		sleep 0.2
-	done | psql_grid -v ON_ERROR_STOP=0 >>"$SIM_LOG" 2>&1
-}
-
-DEMO_PID=$$
-RUN_FLAG=$DEMO/.simulator.run
 SIM_PID=""
 
-# stop_simulator: end the background loop and wait for it.
+# stop_simulator: SIGINT the simulator (it finishes its batch and prints a
+# summary) and wait for it.
 stop_simulator() {
-	rm -f "$RUN_FLAG"
-	if [ -n "$SIM_PID" ]; then
+	if [ -n "$SIM_PID" ] && kill -0 "$SIM_PID" 2>/dev/null; then
+		kill -INT "$SIM_PID" 2>/dev/null || true
 		wait "$SIM_PID" 2>/dev/null || true
-		SIM_PID=""
 	fi
+	SIM_PID=""
 }
 trap stop_simulator EXIT
 
 : >"$SIM_LOG"
-touch "$RUN_FLAG"
-simulate &
+chown postgres "$SIM_LOG"
+# setsid: Ctrl-C in this terminal reaches the screen, which stops the
+# simulator itself (so it always ends after a whole batch)
+setsid runuser -u postgres -- "$SIM" --start now --dirty 0.002 --faults 6/h \
+	--seed "$((RANDOM + 1))" "host=$SOCK port=$PORT dbname=$DB" >>"$SIM_LOG" 2>&1 &
 SIM_PID=$!
 
 # ---------------------------------------------------------------------------
-# Screen (foreground)
+# Screen (foreground): the ADS views, refreshed every second
 # ---------------------------------------------------------------------------
 SCREEN_SQL="
 \\pset footer off
-\\echo '── fluss_grid.rollups ──'
-SELECT * FROM fluss_grid.rollups;
+\\echo '── 全国总览 national overview (ads_grid_overview) ──'
+SELECT round(national_load_mw) AS load_mw, round(national_generation_mw) AS generation_mw,
+       round(frequency_hz::numeric, 3) AS frequency_hz,
+       round(frequency_stability_pct, 2) AS frequency_ok_pct,
+       round(voltage_stability_pct, 2) AS voltage_ok_pct,
+       stations_reporting AS stations, to_char(minute, 'HH24:MI') AS minute
+  FROM grid.ads_grid_overview;
 \\echo
-\\echo '── raw readings ──'
-SELECT count(*) FILTER (WHERE ts > now() - interval '10 seconds') / 10
-           AS rows_per_s,
-       count(*) AS rows_last_5_min,
-       max(ts) AS latest
-FROM grid_raw WHERE ts > now() - interval '5 minutes';
+\\echo '── 区域负荷 regional load (ads_region_load, ads_dashboard_realtime) ──'
+SELECT l.grid_region AS region,
+       round(l.load_mw) AS load_mw,
+       rpad(repeat('█', greatest(0, round(30 * l.load_mw / max(l.load_mw) OVER ())::int)), 30) AS load,
+       round(l.load_pct_of_capacity::numeric, 1) AS \"% cap\",
+       round(l.generation_mw) AS gen_mw,
+       round(d.grid_frequency_hz::numeric, 3) AS hz,
+       d.maintenance_recommendation AS recommendation
+  FROM grid.ads_region_load l
+  JOIN grid.ads_dashboard_realtime d USING (grid_region)
+ ORDER BY l.load_mw DESC;
 \\echo
-\\echo '── grid_minutely: last 5 minutes (Asia/Shanghai) ──'
-SELECT $MIN_COLS FROM grid_minutely
-WHERE $MIN_TS > now() - interval '5 minutes'
-ORDER BY region, $MIN_TS DESC;
+\\echo '── 数据链路 pipeline health (ads_pipeline_health) ──'
+SELECT round(ods_rows_per_second) AS ods_rows_per_s, ods_rows, dwd_rows, quarantined_rows,
+       round(extract(epoch FROM dwd_lag) * 1000) AS dwd_lag_ms,
+       round(extract(epoch FROM dws_minutely_lag) * 1000) AS dws_lag_ms,
+       round(extract(epoch FROM dws_hourly_daily_lag) * 1000) AS dws_h_d_lag_ms
+  FROM grid.ads_pipeline_health;
 \\echo
-\\echo '── grid_hourly: latest ──'
-SELECT $HOUR_COLS FROM grid_hourly
-ORDER BY $HOUR_TS DESC, region
-LIMIT 14;
+\\echo '── 隔离区 quarantine, last 10 minutes ──'
+SELECT reason, count(*) FROM grid.dwd_grid_quarantine
+ WHERE received_at > now() - interval '10 minutes' GROUP BY reason ORDER BY 2 DESC;
 "
 
 # draw: one frame; a failing query is shown, not fatal.
@@ -431,6 +320,12 @@ while ! $stop_requested; do
 	if [ "$seconds" -gt 0 ] && [ "$SECONDS" -ge "$seconds" ]; then
 		break
 	fi
+	if [ -n "$SIM_PID" ] && ! kill -0 "$SIM_PID" 2>/dev/null; then
+		echo "demo: the simulator stopped; last lines of $SIM_LOG:" >&2
+		tail -n 5 "$SIM_LOG" >&2
+		SIM_PID=""
+		break
+	fi
 	# sleep in the background so that Ctrl-C ends the wait at once
 	sleep 1 &
 	wait $! 2>/dev/null || true
@@ -438,6 +333,6 @@ done
 
 stop_simulator
 echo
-errors=$(grep -c 'ERROR' "$SIM_LOG" || true)
-echo "demo: simulator stopped ($errors error(s) in $SIM_LOG)"
+echo "demo: simulator stopped; its last lines ($SIM_LOG):"
+grep -v 'progress' "$SIM_LOG" | tail -n 4 | sed 's/^/  /'
 how_to_connect

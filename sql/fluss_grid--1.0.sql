@@ -999,13 +999,18 @@ BEGIN
         -- ADS: one view per panel of the big screen.  "Current" is each
         -- station's newest minute among the last two minutes of data.
         CREATE VIEW %1$s.ads_station_current AS
-        SELECT DISTINCT ON (m.station_id)
-               m.grid_region, m.station_id, m.station_kind, m.bucket,
-               m.last_load_mw, m.last_generation_mw, m.last_frequency_hz, m.last_voltage_kv,
-               m.n_readings, m.n_frequency_ok, m.n_voltage_ok
-          FROM %1$s.dws_station_minutely m
-         WHERE m.bucket >= (SELECT max(bucket) FROM %1$s.dws_station_minutely) - interval '1 minute'
-         ORDER BY m.station_id, m.bucket DESC;
+        SELECT c.*, h.avg_generation_mw AS hour_avg_generation_mw
+          FROM (SELECT DISTINCT ON (m.station_id)
+                       m.grid_region, m.station_id, m.station_kind, m.bucket,
+                       m.last_load_mw, m.last_generation_mw, m.last_frequency_hz, m.last_voltage_kv,
+                       m.n_readings, m.n_frequency_ok, m.n_voltage_ok
+                  FROM %1$s.dws_station_minutely m
+                 WHERE m.bucket >= (SELECT max(bucket) FROM %1$s.dws_station_minutely) - interval '1 minute'
+                 ORDER BY m.station_id, m.bucket DESC) c
+          LEFT JOIN %1$s.dws_station_hourly h
+            ON h.bucket = date_trunc('hour', c.bucket, 'Asia/Shanghai')
+           AND h.grid_region = c.grid_region AND h.station_id = c.station_id
+           AND h.station_kind = c.station_kind;
 
         CREATE VIEW %1$s.ads_region_load AS
         SELECT c.grid_region,
@@ -1037,11 +1042,12 @@ BEGIN
                sum(c.last_generation_mw) AS current_generation_mw,
                sum(c.last_frequency_hz * c.n_readings) / sum(c.n_readings) AS grid_frequency_hz,
                CASE
-                   WHEN count(*) FILTER (WHERE c.station_kind IN ('thermal', 'hydro', 'nuclear')
-                                           AND c.last_generation_mw = 0) > 0
+                   WHEN count(*) FILTER (WHERE c.station_kind IN ('thermal', 'nuclear')
+                                           AND c.last_generation_mw = 0 AND c.hour_avg_generation_mw > 0) > 0
                        THEN format('inspect %%s tripped unit(s)',
-                                   count(*) FILTER (WHERE c.station_kind IN ('thermal', 'hydro', 'nuclear')
-                                                      AND c.last_generation_mw = 0))
+                                   count(*) FILTER (WHERE c.station_kind IN ('thermal', 'nuclear')
+                                                      AND c.last_generation_mw = 0
+                                                      AND c.hour_avg_generation_mw > 0))
                    WHEN 100.0 * sum(c.n_frequency_ok) / sum(c.n_readings) < 99
                        THEN 'frequency outside limits: review AGC and reserves'
                    WHEN 100.0 * sum(c.n_voltage_ok) / sum(c.n_readings) < 95
