@@ -3,14 +3,17 @@
 EXTENSION  = fluss_grid
 MODULE_big = fluss_grid
 OBJS = src/fluss_grid.o src/aggstate.o src/moments.o src/extreme.o src/catalog.o src/rollup_sql.o \
-       src/changelog.o src/fold.o src/worker.o src/api.o src/lift.o src/bucket.o src/estimate.o
+       src/changelog.o src/fold.o src/worker.o src/api.o src/lift.o src/bucket.o src/estimate.o \
+       src/tam/handler.o src/tam/reader.o src/tam/writer.o src/tam/compression.o \
+       src/tam/storage.o src/tam/metadata.o
 DATA = $(wildcard sql/fluss_grid--*.sql)
 PGFILEDESC = "fluss_grid - continuous exact rollups for grid telemetry"
 
 PG_CPPFLAGS = -Isrc
+SHLIB_LINK += -lzstd
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 
-REGRESS = setup api errors semantics hierarchy timezone partition security lift
+REGRESS = setup api errors semantics hierarchy timezone partition security lift columnar
 REGRESS_OPTS = --temp-config=test/fluss_grid.conf --temp-instance=./tmp_check \
                --load-extension=fluss_grid
 
@@ -30,4 +33,4 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # every object depends on the shared header (PGXS tracks no header dependencies)
-$(OBJS): src/fluss_grid.h
+$(OBJS): src/fluss_grid.h src/tam/columnar.h
