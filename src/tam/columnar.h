@@ -200,7 +200,8 @@ extern bool ColumnarGetNextSlot(TableScanDesc scan, ScanDirection direction,
 								TupleTableSlot *slot);
 extern bool ColumnarFetchRow(Relation rel, ItemPointer tid, Snapshot snapshot,
 							 TupleTableSlot *slot);
-extern ColumnarBatch *ColumnarLoadRowGroup(Relation rel, ColumnarRowGroup *rg,
+extern ColumnarBatch *ColumnarLoadRowGroup(Relation rel, TupleDesc desc,
+										   ColumnarRowGroup *rg,
 										   MemoryContext cxt);
 extern void ColumnarResetFetchCache(void);
 

@@ -48,6 +48,7 @@ typedef struct ColumnarScanDescData
 	List	   *tail;			/* of ColumnarBatch / ColumnarRowGroup */
 	ColumnarBatch *batch;
 	int32		pos;
+	TupleDesc	desc;			/* of the slot rows are returned in */
 } ColumnarScanDescData;
 
 typedef ColumnarScanDescData *ColumnarScanDesc;
@@ -81,13 +82,15 @@ own_row_visible(Snapshot snapshot, CommandId cid)
 
 /*
  * ColumnarLoadRowGroup
- *		Read and decode every column of rg in cxt.
+ *		Read and decode every column of rg in cxt, as desc describes them:
+ *		the descriptor of the slot, which during an ALTER TABLE rewrite is
+ *		the old one while the relation's already shows the new types.
  */
 ColumnarBatch *
-ColumnarLoadRowGroup(Relation rel, ColumnarRowGroup *rg, MemoryContext cxt)
+ColumnarLoadRowGroup(Relation rel, TupleDesc desc, ColumnarRowGroup *rg,
+					 MemoryContext cxt)
 {
 	MemoryContext old = MemoryContextSwitchTo(cxt);
-	TupleDesc	desc = RelationGetDescr(rel);
 	ColumnarBatch *batch = palloc0(sizeof(ColumnarBatch));
 	int			i;
 
@@ -192,8 +195,7 @@ apply_visibility(ColumnarScanDesc scan, ColumnarBatch *batch, CommandId *cids)
 static ColumnarBatch *
 buffer_batch(ColumnarScanDesc scan, ColumnarWriteBuffer *buf)
 {
-	Relation	rel = scan->base.rs_rd;
-	TupleDesc	desc = RelationGetDescr(rel);
+	TupleDesc	desc = scan->desc;
 	ColumnarBatch *batch;
 	int32		n = 0;
 	int32		r;
@@ -402,6 +404,11 @@ ColumnarGetNextSlot(TableScanDesc sscan, ScanDirection direction,
 				 errmsg("backward scans are not supported by access method \"%s\"",
 						COLUMNAR_AM_NAME)));
 	ExecClearTuple(slot);
+	if (scan->desc == NULL)
+		scan->desc = slot->tts_tupleDescriptor;
+	else if (scan->desc != slot->tts_tupleDescriptor &&
+			 scan->desc->natts != slot->tts_tupleDescriptor->natts)
+		elog(ERROR, "fluss_columnar scan called with slots of different row types");
 	for (;;)
 	{
 		ColumnarBatch *b = scan->batch;
@@ -438,7 +445,7 @@ ColumnarGetNextSlot(TableScanDesc sscan, ScanDirection direction,
 			ColumnarRowGroup *rg = list_nth(scan->row_groups, scan->next_rg++);
 			MemoryContext old;
 
-			scan->batch = ColumnarLoadRowGroup(rel, rg, scan->batch_cxt);
+			scan->batch = ColumnarLoadRowGroup(rel, scan->desc, rg, scan->batch_cxt);
 			old = MemoryContextSwitchTo(scan->batch_cxt);
 			apply_visibility(scan, scan->batch, NULL);
 			MemoryContextSwitchTo(old);
@@ -456,7 +463,7 @@ ColumnarGetNextSlot(TableScanDesc sscan, ScanDirection direction,
 			scan->tail = list_delete_first(scan->tail);
 			if (t->rg)
 			{
-				scan->batch = ColumnarLoadRowGroup(rel, t->rg, scan->batch_cxt);
+				scan->batch = ColumnarLoadRowGroup(rel, scan->desc, t->rg, scan->batch_cxt);
 				old = MemoryContextSwitchTo(scan->batch_cxt);
 				apply_visibility(scan, scan->batch, t->rg->cids);
 				MemoryContextSwitchTo(old);
@@ -557,10 +564,11 @@ ColumnarFetchRow(Relation rel, ItemPointer tid, Snapshot snapshot,
 										  ALLOCSET_DEFAULT_SIZES);
 	if (fetch_batch == NULL || fetch_storage != storage_id ||
 		fetch_first_row != (int64) rg->first_row ||
-		fetch_batch->natts != RelationGetDescr(rel)->natts)
+		fetch_batch->natts != slot->tts_tupleDescriptor->natts)
 	{
 		ColumnarResetFetchCache();
-		fetch_batch = ColumnarLoadRowGroup(rel, rg, fetch_cxt);
+		fetch_batch = ColumnarLoadRowGroup(rel, slot->tts_tupleDescriptor, rg,
+										   fetch_cxt);
 		fetch_storage = storage_id;
 		fetch_first_row = (int64) rg->first_row;
 	}
