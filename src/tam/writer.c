@@ -86,9 +86,23 @@ get_buffer(Relation rel, uint64 storage_id)
 	ColumnarWriteBuffer *buf;
 	MemoryContext cxt;
 
+	ColumnarWriteBuffer *found = NULL;
+
+	/*
+	 * A storage belongs to one relation at a time, but not always to the
+	 * same one: ALTER TABLE ... SET ACCESS METHOD fills a transient
+	 * relation whose file then passes to the altered table.  The buffers
+	 * follow the relation that writes the storage now.
+	 */
 	for (buf = buffers; buf; buf = buf->next)
-		if (buf->storage_id == storage_id && buf->subxid == subxid)
-			return buf;
+		if (buf->storage_id == storage_id)
+		{
+			buf->relid = RelationGetRelid(rel);
+			if (buf->subxid == subxid && found == NULL)
+				found = buf;
+		}
+	if (found)
+		return found;
 
 	cxt = AllocSetContextCreate(TopTransactionContext,
 								"fluss_columnar write buffer",
