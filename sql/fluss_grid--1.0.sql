@@ -336,6 +336,8 @@ CREATE TABLE fluss_grid.columnar_chunk (
     encoding     smallint NOT NULL,   -- 0 plain, 1 delta, 2 byte planes
     null_count   integer  NOT NULL,
     checksum     bigint   NOT NULL,   -- CRC-32C of the stored bytes
+    min_value    bytea,               -- least and greatest non-NULL value
+    max_value    bytea,               -- (binary send form; NULL: not recorded)
     PRIMARY KEY (storage_id, first_row, attnum)
 );
 

@@ -85,6 +85,8 @@ typedef struct ColumnarChunk
 	int16		encoding;
 	int32		null_count;
 	uint32		checksum;		/* CRC-32C of the stored bytes */
+	bytea	   *min_value;		/* binary send form of the least value */
+	bytea	   *max_value;		/* ... of the greatest; NULL: not recorded */
 } ColumnarChunk;
 
 /* one row group, as fluss_grid.columnar_row_group describes it */
@@ -176,6 +178,9 @@ extern void ColumnarDecodeChunk(Relation rel, Form_pg_attribute att,
 								int32 nrows, int64 row_group,
 								Datum *values, bool *isnull);
 extern uint32 ColumnarChecksum(const char *data, uint64 len);
+extern void ColumnarChunkMinMax(Form_pg_attribute att, Datum *values,
+								bool *isnull, int32 nrows,
+								ColumnarChunk *chunk);
 
 /* writer.c: write buffers, flushing, transaction callbacks */
 extern void ColumnarWriterInit(void);

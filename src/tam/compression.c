@@ -20,11 +20,14 @@
 #include <zstd.h>
 
 #include "access/detoast.h"
-#include "catalog/pg_type_d.h"
+#include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
 #include "port/pg_crc32c.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
 
 #include "tam/columnar.h"
 
@@ -47,6 +50,72 @@ ColumnarChecksum(const char *data, uint64 len)
 	COMP_CRC32C(crc, data, len);
 	FIN_CRC32C(crc);
 	return (uint32) crc;
+}
+
+/* values longer than this leave a chunk without min/max */
+#define COLUMNAR_MAX_MINMAX_BYTES 256
+
+/*
+ * ColumnarChunkMinMax
+ *		Record the least and greatest non-NULL values of a chunk in their
+ *		binary send form (exact and independent of settings such as
+ *		TimeZone or extra_float_digits), for types with a default btree
+ *		ordering (under the column's collation) and a send function;
+ *		nothing for other types, all-NULL chunks and chunks with long
+ *		values.  Reserved for row-group skipping.
+ */
+void
+ColumnarChunkMinMax(Form_pg_attribute att, Datum *values, bool *isnull,
+					int32 nrows, ColumnarChunk *chunk)
+{
+	TypeCacheEntry *tce = lookup_type_cache(att->atttypid,
+											TYPECACHE_CMP_PROC_FINFO);
+	Datum		min = (Datum) 0;
+	Datum		max = (Datum) 0;
+	bool		any = false;
+	Oid			send;
+	bool		varlena;
+	int32		i;
+	HeapTuple	typtup;
+
+	chunk->min_value = NULL;
+	chunk->max_value = NULL;
+	if (!OidIsValid(tce->cmp_proc_finfo.fn_oid))
+		return;
+	typtup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(att->atttypid));
+	if (!HeapTupleIsValid(typtup))
+		return;
+	send = ((Form_pg_type) GETSTRUCT(typtup))->typsend;
+	ReleaseSysCache(typtup);
+	if (!OidIsValid(send))
+		return;
+	for (i = 0; i < nrows; i++)
+	{
+		if (isnull[i])
+			continue;
+		if (att->attlen == -1 &&
+			VARSIZE_ANY_EXHDR(DatumGetPointer(values[i])) > COLUMNAR_MAX_MINMAX_BYTES)
+			return;
+		if (!any)
+		{
+			min = max = values[i];
+			any = true;
+			continue;
+		}
+		if (DatumGetInt32(FunctionCall2Coll(&tce->cmp_proc_finfo,
+											att->attcollation,
+											values[i], min)) < 0)
+			min = values[i];
+		else if (DatumGetInt32(FunctionCall2Coll(&tce->cmp_proc_finfo,
+												 att->attcollation,
+												 values[i], max)) > 0)
+			max = values[i];
+	}
+	if (!any)
+		return;
+	getTypeBinaryOutputInfo(att->atttypid, &send, &varlena);
+	chunk->min_value = OidSendFunctionCall(send, min);
+	chunk->max_value = OidSendFunctionCall(send, max);
 }
 
 /* integer-like fixed-width types whose successive differences are small */

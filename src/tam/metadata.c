@@ -9,7 +9,7 @@
  *	                      number, row count, first block, data length)
  *	  columnar_chunk      one row per column of a row group (byte offset,
  *	                      length, raw length, compression, encoding, NULL
- *	                      count, CRC-32C)
+ *	                      count, CRC-32C, least and greatest value)
  *	  columnar_deleted    one row per deleted row (storage id, row number,
  *	                      whether an UPDATE deleted it)
  *	  columnar_options    compression level and row-group size per relation
@@ -55,7 +55,7 @@
 #define Anum_rg_data_length 6
 
 /* columns of fluss_grid.columnar_chunk */
-#define Natts_chunk 10
+#define Natts_chunk 12
 #define Anum_chunk_storage_id 1
 #define Anum_chunk_first_row 2
 #define Anum_chunk_attnum 3
@@ -66,6 +66,8 @@
 #define Anum_chunk_encoding 8
 #define Anum_chunk_null_count 9
 #define Anum_chunk_checksum 10
+#define Anum_chunk_min_value 11
+#define Anum_chunk_max_value 12
 
 /* columns of fluss_grid.columnar_deleted */
 #define Natts_del 3
@@ -248,6 +250,12 @@ ColumnarInsertRowGroup(ColumnarRowGroup *rg)
 		values[Anum_chunk_encoding - 1] = Int16GetDatum(c->encoding);
 		values[Anum_chunk_null_count - 1] = Int32GetDatum(c->null_count);
 		values[Anum_chunk_checksum - 1] = Int64GetDatum((int64) c->checksum);
+		nulls[Anum_chunk_min_value - 1] = (c->min_value == NULL);
+		nulls[Anum_chunk_max_value - 1] = (c->max_value == NULL);
+		if (c->min_value)
+			values[Anum_chunk_min_value - 1] = PointerGetDatum(c->min_value);
+		if (c->max_value)
+			values[Anum_chunk_max_value - 1] = PointerGetDatum(c->max_value);
 		CatalogTupleInsertWithInfo(chrel,
 								   heap_form_tuple(RelationGetDescr(chrel),
 												   values, nulls),

@@ -292,6 +292,7 @@ flush_buffer(Relation rel, ColumnarWriteBuffer *buf)
 									buf->options.compression_level,
 									&rg->chunks[i]);
 		rg->chunks[i].offset = stream.len;
+		ColumnarChunkMinMax(att, values[i], isnull[i], nrows, &rg->chunks[i]);
 		if ((uint64) stream.len + rg->chunks[i].length >= MaxAllocSize)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
