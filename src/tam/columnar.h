@@ -100,9 +100,17 @@ typedef struct ColumnarRowGroup
 	uint64		data_length;
 	int			natts;			/* length of chunks */
 	ColumnarChunk *chunks;		/* by attnum - 1 */
-	/* per-row command ids: row groups of this transaction invisible by cid */
+	/* row groups this transaction wrote: their rows' command ids */
+	bool		own;
+	CommandId	cid_all;		/* every row's, when cids is NULL */
 	CommandId  *cids;
 } ColumnarRowGroup;
+
+static inline CommandId
+ColumnarRowGroupCid(const ColumnarRowGroup *rg, int32 row)
+{
+	return rg->cids ? rg->cids[row] : rg->cid_all;
+}
 
 /* a decoded row group (or a copy of buffered rows) ready to scan */
 typedef struct ColumnarBatch

@@ -69,7 +69,7 @@ static bool own_row_visible(Snapshot snapshot, CommandId cid);
 static ColumnarBatch *buffer_batch(ColumnarScanDesc scan, ColumnarWriteBuffer *buf);
 static void build_tail(ColumnarScanDesc scan);
 static void apply_visibility(ColumnarScanDesc scan, ColumnarBatch *batch,
-							 CommandId *cids);
+							 ColumnarRowGroup *own);
 
 /* whether a row this transaction wrote with cid is visible to snapshot */
 static bool
@@ -159,7 +159,8 @@ ColumnarLoadRowGroup(Relation rel, TupleDesc desc, ColumnarRowGroup *rg,
 
 /* hide rows deleted for the scan's snapshot, and own rows by command id */
 static void
-apply_visibility(ColumnarScanDesc scan, ColumnarBatch *batch, CommandId *cids)
+apply_visibility(ColumnarScanDesc scan, ColumnarBatch *batch,
+				 ColumnarRowGroup *own)
 {
 	Snapshot	snapshot = scan->base.rs_snapshot;
 	bool	   *deleted = NULL;
@@ -183,12 +184,12 @@ apply_visibility(ColumnarScanDesc scan, ColumnarBatch *batch, CommandId *cids)
 				deleted[r] = d[batch->rownums[r] - lo];
 		}
 	}
-	if (deleted == NULL && cids == NULL)
+	if (deleted == NULL && own == NULL)
 		return;
 	batch->visible = palloc(sizeof(bool) * batch->nrows);
 	for (r = 0; r < batch->nrows; r++)
 		batch->visible[r] = !(deleted && deleted[r]) &&
-			(cids == NULL || own_row_visible(snapshot, cids[r]));
+			(own == NULL || own_row_visible(snapshot, ColumnarRowGroupCid(own, r)));
 }
 
 /* the rows of buf visible to the scan, copied into the batch context */
@@ -465,7 +466,7 @@ ColumnarGetNextSlot(TableScanDesc sscan, ScanDirection direction,
 			{
 				scan->batch = ColumnarLoadRowGroup(rel, scan->desc, t->rg, scan->batch_cxt);
 				old = MemoryContextSwitchTo(scan->batch_cxt);
-				apply_visibility(scan, scan->batch, t->rg->cids);
+				apply_visibility(scan, scan->batch, t->rg);
 				MemoryContextSwitchTo(old);
 			}
 			else
@@ -541,7 +542,8 @@ ColumnarFetchRow(Relation rel, ItemPointer tid, Snapshot snapshot,
 
 		if (rownum >= own->first_row && rownum < own->first_row + own->row_count)
 		{
-			if (!own_row_visible(snapshot, own->cids[rownum - own->first_row]))
+			if (!own_row_visible(snapshot,
+								 ColumnarRowGroupCid(own, (int32) (rownum - own->first_row))))
 				return false;
 			rg = own;
 			break;

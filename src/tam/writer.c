@@ -310,10 +310,24 @@ flush_buffer(Relation rel, ColumnarWriteBuffer *buf)
 	rg->first_block = ColumnarWriteData(rel, stream.data, stream.len);
 	ColumnarInsertRowGroup(rg);
 
-	/* remember the rows' command ids for this transaction's own scans */
-	rg->cids = MemoryContextAlloc(TopTransactionContext,
-								  sizeof(CommandId) * nrows);
-	memcpy(rg->cids, buf->cids, sizeof(CommandId) * nrows);
+	/* min/max were allocated in cxt, which goes */
+	for (i = 0; i < natts; i++)
+		rg->chunks[i].min_value = rg->chunks[i].max_value = NULL;
+
+	/*
+	 * Remember the rows' command ids for this transaction's own scans: one
+	 * for all (the common case: one statement's rows) or one per row.
+	 */
+	rg->own = true;
+	rg->cid_all = buf->cids[0];
+	for (r = 1; r < nrows; r++)
+		if (buf->cids[r] != rg->cid_all)
+		{
+			rg->cids = MemoryContextAlloc(TopTransactionContext,
+										  sizeof(CommandId) * nrows);
+			memcpy(rg->cids, buf->cids, sizeof(CommandId) * nrows);
+			break;
+		}
 	f = MemoryContextAlloc(TopTransactionContext, sizeof(FlushedRowGroup));
 	f->subxid = GetCurrentSubTransactionId();
 	f->rg = rg;
