@@ -132,6 +132,31 @@ DELETE FROM c WHERE id = 600000;
 COMMIT;
 SELECT * FROM trig_log;
 DROP TRIGGER log_row ON c;
+-- BEFORE ROW triggers of UPDATE and DELETE lock the row first
+CREATE FUNCTION before_row() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    INSERT INTO col.trig_log VALUES ('BEFORE ' || TG_OP, OLD.id, OLD.region);
+    RETURN OLD;
+  END IF;
+  NEW.region := NEW.region || ' (seen by trigger)';
+  RETURN NEW;
+END $$;
+CREATE TRIGGER before_row BEFORE UPDATE OR DELETE ON c
+    FOR EACH ROW EXECUTE FUNCTION before_row();
+INSERT INTO c VALUES (700000, 'before');
+UPDATE c SET region = 'before 2' WHERE id = 700000 RETURNING *;
+DELETE FROM c WHERE id = 700000;
+SELECT * FROM trig_log WHERE op LIKE 'BEFORE%';
+DROP TRIGGER before_row ON c;
+-- row locks
+BEGIN;
+SELECT id, region FROM c WHERE id IN (3, 5) ORDER BY id FOR UPDATE;
+SELECT id FROM c WHERE id = 3 FOR SHARE NOWAIT;
+SELECT id FROM c WHERE id = 4 FOR KEY SHARE SKIP LOCKED;
+DELETE FROM c WHERE id = 5;
+SELECT id FROM c WHERE id IN (3, 5) FOR UPDATE;
+ROLLBACK;
 SELECT id FROM c WHERE ctid = (SELECT ctid FROM c WHERE id = 5);
 
 -- TRUNCATE, also rolled back and in the creating transaction
@@ -238,7 +263,6 @@ RESET min_parallel_table_scan_size;
 -- unsupported operations and bad arguments fail clearly
 CREATE INDEX ON c (id);
 ALTER TABLE c ADD PRIMARY KEY (id);
-SELECT * FROM c WHERE id = 1 FOR UPDATE;
 BEGIN;
 DECLARE back SCROLL CURSOR FOR SELECT id FROM c;
 FETCH 2 FROM back;

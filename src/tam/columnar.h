@@ -175,6 +175,10 @@ extern TM_Result ColumnarDeleteRow(Relation rel, uint64 storage_id,
 								   uint64 rownum, CommandId cid,
 								   Snapshot snapshot, bool wait,
 								   TM_FailureData *tmfd, bool is_update);
+extern TM_Result ColumnarCheckRow(Relation rel, uint64 storage_id,
+								  uint64 rownum, bool wait,
+								  TM_FailureData *tmfd, bool insert,
+								  bool is_update);
 extern double ColumnarCountRows(uint64 storage_id, Snapshot snapshot);
 
 /* compression.c: one column of one row group <-> bytes */

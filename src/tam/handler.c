@@ -8,9 +8,9 @@
  *	  plus a new row), TRUNCATE, DROP, ALTER TABLE rewrites (SET ACCESS
  *	  METHOD both ways, column type changes), SET TABLESPACE, VACUUM (no
  *	  space reclaimed yet), VACUUM FULL, ANALYZE, fetches by TID (AFTER
- *	  ROW triggers, UPDATE, TID scans).  Everything else fails with
- *	  ERRCODE_FEATURE_NOT_SUPPORTED naming the operation and the access
- *	  method: indexes, SELECT FOR UPDATE/SHARE, ON CONFLICT, CLUSTER,
+ *	  ROW triggers, UPDATE, TID scans), row locks (exclusive whatever the
+ *	  mode).  Everything else fails with ERRCODE_FEATURE_NOT_SUPPORTED
+ *	  naming the operation and the access method: indexes, ON CONFLICT, CLUSTER,
  *	  TABLESAMPLE, parallel scans (the planner hook keeps parallel plans
  *	  away from these tables, whose unflushed rows only the writing
  *	  backend can see), UNLOGGED tables.
@@ -38,6 +38,7 @@
 #include "optimizer/plancat.h"
 #include "optimizer/planner.h"
 #include "storage/bufmgr.h"
+#include "storage/lmgr.h"
 #include "storage/predicate.h"
 #include "storage/smgr.h"
 #include "utils/acl.h"
@@ -267,13 +268,56 @@ columnar_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	return TM_Ok;
 }
 
+/*
+ * columnar_tuple_lock
+ *		Lock a row until the end of the transaction (SELECT FOR UPDATE /
+ *		SHARE, BEFORE ROW triggers of UPDATE and DELETE): the heavyweight
+ *		lock of its TID, which every deleter of the row also takes.  Every
+ *		mode locks exclusively (stricter than heap, never weaker), and each
+ *		locked row holds a lock-table entry until commit.  Then, as for a
+ *		delete: a deletion in progress is waited for, a committed one gives
+ *		TM_Deleted (or a serialization failure after an UPDATE), this
+ *		transaction's own TM_SelfModified.
+ */
 static TM_Result
 columnar_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 					TupleTableSlot *slot, CommandId cid, LockTupleMode mode,
 					LockWaitPolicy wait_policy, uint8 flags,
 					TM_FailureData *tmfd)
 {
-	unsupported("locking rows (SELECT FOR UPDATE/SHARE)");
+	uint64		storage_id = ColumnarStorageId(rel, false);
+	TM_Result	result;
+
+	tmfd->traversed = false;
+	if (storage_id == 0 || !ColumnarFetchRow(rel, tid, SnapshotAny, slot))
+		return TM_Invisible;
+
+	switch (wait_policy)
+	{
+		case LockWaitBlock:
+			LockTuple(rel, tid, ExclusiveLock);
+			break;
+		case LockWaitSkip:
+			if (!ConditionalLockTuple(rel, tid, ExclusiveLock))
+				return TM_WouldBlock;
+			break;
+		case LockWaitError:
+			if (!ConditionalLockTuple(rel, tid, ExclusiveLock))
+				ereport(ERROR,
+						(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+						 errmsg("could not obtain lock on row in relation \"%s\"",
+								RelationGetRelationName(rel))));
+			break;
+	}
+	result = ColumnarCheckRow(rel, storage_id, ColumnarTidToRowNumber(tid),
+							  wait_policy == LockWaitBlock, tmfd, false,
+							  false);
+	if (result == TM_WouldBlock && wait_policy == LockWaitError)
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("could not obtain lock on row in relation \"%s\"",
+						RelationGetRelationName(rel))));
+	return result;
 }
 
 static void

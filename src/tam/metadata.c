@@ -505,6 +505,27 @@ ColumnarDeleteRow(Relation rel, uint64 storage_id, uint64 rownum,
 				  CommandId cid, Snapshot snapshot, bool wait,
 				  TM_FailureData *tmfd, bool is_update)
 {
+	ItemPointerData tid;
+	TM_Result	result;
+
+	ColumnarRowNumberToTid(rownum, &tid);
+	LockTuple(rel, &tid, ExclusiveLock);
+	result = ColumnarCheckRow(rel, storage_id, rownum, wait, tmfd,
+							  true, is_update);
+	UnlockTuple(rel, &tid, ExclusiveLock);
+	return result;
+}
+
+/*
+ * ColumnarCheckRow
+ *		With the tuple lock of rownum held: whether another transaction
+ *		deleted it (waiting for one in progress), as ColumnarDeleteRow
+ *		describes; with insert and TM_Ok, record the deletion.
+ */
+TM_Result
+ColumnarCheckRow(Relation rel, uint64 storage_id, uint64 rownum, bool wait,
+				 TM_FailureData *tmfd, bool insert, bool is_update)
+{
 	Relation	delrel = table_open(meta_relid("columnar_deleted", false),
 									RowExclusiveLock);
 	Oid			idxoid = meta_relid("columnar_deleted_pkey", false);
@@ -512,7 +533,6 @@ ColumnarDeleteRow(Relation rel, uint64 storage_id, uint64 rownum,
 	TM_Result	result = TM_Ok;
 
 	ColumnarRowNumberToTid(rownum, &tid);
-	LockTuple(rel, &tid, ExclusiveLock);
 	for (;;)
 	{
 		SnapshotData dirty;
@@ -576,7 +596,7 @@ ColumnarDeleteRow(Relation rel, uint64 storage_id, uint64 rownum,
 			XactLockTableWait(wait_for, rel, &tid, XLTW_Delete);
 			continue;
 		}
-		if (!found)
+		if (!found && insert)
 		{
 			Datum		values[Natts_del];
 			bool		nulls[Natts_del] = {false, false, false};
@@ -590,7 +610,6 @@ ColumnarDeleteRow(Relation rel, uint64 storage_id, uint64 rownum,
 		}
 		break;
 	}
-	UnlockTuple(rel, &tid, ExclusiveLock);
 	table_close(delrel, RowExclusiveLock);
 	return result;
 }
