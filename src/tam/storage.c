@@ -8,7 +8,9 @@
  *	  key of its metadata, kept when the file is copied to a new tablespace
  *	  and replaced on TRUNCATE or a rewrite) and two counters: the next row
  *	  number to reserve and the next row-group number.  It is created at the
- *	  first write, WAL-logged as a full page; the counters change under an
+ *	  first write, WAL-logged as a full page (a block 0 of zeros, left by a
+ *	  crash between extending the file and flushing that WAL, means "no
+ *	  storage yet", as an empty file does); the counters change under an
  *	  exclusive buffer lock and are WAL-logged with generic WAL (a small
  *	  delta).
  *
@@ -74,20 +76,33 @@ meta_of(Relation rel, Page page)
 /*
  * ColumnarStorageId
  *		The storage id of rel's current relation file; 0 when the file has
- *		no metapage yet (nothing was ever written), unless create, which
- *		writes the metapage with a new id.
+ *		no metapage yet (nothing was ever written, or block 0 is all zeros),
+ *		unless create, which writes the metapage with a new id.
  */
 uint64
 ColumnarStorageId(Relation rel, bool create)
 {
 	StorageIdCache *cache = (StorageIdCache *) rel->rd_amcache;
-	uint64		id;
+	uint64		id = 0;
 	Buffer		buf;
 
 	if (cache && cache->relnode == rel->rd_node.relNode)
 		return cache->storage_id;
 
-	if (RelationGetNumberOfBlocks(rel) == 0)
+	if (RelationGetNumberOfBlocks(rel) > 0)
+	{
+		Page		page;
+
+		buf = ReadBuffer(rel, COLUMNAR_METAPAGE_BLOCK);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		/* all zeros: extended, then a crash before its WAL was flushed */
+		if (!PageIsNew(page))
+			id = meta_of(rel, page)->storage_id;
+		UnlockReleaseBuffer(buf);
+	}
+
+	if (id == 0)
 	{
 		Oid			seq;
 		Page		page;
@@ -102,42 +117,40 @@ ColumnarStorageId(Relation rel, bool create)
 		id = (uint64) nextval_internal(seq, false);
 
 		LockRelationForExtension(rel, ExclusiveLock);
-		if (RelationGetNumberOfBlocks(rel) != 0)
+		if (RelationGetNumberOfBlocks(rel) == 0)
+		{
+			buf = ReadBufferExtended(rel, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
+			if (BufferGetBlockNumber(buf) != COLUMNAR_METAPAGE_BLOCK)
+				elog(ERROR, "metapage of \"%s\" is not block 0",
+					 RelationGetRelationName(rel));
+		}
+		else
+			buf = ReadBuffer(rel, COLUMNAR_METAPAGE_BLOCK);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		page = BufferGetPage(buf);
+		if (!PageIsNew(page))
 		{
 			/* someone else was first: use theirs */
-			UnlockRelationForExtension(rel, ExclusiveLock);
-			return ColumnarStorageId(rel, false);
+			id = meta_of(rel, page)->storage_id;
 		}
-		buf = ReadBufferExtended(rel, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		if (BufferGetBlockNumber(buf) != COLUMNAR_METAPAGE_BLOCK)
-			elog(ERROR, "metapage of \"%s\" is not block 0",
-				 RelationGetRelationName(rel));
-		page = BufferGetPage(buf);
-
-		START_CRIT_SECTION();
-		PageInit(page, BLCKSZ, 0);
-		meta = (ColumnarMetaPageData *) ((char *) page + SizeOfPageHeaderData);
-		meta->magic = COLUMNAR_MAGIC;
-		meta->version = COLUMNAR_VERSION;
-		meta->storage_id = id;
-		meta->next_row = 0;
-		meta->next_row_group = 1;
-		((PageHeader) page)->pd_lower = SizeOfPageHeaderData + sizeof(ColumnarMetaPageData);
-		MarkBufferDirty(buf);
-		if (RelationNeedsWAL(rel))
-			log_newpage_buffer(buf, true);
-		END_CRIT_SECTION();
-
+		else
+		{
+			START_CRIT_SECTION();
+			PageInit(page, BLCKSZ, 0);
+			meta = (ColumnarMetaPageData *) ((char *) page + SizeOfPageHeaderData);
+			meta->magic = COLUMNAR_MAGIC;
+			meta->version = COLUMNAR_VERSION;
+			meta->storage_id = id;
+			meta->next_row = 0;
+			meta->next_row_group = 1;
+			((PageHeader) page)->pd_lower = SizeOfPageHeaderData + sizeof(ColumnarMetaPageData);
+			MarkBufferDirty(buf);
+			if (RelationNeedsWAL(rel))
+				log_newpage_buffer(buf, true);
+			END_CRIT_SECTION();
+		}
 		UnlockReleaseBuffer(buf);
 		UnlockRelationForExtension(rel, ExclusiveLock);
-	}
-	else
-	{
-		buf = ReadBuffer(rel, COLUMNAR_METAPAGE_BLOCK);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		id = meta_of(rel, BufferGetPage(buf))->storage_id;
-		UnlockReleaseBuffer(buf);
 	}
 
 	if (rel->rd_amcache == NULL)

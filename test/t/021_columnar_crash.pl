@@ -5,7 +5,8 @@
 # primary; after kill -9 of the postmaster, committed rows (also deleted
 # and updated ones) are there and rows of a transaction open at the crash
 # (some already written out as row groups) are not; writing goes on with
-# fresh row numbers.  Then a corrupted and a truncated relation file: a
+# fresh row numbers; a metapage of zeros (a crash right after extending a
+# new file) reads as an empty table.  Then a corrupted and a truncated relation file: a
 # clear ERRCODE_DATA_CORRUPTED error naming relation, row group and column,
 # and the server stays up.
 
@@ -134,6 +135,25 @@ isnt($ret, 0, 'reading a truncated relation fails');
 like($stderr, qr/XX001: corrupted data in row group \d+/,
 	'with ERRCODE_DATA_CORRUPTED');
 is($primary->safe_psql('postgres', 'SELECT 1'), '1', 'the server is still up');
+
+# a crash after extending a new table's file by its metapage but before
+# the WAL record of the metapage reached disk leaves a block of zeros:
+# an empty table that takes writes
+$primary->safe_psql('postgres',
+	'CREATE TABLE z (a int) USING fluss_columnar');
+my $zfile = $primary->data_dir . '/'
+  . $primary->safe_psql('postgres', "SELECT pg_relation_filepath('z')");
+$primary->stop;
+open(my $zfh, '>', $zfile) or die "open $zfile: $!";
+binmode $zfh;
+print $zfh ("\0" x 8192);
+close $zfh;
+$primary->start;
+is($primary->safe_psql('postgres', 'SELECT count(*) FROM z'),
+	'0', 'a zeroed metapage reads as an empty table');
+$primary->safe_psql('postgres', 'INSERT INTO z VALUES (1), (2)');
+is($primary->safe_psql('postgres', 'SELECT sum(a) FROM z'),
+	'3', 'and takes writes');
 
 $primary->stop;
 done_testing();
