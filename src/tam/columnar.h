@@ -197,7 +197,7 @@ extern void ColumnarChunkMinMax(Form_pg_attribute att, Datum *values,
 /* writer.c: write buffers, flushing, transaction callbacks */
 extern void ColumnarWriterInit(void);
 extern void ColumnarInsert(Relation rel, TupleTableSlot *slot, CommandId cid,
-						   bool bulk);
+						   int32 coming);
 extern void ColumnarFlushRelation(Relation rel, bool all_subxacts);
 extern void ColumnarDiscardStorage(uint64 storage_id);
 extern ColumnarWriteBuffer *ColumnarPendingBuffers(void);

@@ -199,7 +199,7 @@ columnar_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 					  int options, struct BulkInsertStateData *bistate)
 {
 	CheckForSerializableConflictIn(rel, NULL, InvalidBlockNumber);
-	ColumnarInsert(rel, slot, cid, false);
+	ColumnarInsert(rel, slot, cid, 1);
 }
 
 static void
@@ -227,7 +227,7 @@ columnar_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 
 	CheckForSerializableConflictIn(rel, NULL, InvalidBlockNumber);
 	for (i = 0; i < nslots; i++)
-		ColumnarInsert(rel, slots[i], cid, true);
+		ColumnarInsert(rel, slots[i], cid, nslots - i);
 }
 
 static TM_Result
@@ -264,7 +264,7 @@ columnar_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 							   cid, snapshot, wait, tmfd, true);
 	if (result != TM_Ok)
 		return result;
-	ColumnarInsert(rel, slot, cid, false);
+	ColumnarInsert(rel, slot, cid, 1);
 	return TM_Ok;
 }
 
@@ -409,7 +409,7 @@ columnar_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
 		CHECK_FOR_INTERRUPTS();
-		ColumnarInsert(NewTable, slot, cid, true);
+		ColumnarInsert(NewTable, slot, cid, PG_INT32_MAX);
 		*num_tuples += 1;
 	}
 	ExecDropSingleTupleTableSlot(slot);

@@ -6,9 +6,9 @@
  *	  INSERT, COPY and rewrites add rows to a backend-local buffer per
  *	  relation storage and subtransaction, in a memory context under
  *	  TopTransactionContext.  Each buffered row already has its row number
- *	  (and so its TID): numbers are reserved on the metapage, 64 at first
- *	  and doubling (a whole row group at once for COPY), and a buffer grows
- *	  its range in place while no other backend reserved in between.
+ *	  (and so its TID): numbers are reserved on the metapage, 64 (or a COPY
+ *	  batch) at first and doubling, and a buffer grows its range in place
+ *	  while no other backend reserved in between.
  *
  *	  A buffer becomes a row group (its pages plus metadata rows in the
  *	  current transaction) when it is full, at the end of COPY and other
@@ -137,11 +137,16 @@ ColumnarSetPendingOptions(Relation rel, const ColumnarOptions *o)
 
 /*
  * ColumnarInsert
- *		Add the row in slot to rel's buffer; sets the slot's TID.  bulk
- *		(COPY) reserves a whole row group of row numbers at once.
+ *		Add the row in slot to rel's buffer; sets the slot's TID.  coming
+ *		is how many rows the caller is about to insert, this one included
+ *		(the rest of a COPY batch): row numbers are reserved for them at
+ *		once, or for as many as the buffer holds if that is more (doubling),
+ *		up to a row group.  Numbers reserved and not used are lost at the
+ *		end of the transaction, so a reservation never exceeds about twice
+ *		what the transaction wrote, plus 64.
  */
 void
-ColumnarInsert(Relation rel, TupleTableSlot *slot, CommandId cid, bool bulk)
+ColumnarInsert(Relation rel, TupleTableSlot *slot, CommandId cid, int32 coming)
 {
 	uint64		storage_id = ColumnarStorageId(rel, true);
 	ColumnarWriteBuffer *buf = get_buffer(rel, storage_id);
@@ -161,7 +166,7 @@ ColumnarInsert(Relation rel, TupleTableSlot *slot, CommandId cid, bool bulk)
 	if (buf->first_row + buf->nrows >= buf->reserved_end)
 	{
 		int32		room = buf->options.row_group_rows - buf->nrows;
-		uint64		want = bulk ? room : Min(Max(64, buf->nrows), room);
+		uint64		want = Min(Max(Max(64, buf->nrows), coming), room);
 		uint64		start = PG_UINT64_MAX;
 
 		if (buf->nrows > 0)
@@ -171,7 +176,7 @@ ColumnarInsert(Relation rel, TupleTableSlot *slot, CommandId cid, bool bulk)
 			/* not contiguous: what is buffered becomes a row group */
 			if (buf->nrows > 0)
 				flush_buffer(rel, buf);
-			want = bulk ? buf->options.row_group_rows : 64;
+			want = Min(Max(64, coming), buf->options.row_group_rows);
 			start = ColumnarReserveRows(rel, want, PG_UINT64_MAX);
 			buf->first_row = start;
 		}
