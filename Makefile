@@ -4,18 +4,21 @@ EXTENSION  = fluss_grid
 MODULE_big = fluss_grid
 OBJS = src/fluss_grid.o src/aggstate.o src/moments.o src/extreme.o src/catalog.o src/rollup_sql.o \
        src/changelog.o src/fold.o src/worker.o src/api.o src/lift.o src/bucket.o src/estimate.o \
-       src/transform.o
+       src/transform.o \
+       src/tam/handler.o src/tam/reader.o src/tam/writer.o src/tam/compression.o \
+       src/tam/storage.o src/tam/metadata.o
 DATA = $(wildcard sql/fluss_grid--*.sql)
 PGFILEDESC = "fluss_grid - continuous exact rollups for grid telemetry"
 
 PG_CPPFLAGS = -Isrc
+SHLIB_LINK += -lzstd
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 
-REGRESS = setup api errors semantics hierarchy timezone partition security lift transform warehouse
+REGRESS = setup api errors semantics hierarchy timezone partition security lift transform warehouse columnar
 REGRESS_OPTS = --temp-config=test/fluss_grid.conf --temp-instance=./tmp_check \
                --load-extension=fluss_grid
 
-ISOLATION = concurrent_writers fold_race create_during_ingest
+ISOLATION = concurrent_writers fold_race create_during_ingest columnar_concurrency
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=output_iso \
                  --temp-config=test/fluss_grid.conf --temp-instance=./tmp_iso \
                  --load-extension=fluss_grid
@@ -31,7 +34,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # every object depends on the shared header (PGXS tracks no header dependencies)
-$(OBJS): src/fluss_grid.h
+$(OBJS): src/fluss_grid.h src/tam/columnar.h
 
 # ---------------------------------------------------------------------------
 # fluss-gridsim, the telemetry simulator (src/gridsim, a libpq program with

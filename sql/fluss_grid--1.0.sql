@@ -1189,3 +1189,111 @@ AS 'MODULE_PATHNAME', 'fluss_grid_start_worker'
 LANGUAGE C VOLATILE;
 
 SELECT fluss_grid.start_worker();
+
+-- ==========================================================================
+-- fluss_columnar: zstd-compressed columnar table access method
+-- (docs/COLUMNAR.md).  Independent of the rollup engine above.
+-- ==========================================================================
+
+CREATE FUNCTION fluss_grid.columnar_handler(internal)
+RETURNS table_am_handler
+AS 'MODULE_PATHNAME', 'columnar_handler'
+LANGUAGE C STRICT;
+
+CREATE ACCESS METHOD fluss_columnar TYPE TABLE HANDLER fluss_grid.columnar_handler;
+COMMENT ON ACCESS METHOD fluss_columnar IS
+    'zstd-compressed columnar storage for telemetry history (fluss_grid)';
+
+-- storage ids: the key of a relation file's metadata, kept in its metapage
+CREATE SEQUENCE fluss_grid.columnar_storage_id_seq;
+
+-- one row per row group (written by the inserting transaction: MVCC)
+CREATE TABLE fluss_grid.columnar_row_group (
+    storage_id   bigint  NOT NULL,
+    row_group    bigint  NOT NULL,
+    first_row    bigint  NOT NULL,
+    row_count    integer NOT NULL,
+    first_block  bigint  NOT NULL,
+    data_length  bigint  NOT NULL,
+    PRIMARY KEY (storage_id, first_row)
+);
+
+-- one row per column of a row group
+CREATE TABLE fluss_grid.columnar_chunk (
+    storage_id   bigint   NOT NULL,
+    first_row    bigint   NOT NULL,
+    attnum       smallint NOT NULL,
+    data_offset  bigint   NOT NULL,
+    data_length  bigint   NOT NULL,   -- stored (compressed) bytes
+    raw_length   bigint   NOT NULL,   -- bytes before compression
+    compression  smallint NOT NULL,   -- 0 none, 1 zstd
+    encoding     smallint NOT NULL,   -- 0 plain, 1 delta, 2 byte planes
+    null_count   integer  NOT NULL,
+    checksum     bigint   NOT NULL,   -- CRC-32C of the stored bytes
+    min_value    bytea,               -- least and greatest non-NULL value
+    max_value    bytea,               -- (binary send form; NULL: not recorded)
+    PRIMARY KEY (storage_id, first_row, attnum)
+);
+
+-- one row per deleted row (DELETE, and the old version of an UPDATE)
+CREATE TABLE fluss_grid.columnar_deleted (
+    storage_id   bigint  NOT NULL,
+    row_number   bigint  NOT NULL,
+    updated      boolean NOT NULL,
+    PRIMARY KEY (storage_id, row_number)
+);
+
+-- per-relation options, dumped by pg_dump
+CREATE TABLE fluss_grid.columnar_options (
+    relid              regclass PRIMARY KEY,
+    compression_level  integer NOT NULL,
+    row_group_rows     integer NOT NULL
+);
+SELECT pg_catalog.pg_extension_config_dump('fluss_grid.columnar_options', '');
+
+GRANT SELECT ON fluss_grid.columnar_row_group, fluss_grid.columnar_chunk,
+                fluss_grid.columnar_deleted, fluss_grid.columnar_options TO PUBLIC;
+
+CREATE FUNCTION fluss_grid.columnar_set(rel regclass,
+                                        compression_level integer DEFAULT NULL,
+                                        row_group_rows integer DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'columnar_set'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION fluss_grid.columnar_storage_id(rel regclass)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'columnar_storage_id'
+LANGUAGE C VOLATILE;
+
+-- per column: row groups, rows, NULLs, bytes before and after compression
+CREATE FUNCTION fluss_grid.columnar_stats(rel regclass)
+RETURNS TABLE (attname name, row_groups bigint, rows bigint,
+               deleted_rows bigint, null_values bigint,
+               raw_bytes bigint, compressed_bytes bigint, encodings text)
+LANGUAGE sql VOLATILE
+AS $$
+    WITH s AS (SELECT fluss_grid.columnar_storage_id(rel) AS id)
+    SELECT a.attname,
+           count(c.first_row),
+           coalesce(sum(g.row_count), 0)::bigint,
+           (SELECT count(*) FROM fluss_grid.columnar_deleted d
+             WHERE d.storage_id = s.id),
+           coalesce(sum(c.null_count), 0)::bigint,
+           coalesce(sum(c.raw_length), 0)::bigint,
+           coalesce(sum(c.data_length), 0)::bigint,
+           string_agg(DISTINCT CASE c.encoding WHEN 0 THEN 'plain'
+                                               WHEN 1 THEN 'delta'
+                                               WHEN 2 THEN 'byte planes' END
+                      || CASE c.compression WHEN 1 THEN '+zstd' ELSE '' END,
+                      ', ')
+      FROM pg_catalog.pg_attribute a
+      CROSS JOIN s
+      LEFT JOIN fluss_grid.columnar_chunk c
+             ON c.storage_id = s.id AND c.attnum = a.attnum
+      LEFT JOIN fluss_grid.columnar_row_group g
+             ON g.storage_id = c.storage_id AND g.first_row = c.first_row
+     WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
+     GROUP BY a.attnum, a.attname, s.id
+     ORDER BY a.attnum
+$$;

@@ -31,6 +31,7 @@
 #include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
@@ -451,7 +452,9 @@ text_array(List *strings)
  *		a block-range summary finds a bucket in a few hundred pages while
  *		costing ingest next to nothing (a btree doubled COPY time, see
  *		docs/BENCHMARKS.md).  Returns the name of the index created, or
- *		NULL.
+ *		NULL.  Sources stored by another table access method than heap
+ *		(or with such a partition) get no index: such a method may not
+ *		support BRIN, and its own scans find a bucket.
  */
 static char *
 ensure_source_index(const FgRollup *r)
@@ -494,6 +497,25 @@ ensure_source_index(const FgRollup *r)
 	}
 	/* an open relation cannot be indexed: close it first */
 	table_close(rel, NoLock);
+
+	foreach(lc, find_all_inheritors(r->sourceid, NoLock, NULL))
+	{
+		Oid			relid = lfirst_oid(lc);
+
+		HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+		bool		other_am = false;
+
+		if (HeapTupleIsValid(tup))
+		{
+			Form_pg_class form = (Form_pg_class) GETSTRUCT(tup);
+
+			other_am = form->relkind == RELKIND_RELATION &&
+				form->relam != HEAP_TABLE_AM_OID;
+			ReleaseSysCache(tup);
+		}
+		if (other_am)
+			return NULL;
+	}
 
 	name = psprintf("%.40s_fg%d_idx", relname, r->id);
 	spi_exec(psprintf("CREATE INDEX %s ON %s USING brin (%s)"

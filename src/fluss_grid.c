@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * fluss_grid.c
- *	  Module entry point: GUCs and worker registration.
+ *	  Module entry point: GUCs, worker registration, the columnar table
+ *	  access method's hooks.
  *
  * IDENTIFICATION
  *	  src/fluss_grid.c
@@ -15,6 +16,7 @@
 #include "utils/guc.h"
 
 #include "fluss_grid.h"
+#include "tam/columnar.h"
 
 PG_MODULE_MAGIC;
 
@@ -58,6 +60,7 @@ _PG_init(void)
 	GucInit();
 	if (process_shared_preload_libraries_in_progress)
 		FgWorkerInit();
+	TamInit();
 }
 
 static void

@@ -46,8 +46,8 @@ SELECT has_sequence('fluss_grid', 'rollup_id_seq', 'sequence fluss_grid.rollup_i
 SELECT set_eq(
     $$SELECT cfg::regclass::text FROM pg_extension, unnest(extconfig) AS u(cfg)
        WHERE extname = 'fluss_grid'$$,
-    ARRAY['fluss_grid.rollup', 'fluss_grid.rollup_id_seq', 'fluss_grid.transform'],
-    'pg_dump dumps the catalogs of rollups and transforms and the id sequence (extension configuration)');
+    ARRAY['fluss_grid.rollup', 'fluss_grid.rollup_id_seq', 'fluss_grid.transform', 'fluss_grid.columnar_options'],
+    'pg_dump dumps the catalogs of rollups and transforms, the id sequence and the columnar options (extension configuration)');
 
 SELECT has_view('fluss_grid', 'rollups', 'view fluss_grid.rollups exists');
 SELECT columns_are('fluss_grid', 'rollups',

@@ -1,0 +1,646 @@
+/*-------------------------------------------------------------------------
+ *
+ * metadata.c
+ *	  The metadata of fluss_columnar relations, in heap tables of schema
+ *	  fluss_grid read and written with direct heap and index access in the
+ *	  caller's transaction:
+ *
+ *	  columnar_row_group  one row per row group (storage id, first row
+ *	                      number, row count, first block, data length)
+ *	  columnar_chunk      one row per column of a row group (byte offset,
+ *	                      length, raw length, compression, encoding, NULL
+ *	                      count, CRC-32C, least and greatest value)
+ *	  columnar_deleted    one row per deleted row (storage id, row number,
+ *	                      whether an UPDATE deleted it)
+ *	  columnar_options    compression level and row-group size per relation
+ *	                      (kept by pg_dump)
+ *
+ *	  Because these are ordinary MVCC rows, a row group or a deletion is
+ *	  visible exactly to the snapshots that see the transaction that wrote
+ *	  it: aborted writes vanish, REPEATABLE READ sees a fixed set.
+ *
+ *	  Locking: deleting a row takes the tuple lock of its TID while it
+ *	  checks for and writes the deletion record, so two deleters of one row
+ *	  are serialized; the second waits for the first's transaction.
+ *
+ * IDENTIFICATION
+ *	  src/tam/metadata.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "storage/lmgr.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "tam/columnar.h"
+
+/* columns of fluss_grid.columnar_row_group */
+#define Natts_rg 6
+#define Anum_rg_storage_id 1
+#define Anum_rg_row_group 2
+#define Anum_rg_first_row 3
+#define Anum_rg_row_count 4
+#define Anum_rg_first_block 5
+#define Anum_rg_data_length 6
+
+/* columns of fluss_grid.columnar_chunk */
+#define Natts_chunk 12
+#define Anum_chunk_storage_id 1
+#define Anum_chunk_first_row 2
+#define Anum_chunk_attnum 3
+#define Anum_chunk_data_offset 4
+#define Anum_chunk_data_length 5
+#define Anum_chunk_raw_length 6
+#define Anum_chunk_compression 7
+#define Anum_chunk_encoding 8
+#define Anum_chunk_null_count 9
+#define Anum_chunk_checksum 10
+#define Anum_chunk_min_value 11
+#define Anum_chunk_max_value 12
+
+/* columns of fluss_grid.columnar_deleted */
+#define Natts_del 3
+#define Anum_del_storage_id 1
+#define Anum_del_row_number 2
+#define Anum_del_updated 3
+
+/* columns of fluss_grid.columnar_options */
+#define Natts_opt 3
+#define Anum_opt_relid 1
+#define Anum_opt_level 2
+#define Anum_opt_row_group_rows 3
+
+static Oid	meta_relid(const char *name, bool missing_ok);
+static ColumnarRowGroup *row_group_from_tuple(Relation rgrel, HeapTuple tup,
+											  int natts);
+static void read_chunks(ColumnarRowGroup *rg, Snapshot snapshot);
+static void delete_by_storage(const char *table, const char *index,
+							  uint64 storage_id);
+
+/* oid of fluss_grid.<name>, or an error naming the extension */
+static Oid
+meta_relid(const char *name, bool missing_ok)
+{
+	Oid			ns = get_namespace_oid("fluss_grid", true);
+	Oid			relid = OidIsValid(ns) ? get_relname_relid(name, ns) : InvalidOid;
+
+	if (!OidIsValid(relid) && !missing_ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("fluss_columnar metadata table fluss_grid.%s does not exist",
+						name),
+				 errhint("Create the extension with CREATE EXTENSION fluss_grid.")));
+	return relid;
+}
+
+/*
+ * ColumnarGetOptions
+ *		The options of relid, defaults where it has none.
+ */
+void
+ColumnarGetOptions(Oid relid, ColumnarOptions *options)
+{
+	Oid			optrel = meta_relid("columnar_options", true);
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+
+	options->compression_level = COLUMNAR_DEFAULT_LEVEL;
+	options->row_group_rows = COLUMNAR_DEFAULT_ROW_GROUP_ROWS;
+	if (!OidIsValid(optrel))
+		return;
+	rel = table_open(optrel, AccessShareLock);
+	ScanKeyInit(&key, Anum_opt_relid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, meta_relid("columnar_options_pkey", false),
+							  true, NULL, 1, &key);
+	if (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Datum		values[Natts_opt];
+		bool		nulls[Natts_opt];
+
+		heap_deform_tuple(tup, RelationGetDescr(rel), values, nulls);
+		if (!nulls[Anum_opt_level - 1])
+			options->compression_level = DatumGetInt32(values[Anum_opt_level - 1]);
+		if (!nulls[Anum_opt_row_group_rows - 1])
+			options->row_group_rows = DatumGetInt32(values[Anum_opt_row_group_rows - 1]);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+}
+
+/*
+ * ColumnarSetOptions
+ *		Insert or update the options row of relid.
+ */
+void
+ColumnarSetOptions(Oid relid, int level, int row_group_rows)
+{
+	Relation	rel = table_open(meta_relid("columnar_options", false),
+								 RowExclusiveLock);
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	Datum		values[Natts_opt];
+	bool		nulls[Natts_opt] = {false, false, false};
+
+	values[Anum_opt_relid - 1] = ObjectIdGetDatum(relid);
+	values[Anum_opt_level - 1] = Int32GetDatum(level);
+	values[Anum_opt_row_group_rows - 1] = Int32GetDatum(row_group_rows);
+
+	ScanKeyInit(&key, Anum_opt_relid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, meta_relid("columnar_options_pkey", false),
+							  true, NULL, 1, &key);
+	if (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		replace[Natts_opt] = {false, true, true};
+		HeapTuple	newtup = heap_modify_tuple(tup, RelationGetDescr(rel),
+											   values, nulls, replace);
+
+		CatalogTupleUpdate(rel, &newtup->t_self, newtup);
+	}
+	else
+		CatalogTupleInsert(rel, heap_form_tuple(RelationGetDescr(rel),
+												values, nulls));
+	systable_endscan(scan);
+	table_close(rel, RowExclusiveLock);
+	CommandCounterIncrement();
+}
+
+/*
+ * ColumnarDeleteOptions
+ *		Forget the options of a dropped relation.
+ */
+void
+ColumnarDeleteOptions(Oid relid)
+{
+	Oid			optrel = meta_relid("columnar_options", true);
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+
+	if (!OidIsValid(optrel))
+		return;
+	rel = table_open(optrel, RowExclusiveLock);
+	ScanKeyInit(&key, Anum_opt_relid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, meta_relid("columnar_options_pkey", false),
+							  true, NULL, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		CatalogTupleDelete(rel, &tup->t_self);
+	systable_endscan(scan);
+	table_close(rel, RowExclusiveLock);
+}
+
+/*
+ * ColumnarInsertRowGroup
+ *		Record a written row group and its chunks in the current
+ *		transaction.
+ */
+void
+ColumnarInsertRowGroup(ColumnarRowGroup *rg)
+{
+	Relation	rgrel = table_open(meta_relid("columnar_row_group", false),
+								   RowExclusiveLock);
+	Relation	chrel = table_open(meta_relid("columnar_chunk", false),
+								   RowExclusiveLock);
+	Datum		values[Natts_chunk];
+	bool		nulls[Natts_chunk];
+	CatalogIndexState indstate;
+	int			i;
+
+	memset(nulls, 0, sizeof(nulls));
+	values[Anum_rg_storage_id - 1] = Int64GetDatum((int64) rg->storage_id);
+	values[Anum_rg_row_group - 1] = Int64GetDatum(rg->row_group);
+	values[Anum_rg_first_row - 1] = Int64GetDatum((int64) rg->first_row);
+	values[Anum_rg_row_count - 1] = Int32GetDatum(rg->row_count);
+	values[Anum_rg_first_block - 1] = Int64GetDatum((int64) rg->first_block);
+	values[Anum_rg_data_length - 1] = Int64GetDatum((int64) rg->data_length);
+	CatalogTupleInsert(rgrel, heap_form_tuple(RelationGetDescr(rgrel),
+											  values, nulls));
+
+	indstate = CatalogOpenIndexes(chrel);
+	for (i = 0; i < rg->natts; i++)
+	{
+		ColumnarChunk *c = &rg->chunks[i];
+
+		if (!c->present)
+			continue;
+		values[Anum_chunk_storage_id - 1] = Int64GetDatum((int64) rg->storage_id);
+		values[Anum_chunk_first_row - 1] = Int64GetDatum((int64) rg->first_row);
+		values[Anum_chunk_attnum - 1] = Int16GetDatum(i + 1);
+		values[Anum_chunk_data_offset - 1] = Int64GetDatum((int64) c->offset);
+		values[Anum_chunk_data_length - 1] = Int64GetDatum((int64) c->length);
+		values[Anum_chunk_raw_length - 1] = Int64GetDatum((int64) c->raw_length);
+		values[Anum_chunk_compression - 1] = Int16GetDatum(c->compression);
+		values[Anum_chunk_encoding - 1] = Int16GetDatum(c->encoding);
+		values[Anum_chunk_null_count - 1] = Int32GetDatum(c->null_count);
+		values[Anum_chunk_checksum - 1] = Int64GetDatum((int64) c->checksum);
+		nulls[Anum_chunk_min_value - 1] = (c->min_value == NULL);
+		nulls[Anum_chunk_max_value - 1] = (c->max_value == NULL);
+		if (c->min_value)
+			values[Anum_chunk_min_value - 1] = PointerGetDatum(c->min_value);
+		if (c->max_value)
+			values[Anum_chunk_max_value - 1] = PointerGetDatum(c->max_value);
+		CatalogTupleInsertWithInfo(chrel,
+								   heap_form_tuple(RelationGetDescr(chrel),
+												   values, nulls),
+								   indstate);
+	}
+	CatalogCloseIndexes(indstate);
+	table_close(chrel, RowExclusiveLock);
+	table_close(rgrel, RowExclusiveLock);
+}
+
+static ColumnarRowGroup *
+row_group_from_tuple(Relation rgrel, HeapTuple tup, int natts)
+{
+	Datum		values[Natts_rg];
+	bool		nulls[Natts_rg];
+	ColumnarRowGroup *rg = palloc0(sizeof(ColumnarRowGroup));
+
+	heap_deform_tuple(tup, RelationGetDescr(rgrel), values, nulls);
+	rg->storage_id = (uint64) DatumGetInt64(values[Anum_rg_storage_id - 1]);
+	rg->row_group = DatumGetInt64(values[Anum_rg_row_group - 1]);
+	rg->first_row = (uint64) DatumGetInt64(values[Anum_rg_first_row - 1]);
+	rg->row_count = DatumGetInt32(values[Anum_rg_row_count - 1]);
+	rg->first_block = (uint64) DatumGetInt64(values[Anum_rg_first_block - 1]);
+	rg->data_length = (uint64) DatumGetInt64(values[Anum_rg_data_length - 1]);
+	rg->natts = natts;
+	rg->chunks = palloc0(sizeof(ColumnarChunk) * Max(natts, 1));
+	return rg;
+}
+
+/* fill rg->chunks from fluss_grid.columnar_chunk */
+static void
+read_chunks(ColumnarRowGroup *rg, Snapshot snapshot)
+{
+	Relation	chrel = table_open(meta_relid("columnar_chunk", false),
+								   AccessShareLock);
+	Relation	idx = index_open(meta_relid("columnar_chunk_pkey", false),
+								 AccessShareLock);
+	SysScanDesc scan;
+	ScanKeyData keys[2];
+	HeapTuple	tup;
+
+	ScanKeyInit(&keys[0], Anum_chunk_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) rg->storage_id));
+	ScanKeyInit(&keys[1], Anum_chunk_first_row, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) rg->first_row));
+	scan = systable_beginscan_ordered(chrel, idx, snapshot, 2, keys);
+	while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, ForwardScanDirection)))
+	{
+		Datum		values[Natts_chunk];
+		bool		nulls[Natts_chunk];
+		int			attnum;
+		ColumnarChunk *c;
+
+		heap_deform_tuple(tup, RelationGetDescr(chrel), values, nulls);
+		attnum = DatumGetInt16(values[Anum_chunk_attnum - 1]);
+		if (attnum < 1 || attnum > rg->natts)
+			continue;
+		c = &rg->chunks[attnum - 1];
+		c->present = true;
+		c->offset = (uint64) DatumGetInt64(values[Anum_chunk_data_offset - 1]);
+		c->length = (uint64) DatumGetInt64(values[Anum_chunk_data_length - 1]);
+		c->raw_length = (uint64) DatumGetInt64(values[Anum_chunk_raw_length - 1]);
+		c->compression = DatumGetInt16(values[Anum_chunk_compression - 1]);
+		c->encoding = DatumGetInt16(values[Anum_chunk_encoding - 1]);
+		c->null_count = DatumGetInt32(values[Anum_chunk_null_count - 1]);
+		c->checksum = (uint32) DatumGetInt64(values[Anum_chunk_checksum - 1]);
+	}
+	systable_endscan_ordered(scan);
+	index_close(idx, AccessShareLock);
+	table_close(chrel, AccessShareLock);
+}
+
+/*
+ * ColumnarReadRowGroups
+ *		The row groups of storage_id visible to snapshot, in row-number
+ *		order, with their chunks.
+ */
+List *
+ColumnarReadRowGroups(uint64 storage_id, Snapshot snapshot, int natts)
+{
+	Relation	rgrel = table_open(meta_relid("columnar_row_group", false),
+								   AccessShareLock);
+	Relation	idx = index_open(meta_relid("columnar_row_group_pkey", false),
+								 AccessShareLock);
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	ScanKeyInit(&key, Anum_rg_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	scan = systable_beginscan_ordered(rgrel, idx, snapshot, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, ForwardScanDirection)))
+		result = lappend(result, row_group_from_tuple(rgrel, tup, natts));
+	systable_endscan_ordered(scan);
+	index_close(idx, AccessShareLock);
+	table_close(rgrel, AccessShareLock);
+
+	foreach(lc, result)
+		read_chunks((ColumnarRowGroup *) lfirst(lc), snapshot);
+	return result;
+}
+
+/*
+ * ColumnarFindRowGroup
+ *		The row group of storage_id holding rownum visible to snapshot, or
+ *		NULL.
+ */
+ColumnarRowGroup *
+ColumnarFindRowGroup(uint64 storage_id, uint64 rownum, Snapshot snapshot,
+					 int natts)
+{
+	Relation	rgrel = table_open(meta_relid("columnar_row_group", false),
+								   AccessShareLock);
+	Relation	idx = index_open(meta_relid("columnar_row_group_pkey", false),
+								 AccessShareLock);
+	SysScanDesc scan;
+	ScanKeyData keys[2];
+	HeapTuple	tup;
+	ColumnarRowGroup *rg = NULL;
+
+	ScanKeyInit(&keys[0], Anum_rg_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	ScanKeyInit(&keys[1], Anum_rg_first_row, BTLessEqualStrategyNumber, F_INT8LE,
+				Int64GetDatum((int64) rownum));
+	scan = systable_beginscan_ordered(rgrel, idx, snapshot, 2, keys);
+	while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, BackwardScanDirection)))
+	{
+		ColumnarRowGroup *cand = row_group_from_tuple(rgrel, tup, natts);
+
+		if (rownum < cand->first_row + cand->row_count)
+			rg = cand;
+		break;
+	}
+	systable_endscan_ordered(scan);
+	index_close(idx, AccessShareLock);
+	table_close(rgrel, AccessShareLock);
+	if (rg)
+		read_chunks(rg, snapshot);
+	return rg;
+}
+
+/* delete the rows of table whose first column is storage_id */
+static void
+delete_by_storage(const char *table, const char *index, uint64 storage_id)
+{
+	Oid			relid = meta_relid(table, true);
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+
+	if (!OidIsValid(relid))
+		return;
+	rel = table_open(relid, RowExclusiveLock);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	scan = systable_beginscan(rel, meta_relid(index, false), true, NULL, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		simple_heap_delete(rel, &tup->t_self);
+	systable_endscan(scan);
+	table_close(rel, RowExclusiveLock);
+}
+
+/*
+ * ColumnarDeleteStorageMetadata
+ *		Delete (MVCC, in the current transaction) all metadata of a
+ *		relation file that TRUNCATE, a rewrite or DROP replaces.
+ */
+void
+ColumnarDeleteStorageMetadata(uint64 storage_id)
+{
+	if (storage_id == 0)
+		return;
+	delete_by_storage("columnar_row_group", "columnar_row_group_pkey", storage_id);
+	delete_by_storage("columnar_chunk", "columnar_chunk_pkey", storage_id);
+	delete_by_storage("columnar_deleted", "columnar_deleted_pkey", storage_id);
+}
+
+/*
+ * ColumnarReadDeletions
+ *		Which of the nrows rows from first_row are deleted for snapshot;
+ *		NULL when none is.
+ */
+bool *
+ColumnarReadDeletions(uint64 storage_id, uint64 first_row, int32 nrows,
+					  Snapshot snapshot)
+{
+	Relation	rel = table_open(meta_relid("columnar_deleted", false),
+								 AccessShareLock);
+	SysScanDesc scan;
+	ScanKeyData keys[3];
+	HeapTuple	tup;
+	bool	   *deleted = NULL;
+
+	ScanKeyInit(&keys[0], Anum_del_storage_id, BTEqualStrategyNumber,
+				F_INT8EQ, Int64GetDatum((int64) storage_id));
+	ScanKeyInit(&keys[1], Anum_del_row_number, BTGreaterEqualStrategyNumber,
+				F_INT8GE, Int64GetDatum((int64) first_row));
+	ScanKeyInit(&keys[2], Anum_del_row_number, BTLessStrategyNumber,
+				F_INT8LT, Int64GetDatum((int64) (first_row + nrows)));
+	scan = systable_beginscan(rel, meta_relid("columnar_deleted_pkey", false),
+							  true, snapshot, 3, keys);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		uint64		rn = (uint64) DatumGetInt64(heap_getattr(tup, Anum_del_row_number,
+															 RelationGetDescr(rel),
+															 &isnull));
+
+		if (rn < first_row || rn >= first_row + nrows)
+			continue;
+		if (deleted == NULL)
+			deleted = palloc0(sizeof(bool) * nrows);
+		deleted[rn - first_row] = true;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return deleted;
+}
+
+/*
+ * ColumnarRowDeleted
+ *		Whether snapshot sees a deletion of rownum.
+ */
+bool
+ColumnarRowDeleted(uint64 storage_id, uint64 rownum, Snapshot snapshot)
+{
+	bool	   *d = ColumnarReadDeletions(storage_id, rownum, 1, snapshot);
+
+	return d != NULL && d[0];
+}
+
+/*
+ * ColumnarDeleteRow
+ *		Record the deletion of rownum by the current transaction, with heap
+ *		semantics: a deletion by a transaction still in progress is waited
+ *		for (wait is always true for DELETE and UPDATE), a committed
+ *		deletion returns TM_Deleted (the executor skips the row, or raises
+ *		a serialization failure under REPEATABLE READ), a committed UPDATE
+ *		raises a serialization failure (the new version cannot be followed
+ *		yet), a deletion by this transaction returns TM_SelfModified.
+ */
+TM_Result
+ColumnarDeleteRow(Relation rel, uint64 storage_id, uint64 rownum,
+				  CommandId cid, Snapshot snapshot, bool wait,
+				  TM_FailureData *tmfd, bool is_update)
+{
+	ItemPointerData tid;
+	TM_Result	result;
+
+	ColumnarRowNumberToTid(rownum, &tid);
+	LockTuple(rel, &tid, ExclusiveLock);
+	result = ColumnarCheckRow(rel, storage_id, rownum, wait, tmfd,
+							  true, is_update);
+	UnlockTuple(rel, &tid, ExclusiveLock);
+	return result;
+}
+
+/*
+ * ColumnarCheckRow
+ *		With the tuple lock of rownum held: whether another transaction
+ *		deleted it (waiting for one in progress), as ColumnarDeleteRow
+ *		describes; with insert and TM_Ok, record the deletion.
+ */
+TM_Result
+ColumnarCheckRow(Relation rel, uint64 storage_id, uint64 rownum, bool wait,
+				 TM_FailureData *tmfd, bool insert, bool is_update)
+{
+	Relation	delrel = table_open(meta_relid("columnar_deleted", false),
+									RowExclusiveLock);
+	Oid			idxoid = meta_relid("columnar_deleted_pkey", false);
+	ItemPointerData tid;
+	TM_Result	result = TM_Ok;
+
+	ColumnarRowNumberToTid(rownum, &tid);
+	for (;;)
+	{
+		SnapshotData dirty;
+		SysScanDesc scan;
+		ScanKeyData keys[2];
+		HeapTuple	tup;
+		TransactionId wait_for = InvalidTransactionId;
+		bool		found = false;
+
+		InitDirtySnapshot(dirty);
+		ScanKeyInit(&keys[0], Anum_del_storage_id, BTEqualStrategyNumber,
+					F_INT8EQ, Int64GetDatum((int64) storage_id));
+		ScanKeyInit(&keys[1], Anum_del_row_number, BTEqualStrategyNumber,
+					F_INT8EQ, Int64GetDatum((int64) rownum));
+		scan = systable_beginscan(delrel, idxoid, true, &dirty, 2, keys);
+		if (HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			TransactionId xmin = HeapTupleHeaderGetXmin(tup->t_data);
+			bool		isnull;
+			bool		updated = DatumGetBool(heap_getattr(tup, Anum_del_updated,
+															RelationGetDescr(delrel),
+															&isnull));
+
+			found = true;
+			if (TransactionIdIsValid(dirty.xmin))
+				wait_for = dirty.xmin;
+			else if (TransactionIdIsCurrentTransactionId(xmin))
+			{
+				result = TM_SelfModified;
+				tmfd->ctid = tid;
+				tmfd->xmax = xmin;
+				tmfd->cmax = HeapTupleHeaderGetCmin(tup->t_data);
+			}
+			else if (updated)
+			{
+				systable_endscan(scan);
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("could not serialize access due to concurrent update"),
+						 errdetail("A concurrent transaction updated a row of fluss_columnar relation \"%s\".",
+								   RelationGetRelationName(rel)),
+						 errhint("The transaction might succeed if retried.")));
+			}
+			else
+			{
+				result = TM_Deleted;
+				tmfd->ctid = tid;
+				tmfd->xmax = xmin;
+				tmfd->cmax = InvalidCommandId;
+			}
+		}
+		systable_endscan(scan);
+
+		if (TransactionIdIsValid(wait_for))
+		{
+			if (!wait)
+			{
+				result = TM_WouldBlock;
+				break;
+			}
+			XactLockTableWait(wait_for, rel, &tid, XLTW_Delete);
+			continue;
+		}
+		if (!found && insert)
+		{
+			Datum		values[Natts_del];
+			bool		nulls[Natts_del] = {false, false, false};
+
+			values[Anum_del_storage_id - 1] = Int64GetDatum((int64) storage_id);
+			values[Anum_del_row_number - 1] = Int64GetDatum((int64) rownum);
+			values[Anum_del_updated - 1] = BoolGetDatum(is_update);
+			CatalogTupleInsert(delrel, heap_form_tuple(RelationGetDescr(delrel),
+													   values, nulls));
+			result = TM_Ok;
+		}
+		break;
+	}
+	table_close(delrel, RowExclusiveLock);
+	return result;
+}
+
+/*
+ * ColumnarCountRows
+ *		Rows of the row groups of storage_id visible to snapshot (deleted
+ *		rows included): the planner's estimate.
+ */
+double
+ColumnarCountRows(uint64 storage_id, Snapshot snapshot)
+{
+	Relation	rgrel = table_open(meta_relid("columnar_row_group", false),
+								   AccessShareLock);
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	double		rows = 0;
+
+	ScanKeyInit(&key, Anum_rg_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	scan = systable_beginscan(rgrel, meta_relid("columnar_row_group_pkey", false),
+							  true, snapshot, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+
+		rows += DatumGetInt32(heap_getattr(tup, Anum_rg_row_count,
+										   RelationGetDescr(rgrel), &isnull));
+	}
+	systable_endscan(scan);
+	table_close(rgrel, AccessShareLock);
+	return rows;
+}

@@ -1,0 +1,589 @@
+/*-------------------------------------------------------------------------
+ *
+ * reader.c
+ *	  Sequential scans and fetches by TID of fluss_columnar relations.
+ *
+ *	  A scan reads, in row-number order, the row groups its snapshot sees
+ *	  (the metadata rows are MVCC), then what this backend's own
+ *	  transaction wrote that the metadata does not show to the snapshot:
+ *	  row groups flushed with a later command id (filtered per row by the
+ *	  rows' own command ids) and the rows still in write buffers (copied
+ *	  when the scan reaches them, so later inserts and flushes cannot
+ *	  disturb it).  Deleted rows are those whose deletion records the
+ *	  snapshot sees, loaded once per row group.
+ *
+ *	  One row group is decoded at a time, every column, in a memory
+ *	  context reset between row groups.  Fetching by TID decodes the row
+ *	  group of the row and keeps it (one per backend) for the next fetch.
+ *
+ * IDENTIFICATION
+ *	  src/tam/reader.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/relscan.h"
+#include "access/xact.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "storage/predicate.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "tam/columnar.h"
+
+typedef struct ColumnarScanDescData
+{
+	TableScanDescData base;
+	MemoryContext scan_cxt;
+	MemoryContext batch_cxt;
+	uint64		storage_id;
+	List	   *row_groups;		/* of ColumnarRowGroup, from the metadata */
+	int			next_rg;		/* index into row_groups */
+	bool		tail_done;		/* own row groups and buffers queued */
+	List	   *tail;			/* of ColumnarBatch / ColumnarRowGroup */
+	ColumnarBatch *batch;
+	int32		pos;
+	TupleDesc	desc;			/* of the slot rows are returned in */
+} ColumnarScanDescData;
+
+typedef ColumnarScanDescData *ColumnarScanDesc;
+
+/* tail entries: a row group of our own (filtered by command id) or rows */
+typedef struct TailItem
+{
+	ColumnarRowGroup *rg;		/* or NULL */
+	ColumnarBatch *rows;		/* copied buffer rows */
+} TailItem;
+
+static MemoryContext fetch_cxt = NULL;
+static ColumnarBatch *fetch_batch = NULL;
+static uint64 fetch_storage = 0;
+static int64 fetch_first_row = -1;
+
+static bool own_row_visible(Snapshot snapshot, CommandId cid);
+static ColumnarBatch *buffer_batch(ColumnarScanDesc scan, ColumnarWriteBuffer *buf);
+static void build_tail(ColumnarScanDesc scan);
+static void apply_visibility(ColumnarScanDesc scan, ColumnarBatch *batch,
+							 ColumnarRowGroup *own);
+
+/* whether a row this transaction wrote with cid is visible to snapshot */
+static bool
+own_row_visible(Snapshot snapshot, CommandId cid)
+{
+	if (snapshot == NULL || !IsMVCCSnapshot(snapshot))
+		return true;
+	return cid < snapshot->curcid;
+}
+
+/*
+ * ColumnarLoadRowGroup
+ *		Read and decode every column of rg in cxt, as desc describes them:
+ *		the descriptor of the slot, which during an ALTER TABLE rewrite is
+ *		the old one while the relation's already shows the new types.
+ */
+ColumnarBatch *
+ColumnarLoadRowGroup(Relation rel, TupleDesc desc, ColumnarRowGroup *rg,
+					 MemoryContext cxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	ColumnarBatch *batch = palloc0(sizeof(ColumnarBatch));
+	int			i;
+
+	batch->first_row = rg->first_row;
+	batch->nrows = rg->row_count;
+	batch->natts = desc->natts;
+	batch->values = palloc(sizeof(Datum *) * Max(desc->natts, 1));
+	batch->isnull = palloc(sizeof(bool *) * Max(desc->natts, 1));
+	if (rg->row_count <= 0 || rg->row_count > COLUMNAR_MAX_ROW_GROUP_ROWS)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("corrupted metadata of row group %lld of relation \"%s\"",
+						(long long) rg->row_group, RelationGetRelationName(rel)),
+				 errdetail("Row count %d is impossible.", rg->row_count)));
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		Datum	   *values = palloc_extended(sizeof(Datum) * rg->row_count,
+											 MCXT_ALLOC_HUGE);
+		bool	   *isnull = palloc_extended(sizeof(bool) * rg->row_count,
+											 MCXT_ALLOC_HUGE);
+		ColumnarChunk *c = i < rg->natts ? &rg->chunks[i] : NULL;
+
+		batch->values[i] = values;
+		batch->isnull[i] = isnull;
+		if (att->attisdropped || c == NULL || !c->present)
+		{
+			/* dropped, or added after this row group was written */
+			bool		missing_null = true;
+			Datum		missing = (Datum) 0;
+			int32		r;
+
+			if (!att->attisdropped && att->atthasmissing)
+				missing = getmissingattr(desc, i + 1, &missing_null);
+			for (r = 0; r < rg->row_count; r++)
+			{
+				values[r] = missing;
+				isnull[r] = missing_null;
+			}
+			continue;
+		}
+		else
+		{
+			char	   *stored;
+
+			if (c->offset > rg->data_length ||
+				c->length > rg->data_length - c->offset)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("corrupted data in row group %lld, column \"%s\" of relation \"%s\"",
+								(long long) rg->row_group, NameStr(att->attname),
+								RelationGetRelationName(rel)),
+						 errdetail("Chunk lies outside the row group's data.")));
+			stored = palloc_extended(c->length + 1, MCXT_ALLOC_HUGE);
+			ColumnarReadData(rel, rg->first_block, c->offset, stored, c->length,
+							 rg->row_group, NameStr(att->attname));
+			ColumnarDecodeChunk(rel, att, stored, c, rg->row_count,
+								rg->row_group, values, isnull);
+			pfree(stored);
+		}
+	}
+	MemoryContextSwitchTo(old);
+	return batch;
+}
+
+/* hide rows deleted for the scan's snapshot, and own rows by command id */
+static void
+apply_visibility(ColumnarScanDesc scan, ColumnarBatch *batch,
+				 ColumnarRowGroup *own)
+{
+	Snapshot	snapshot = scan->base.rs_snapshot;
+	bool	   *deleted = NULL;
+	int32		r;
+
+	if (batch->rownums == NULL && snapshot != SnapshotAny)
+		deleted = ColumnarReadDeletions(scan->storage_id, batch->first_row,
+										batch->nrows, snapshot);
+	if (batch->rownums && snapshot != SnapshotAny)
+	{
+		/* buffered rows: one lookup over their range */
+		uint64		lo = batch->rownums[0];
+		uint64		hi = batch->rownums[batch->nrows - 1];
+		bool	   *d = ColumnarReadDeletions(scan->storage_id, lo,
+											  (int32) (hi - lo + 1), snapshot);
+
+		if (d)
+		{
+			deleted = palloc0(sizeof(bool) * batch->nrows);
+			for (r = 0; r < batch->nrows; r++)
+				deleted[r] = d[batch->rownums[r] - lo];
+		}
+	}
+	if (deleted == NULL && own == NULL)
+		return;
+	batch->visible = palloc(sizeof(bool) * batch->nrows);
+	for (r = 0; r < batch->nrows; r++)
+		batch->visible[r] = !(deleted && deleted[r]) &&
+			(own == NULL || own_row_visible(snapshot, ColumnarRowGroupCid(own, r)));
+}
+
+/* the rows of buf visible to the scan, copied into the batch context */
+static ColumnarBatch *
+buffer_batch(ColumnarScanDesc scan, ColumnarWriteBuffer *buf)
+{
+	TupleDesc	desc = scan->desc;
+	ColumnarBatch *batch;
+	int32		n = 0;
+	int32		r;
+	int			i;
+	MemoryContext old = MemoryContextSwitchTo(scan->scan_cxt);
+
+	for (r = 0; r < buf->nrows; r++)
+		if (own_row_visible(scan->base.rs_snapshot, buf->cids[r]))
+			n++;
+	if (n == 0)
+	{
+		MemoryContextSwitchTo(old);
+		return NULL;
+	}
+	batch = palloc0(sizeof(ColumnarBatch));
+	batch->first_row = buf->first_row;
+	batch->nrows = n;
+	batch->natts = desc->natts;
+	batch->rownums = palloc_extended(sizeof(uint64) * n, MCXT_ALLOC_HUGE);
+	batch->values = palloc(sizeof(Datum *) * Max(desc->natts, 1));
+	batch->isnull = palloc(sizeof(bool *) * Max(desc->natts, 1));
+	for (i = 0; i < desc->natts; i++)
+	{
+		batch->values[i] = palloc_extended(sizeof(Datum) * n, MCXT_ALLOC_HUGE);
+		batch->isnull[i] = palloc_extended(sizeof(bool) * n, MCXT_ALLOC_HUGE);
+	}
+	n = 0;
+	for (r = 0; r < buf->nrows; r++)
+	{
+		HeapTuple	copy;
+		Datum	   *v;
+		bool	   *nl;
+
+		if (!own_row_visible(scan->base.rs_snapshot, buf->cids[r]))
+			continue;
+		copy = heap_copytuple(buf->rows[r]);
+		v = palloc(sizeof(Datum) * Max(desc->natts, 1));
+		nl = palloc(sizeof(bool) * Max(desc->natts, 1));
+		heap_deform_tuple(copy, desc, v, nl);
+		for (i = 0; i < desc->natts; i++)
+		{
+			batch->values[i][n] = v[i];
+			batch->isnull[i][n] = nl[i];
+		}
+		pfree(v);
+		pfree(nl);
+		batch->rownums[n] = buf->first_row + r;
+		n++;
+	}
+	MemoryContextSwitchTo(old);
+	return batch;
+}
+
+/*
+ * build_tail
+ *		Queue what this transaction wrote that the metadata snapshot did
+ *		not show: its own row groups missing from the list, then copies of
+ *		its buffered rows.  Done in one go, so that a row is either in a
+ *		flushed row group or in a buffer, never both or neither.
+ */
+static void
+build_tail(ColumnarScanDesc scan)
+{
+	List	   *own = ColumnarFlushedRowGroups(scan->storage_id);
+	ListCell   *lc;
+	ColumnarWriteBuffer *buf;
+	MemoryContext old;
+
+	scan->tail_done = true;
+	old = MemoryContextSwitchTo(scan->scan_cxt);
+	foreach(lc, own)
+	{
+		ColumnarRowGroup *rg = lfirst(lc);
+		ListCell   *lc2;
+		bool		listed = false;
+
+		foreach(lc2, scan->row_groups)
+			if (((ColumnarRowGroup *) lfirst(lc2))->first_row == rg->first_row)
+				listed = true;
+		if (!listed)
+		{
+			TailItem   *t = palloc0(sizeof(TailItem));
+
+			t->rg = rg;
+			scan->tail = lappend(scan->tail, t);
+		}
+	}
+	MemoryContextSwitchTo(old);
+
+	/* oldest buffers first */
+	for (buf = ColumnarPendingBuffers(); buf; buf = buf->next)
+	{
+		if (buf->storage_id == scan->storage_id && buf->nrows > 0)
+		{
+			ColumnarBatch *b = buffer_batch(scan, buf);
+
+			if (b)
+			{
+				TailItem   *t;
+
+				old = MemoryContextSwitchTo(scan->scan_cxt);
+				t = palloc0(sizeof(TailItem));
+				t->rows = b;
+				scan->tail = lcons(t, scan->tail);
+				MemoryContextSwitchTo(old);
+			}
+		}
+	}
+	/* row groups before buffers: move buffer items (at the head) back */
+	if (scan->tail != NIL)
+	{
+		List	   *rgs = NIL;
+		List	   *rows = NIL;
+
+		old = MemoryContextSwitchTo(scan->scan_cxt);
+		foreach(lc, scan->tail)
+		{
+			TailItem   *t = lfirst(lc);
+
+			if (t->rg)
+				rgs = lappend(rgs, t);
+			else
+				rows = lappend(rows, t);
+		}
+		scan->tail = list_concat(rgs, rows);
+		MemoryContextSwitchTo(old);
+	}
+}
+
+TableScanDesc
+ColumnarBeginScan(Relation rel, Snapshot snapshot, int nkeys,
+				  struct ScanKeyData *key, ParallelTableScanDesc pscan,
+				  uint32 flags)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "fluss_columnar scan",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	ColumnarScanDesc scan = palloc0(sizeof(ColumnarScanDescData));
+
+	if (pscan != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("parallel scans are not supported by access method \"%s\"",
+						COLUMNAR_AM_NAME)));
+
+	if (snapshot == NULL)
+	{
+		/* ANALYZE: the rows visible now */
+		snapshot = RegisterSnapshot(GetLatestSnapshot());
+		flags |= SO_TEMP_SNAPSHOT;
+	}
+	scan->base.rs_rd = rel;
+	scan->base.rs_snapshot = snapshot;
+	scan->base.rs_nkeys = nkeys;
+	scan->base.rs_key = key;
+	scan->base.rs_flags = flags;
+	scan->base.rs_parallel = NULL;
+	scan->scan_cxt = cxt;
+	scan->batch_cxt = AllocSetContextCreate(cxt, "fluss_columnar row group",
+											ALLOCSET_DEFAULT_SIZES);
+	scan->storage_id = ColumnarStorageId(rel, false);
+	if (scan->storage_id != 0)
+		scan->row_groups = ColumnarReadRowGroups(scan->storage_id, snapshot,
+												 RelationGetDescr(rel)->natts);
+	if (IsMVCCSnapshot(snapshot))
+		PredicateLockRelation(rel, snapshot);
+	MemoryContextSwitchTo(old);
+	return (TableScanDesc) scan;
+}
+
+void
+ColumnarEndScan(TableScanDesc sscan)
+{
+	ColumnarScanDesc scan = (ColumnarScanDesc) sscan;
+
+	if (sscan->rs_flags & SO_TEMP_SNAPSHOT)
+		UnregisterSnapshot(sscan->rs_snapshot);
+	MemoryContextDelete(scan->scan_cxt);
+}
+
+void
+ColumnarRescan(TableScanDesc sscan, struct ScanKeyData *key, bool set_params,
+			   bool allow_strat, bool allow_sync, bool allow_pagemode)
+{
+	ColumnarScanDesc scan = (ColumnarScanDesc) sscan;
+
+	scan->next_rg = 0;
+	scan->batch = NULL;
+	scan->pos = 0;
+	scan->tail = NIL;
+	scan->tail_done = false;
+	MemoryContextReset(scan->batch_cxt);
+}
+
+bool
+ColumnarGetNextSlot(TableScanDesc sscan, ScanDirection direction,
+					TupleTableSlot *slot)
+{
+	ColumnarScanDesc scan = (ColumnarScanDesc) sscan;
+	Relation	rel = sscan->rs_rd;
+
+	if (direction != ForwardScanDirection && direction != NoMovementScanDirection)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("backward scans are not supported by access method \"%s\"",
+						COLUMNAR_AM_NAME)));
+	ExecClearTuple(slot);
+	if (scan->desc == NULL)
+		scan->desc = slot->tts_tupleDescriptor;
+	else if (scan->desc != slot->tts_tupleDescriptor &&
+			 scan->desc->natts != slot->tts_tupleDescriptor->natts)
+		elog(ERROR, "fluss_columnar scan called with slots of different row types");
+	for (;;)
+	{
+		ColumnarBatch *b = scan->batch;
+
+		CHECK_FOR_INTERRUPTS();
+		if (b != NULL)
+		{
+			while (scan->pos < b->nrows)
+			{
+				int32		r = scan->pos++;
+				int			i;
+
+				if (b->visible && !b->visible[r])
+					continue;
+				for (i = 0; i < b->natts; i++)
+				{
+					slot->tts_values[i] = b->values[i][r];
+					slot->tts_isnull[i] = b->isnull[i][r];
+				}
+				ExecStoreVirtualTuple(slot);
+				ColumnarRowNumberToTid(b->rownums ? b->rownums[r] : b->first_row + r,
+									   &slot->tts_tid);
+				slot->tts_tableOid = RelationGetRelid(rel);
+				return true;
+			}
+			scan->batch = NULL;
+		}
+
+		/* next batch */
+		MemoryContextReset(scan->batch_cxt);
+		scan->pos = 0;
+		if (scan->next_rg < list_length(scan->row_groups))
+		{
+			ColumnarRowGroup *rg = list_nth(scan->row_groups, scan->next_rg++);
+			MemoryContext old;
+
+			scan->batch = ColumnarLoadRowGroup(rel, scan->desc, rg, scan->batch_cxt);
+			old = MemoryContextSwitchTo(scan->batch_cxt);
+			apply_visibility(scan, scan->batch, NULL);
+			MemoryContextSwitchTo(old);
+			continue;
+		}
+		if (scan->storage_id == 0)
+			return false;
+		if (!scan->tail_done)
+			build_tail(scan);
+		if (scan->tail != NIL)
+		{
+			TailItem   *t = linitial(scan->tail);
+			MemoryContext old;
+
+			scan->tail = list_delete_first(scan->tail);
+			if (t->rg)
+			{
+				scan->batch = ColumnarLoadRowGroup(rel, scan->desc, t->rg, scan->batch_cxt);
+				old = MemoryContextSwitchTo(scan->batch_cxt);
+				apply_visibility(scan, scan->batch, t->rg);
+				MemoryContextSwitchTo(old);
+			}
+			else
+			{
+				scan->batch = t->rows;
+				old = MemoryContextSwitchTo(scan->batch_cxt);
+				apply_visibility(scan, scan->batch, NULL);
+				MemoryContextSwitchTo(old);
+			}
+			continue;
+		}
+		return false;
+	}
+}
+
+/*
+ * ColumnarResetFetchCache
+ *		Forget the row group kept for fetches by TID.
+ */
+void
+ColumnarResetFetchCache(void)
+{
+	if (fetch_cxt)
+		MemoryContextReset(fetch_cxt);
+	fetch_batch = NULL;
+	fetch_storage = 0;
+	fetch_first_row = -1;
+}
+
+/*
+ * ColumnarFetchRow
+ *		The row at tid if snapshot sees it, into slot.
+ */
+bool
+ColumnarFetchRow(Relation rel, ItemPointer tid, Snapshot snapshot,
+				 TupleTableSlot *slot)
+{
+	uint64		storage_id = ColumnarStorageId(rel, false);
+	uint64		rownum;
+	ColumnarWriteBuffer *buf;
+	ColumnarRowGroup *rg = NULL;
+	ListCell   *lc;
+	int32		r;
+	int			i;
+
+	if (storage_id == 0 || !ItemPointerIsValid(tid) ||
+		ItemPointerGetOffsetNumberNoCheck(tid) > COLUMNAR_ROWS_PER_BLOCK)
+		return false;
+	rownum = ColumnarTidToRowNumber(tid);
+
+	/* still in a write buffer? */
+	for (buf = ColumnarPendingBuffers(); buf; buf = buf->next)
+	{
+		if (buf->storage_id != storage_id || rownum < buf->first_row ||
+			rownum >= buf->first_row + buf->nrows)
+			continue;
+		r = (int32) (rownum - buf->first_row);
+		if (!own_row_visible(snapshot, buf->cids[r]))
+			return false;
+		if (snapshot != SnapshotAny &&
+			ColumnarRowDeleted(storage_id, rownum, snapshot))
+			return false;
+		ExecForceStoreHeapTuple(heap_copytuple(buf->rows[r]), slot, true);
+		slot->tts_tid = *tid;
+		slot->tts_tableOid = RelationGetRelid(rel);
+		return true;
+	}
+
+	/* in a row group this transaction wrote? */
+	foreach(lc, ColumnarFlushedRowGroups(storage_id))
+	{
+		ColumnarRowGroup *own = lfirst(lc);
+
+		if (rownum >= own->first_row && rownum < own->first_row + own->row_count)
+		{
+			if (!own_row_visible(snapshot,
+								 ColumnarRowGroupCid(own, (int32) (rownum - own->first_row))))
+				return false;
+			rg = own;
+			break;
+		}
+	}
+	if (rg == NULL)
+	{
+		rg = ColumnarFindRowGroup(storage_id, rownum, snapshot,
+								  RelationGetDescr(rel)->natts);
+		if (rg == NULL)
+			return false;
+	}
+	if (snapshot != SnapshotAny &&
+		ColumnarRowDeleted(storage_id, rownum, snapshot))
+		return false;
+
+	if (fetch_cxt == NULL)
+		fetch_cxt = AllocSetContextCreate(TopMemoryContext,
+										  "fluss_columnar fetch cache",
+										  ALLOCSET_DEFAULT_SIZES);
+	if (fetch_batch == NULL || fetch_storage != storage_id ||
+		fetch_first_row != (int64) rg->first_row ||
+		fetch_batch->natts != slot->tts_tupleDescriptor->natts)
+	{
+		ColumnarResetFetchCache();
+		fetch_batch = ColumnarLoadRowGroup(rel, slot->tts_tupleDescriptor, rg,
+										   fetch_cxt);
+		fetch_storage = storage_id;
+		fetch_first_row = (int64) rg->first_row;
+	}
+	r = (int32) (rownum - rg->first_row);
+	ExecClearTuple(slot);
+	for (i = 0; i < fetch_batch->natts; i++)
+	{
+		slot->tts_values[i] = fetch_batch->values[i][r];
+		slot->tts_isnull[i] = fetch_batch->isnull[i][r];
+	}
+	ExecStoreVirtualTuple(slot);
+	ExecMaterializeSlot(slot);
+	slot->tts_tid = *tid;
+	slot->tts_tableOid = RelationGetRelid(rel);
+	return true;
+}
