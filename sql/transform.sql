@@ -159,6 +159,17 @@ SELECT fg_check('tf_out_1min',
   $$SELECT fluss_grid.time_bucket('1 minute', ts, 'UTC') AS bucket, region,
            count(*) AS n, sum(v2) AS s, max(v2) AS mx FROM tf_out GROUP BY 1, 2$$);
 
+-- rows applied by logical replication (session_replication_role = replica:
+-- statement triggers stay silent, the replica row trigger captures)
+SET session_replication_role = replica;
+INSERT INTO tf_src (sid, ts, v) VALUES (2, '2026-01-05 00:00', 5), (2, '2026-01-05 00:00', 6);
+UPDATE tf_src SET v = 7 WHERE sid = 2 AND ts = '2026-01-05 00:00' AND v = 6;
+DELETE FROM tf_src WHERE sid = 2 AND ts = '2026-01-05 00:00' AND v = 5;
+RESET session_replication_role;
+SELECT fluss_grid.wait_for_rollups();
+SELECT sid, ts, v2 FROM tf_out WHERE ts = '2026-01-05 00:00';
+SELECT fg_tf_check();
+
 -- a bulk load (more than 20,000 pending changes) folds with the wholesale
 -- join instead of key-by-key lookups: same result, corrections included
 INSERT INTO tf_src (sid, ts, v)

@@ -300,7 +300,7 @@ fluss_grid_capture_rows(PG_FUNCTION_ARGS)
 				 errmsg("fluss_grid.capture_rows() must be called as a trigger")));
 	tg = td->tg_trigger;
 	if (tg->tgnargs != 2 || !TRIGGER_FIRED_AFTER(td->tg_event) ||
-		(TRIGGER_FIRED_FOR_ROW(td->tg_event) != (tg->tgargs[1][0] == 'r')))
+		((TRIGGER_FIRED_FOR_ROW(td->tg_event) != 0) != (tg->tgargs[1][0] == 'r')))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("trigger \"%s\" is not a valid fluss_grid.capture_rows() trigger",
