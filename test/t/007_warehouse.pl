@@ -66,8 +66,8 @@ use Time::HiRes qw(time usleep);
 
 my $seed = int($ENV{FG_SEED} || (time() * 1000 % 1_000_000_007));
 my $nsessions   = $ENV{FG_SESSIONS}   || 3;
-my $nphases     = $ENV{FG_PHASES}     || 4;
-my $nstatements = $ENV{FG_STATEMENTS} || 600;    # per session and phase
+my $nphases     = $ENV{FG_PHASES}     || 3;
+my $nstatements = $ENV{FG_STATEMENTS} || 400;    # per session and phase
 diag(   "007_warehouse: seed $seed (replay with FG_SEED=$seed), "
 	  . "$nsessions sessions x $nphases phases x $nstatements statements");
 srand($seed);
