@@ -1005,7 +1005,10 @@ BEGIN
                        m.last_load_mw, m.last_generation_mw, m.last_frequency_hz, m.last_voltage_kv,
                        m.n_readings, m.n_frequency_ok, m.n_voltage_ok
                   FROM %1$s.dws_station_minutely m
-                 WHERE m.bucket >= (SELECT max(bucket) FROM %1$s.dws_station_minutely) - interval '1 minute'
+                 -- equality with the two newest minutes: an index scan whatever the planner
+                 -- guesses about a run-time value (a range on it would be guessed at a third)
+                 WHERE m.bucket = ANY (ARRAY[(SELECT max(bucket) FROM %1$s.dws_station_minutely),
+                                             (SELECT max(bucket) FROM %1$s.dws_station_minutely) - interval '1 minute'])
                  ORDER BY m.station_id, m.bucket DESC) c
           LEFT JOIN %1$s.dws_station_hourly h
             ON h.bucket = date_trunc('hour', c.bucket, 'Asia/Shanghai')

@@ -53,6 +53,8 @@
 #   --out FILE       also write the markdown report to FILE
 #   --stream-rate R  readings/s of figure 2 (default 20000)
 #   --figures LIST   which of 1, 2, 3 to run (default 1,2,3)
+#   --pg-conf LINE   extra postgresql.conf line, repeatable
+#                    (e.g. "fluss_grid.worker_share = 100")
 #
 set -euo pipefail
 
@@ -70,6 +72,7 @@ KEEP=false
 OUT=
 STREAM_RATE=20000
 FIGURES=1,2,3
+PGCONF=
 
 die() {
 	echo "bench_warehouse: $*" >&2
@@ -88,6 +91,8 @@ while [ $# -gt 0 ]; do
 		--out=*) OUT=${1#--out=} ;;
 		--stream-rate) STREAM_RATE=${2:-}; shift ;;
 		--stream-rate=*) STREAM_RATE=${1#--stream-rate=} ;;
+		--pg-conf) PGCONF+="${2:-}"$'\n'; shift ;;
+		--pg-conf=*) PGCONF+="${1#--pg-conf=}"$'\n' ;;
 		--figures) FIGURES=${2:-}; shift ;;
 		--figures=*) FIGURES=${1#--figures=} ;;
 		--build) BUILD=true ;;
@@ -205,6 +210,7 @@ max_connections = 50
 max_worker_processes = 16
 timezone = 'Asia/Shanghai'
 log_min_messages = warning
+$PGCONF
 EOF
 as_pg "$BINDIR/pg_ctl" -D "$PGD" -l "$LOG" -w -t 60 start >/dev/null
 PGVERSION=$(q postgres -c "SHOW server_version")
