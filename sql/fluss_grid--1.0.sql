@@ -1012,6 +1012,9 @@ BEGIN
                  ORDER BY m.station_id, m.bucket DESC) c
           LEFT JOIN %1$s.dws_station_hourly h
             ON h.bucket = date_trunc('hour', c.bucket, 'Asia/Shanghai')
+           -- (the same, as equalities the hourly index can serve)
+           AND h.bucket = ANY (ARRAY[date_trunc('hour', (SELECT max(bucket) FROM %1$s.dws_station_minutely), 'Asia/Shanghai'),
+                                     date_trunc('hour', (SELECT max(bucket) FROM %1$s.dws_station_minutely) - interval '1 minute', 'Asia/Shanghai')])
            AND h.grid_region = c.grid_region AND h.station_id = c.station_id
            AND h.station_kind = c.station_kind;
 
