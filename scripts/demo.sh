@@ -246,7 +246,9 @@ SIM_PID=""
 # summary) and wait for it.
 stop_simulator() {
 	if [ -n "$SIM_PID" ] && kill -0 "$SIM_PID" 2>/dev/null; then
-		kill -INT "$SIM_PID" 2>/dev/null || true
+		# the whole process group setsid made (runuser does not pass
+		# SIGINT on to its child)
+		kill -INT -- "-$SIM_PID" 2>/dev/null || kill -INT "$SIM_PID" 2>/dev/null || true
 		wait "$SIM_PID" 2>/dev/null || true
 	fi
 	SIM_PID=""

@@ -17,6 +17,8 @@
 #        tap        make installcheck REGRESS= ISOLATION=     (prove test/t)
 #        pgtap      pg_prove test/pgtap/*.sql against a private cluster
 #                   started here (shared_preload_libraries = the extension)
+#        demo       scripts/demo.sh --no-build --seconds 8 (the README's
+#                   main job, briefly), then --stop and rm -rf demo
 #        bench      test/bench/bench_rollup.sh --rows 50000
 #                   (only with --with-bench-smoke, and only if it exists)
 #
@@ -500,6 +502,32 @@ else
 		read -r ok bad < <(count_prove "$STAGE/pgtap.log")
 	fi
 	finish_suite pgtap "$rc" "$ok" "$bad" || true
+fi
+
+# --------------------------------------------------------------------------
+# Suite 5: the main job (scripts/demo.sh) for a few seconds, as the README
+# runs it: its own cluster under ./demo, the warehouse, fluss-gridsim, the
+# big screen from the ADS views; then stopped and removed again
+# --------------------------------------------------------------------------
+banner "demo (scripts/demo.sh --no-build --seconds 8)"
+rc=0
+demo_dir=$ROOT/demo
+if [ -e "$demo_dir" ]; then
+	skip demo "$demo_dir exists (a demo of yours: left alone)"
+else
+	(cd "$ROOT" && timeout 300 bash scripts/demo.sh --no-build --seconds 8) \
+		>"$STAGE/demo.log" 2>&1 || rc=$?
+	if [ "$rc" -eq 0 ] && ! { grep -q 'ads_grid_overview' "$STAGE/demo.log" &&
+		grep -q '华东' "$STAGE/demo.log" &&
+		grep -q 'summary: rows=' "$STAGE/demo.log" &&
+		grep -q 'cluster is still running' "$STAGE/demo.log"; }; then
+		echo "demo: the screen, the simulator summary or the closing lines are missing"
+		rc=1
+	fi
+	[ "$rc" -eq 0 ] || show_file "$STAGE/demo.log" 60
+	(cd "$ROOT" && bash scripts/demo.sh --stop) >/dev/null 2>&1 || true
+	rm -rf "$demo_dir"
+	finish_suite demo "$rc" "$([ "$rc" -eq 0 ] && echo 1 || echo 0)" 0 || true
 fi
 
 # --------------------------------------------------------------------------
