@@ -255,6 +255,10 @@ SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 EXPLAIN (COSTS OFF) SELECT count(*) FROM c;
 EXPLAIN (COSTS OFF) SELECT count(*) FROM p;
+-- planned twice (parallel, then not): the second planning must start from
+-- an untouched query (quals with constants were once an error here)
+EXPLAIN (COSTS OFF) SELECT count(*), max(id) FROM c WHERE id >= 2 AND id < 1000;
+SELECT count(*) > 0 AS some FROM c WHERE id >= 2 AND id < 1000;
 RESET max_parallel_workers_per_gather;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;

@@ -657,14 +657,20 @@ columnar_planner(Query *parse, const char *query_string, int cursorOptions,
 	bool		saved = planning_saw_columnar;
 	PlannedStmt *result;
 
+	/*
+	 * The planner scribbles on its Query: a plan that may have to be made
+	 * again is first made from a copy.
+	 */
+	Query	   *first = (cursorOptions & CURSOR_OPT_PARALLEL_OK) ? copyObject(parse) : parse;
+
 	planning_saw_columnar = false;
 	PG_TRY();
 	{
 		if (prev_planner_hook)
-			result = prev_planner_hook(parse, query_string, cursorOptions,
+			result = prev_planner_hook(first, query_string, cursorOptions,
 									   boundParams);
 		else
-			result = standard_planner(parse, query_string, cursorOptions,
+			result = standard_planner(first, query_string, cursorOptions,
 									  boundParams);
 		if (planning_saw_columnar && result->parallelModeNeeded)
 		{
