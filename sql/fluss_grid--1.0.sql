@@ -336,6 +336,8 @@ DECLARE
     fold_bulk_sql text;
     refresh_sql text;
     bulk_place text;
+    pl        text;
+    folds     text[] := '{}';
     tid       integer;
     n         integer := 0;
 BEGIN
@@ -524,7 +526,9 @@ BEGIN
                     CASE WHEN qtab IS NULL THEN 'NULL::tid' ELSE 'q.tid' END);
     curv := CASE WHEN qtab IS NULL THEN format('t.%s', vcol) ELSE format('coalesce(t.%1$s, q.%1$s)', vcol) END;
 
-    fold_sql := format(
+    -- the same statement twice: keys looked up (place) or joined (bulk_place)
+    FOREACH pl IN ARRAY ARRAY[place, bulk_place] LOOP
+        folds := folds || format(
         'WITH _fg_d AS (DELETE FROM @changelog@ WHERE NOT _fg_reset RETURNING *), '
         '_fg_dirty AS (SELECT DISTINCT %1$s FROM _fg_d WHERE _fg_sign < 0), '
         '_fg_fresh AS (SELECT DISTINCT ON (%1$s) %2$s FROM _fg_d d WHERE d._fg_sign > 0'
@@ -537,26 +541,12 @@ BEGIN
         '%11$s, %12$s '
         'SELECT (SELECT count(*) FROM _fg_d), (SELECT count(*) FROM _fg_dirty)',
         kcols, scols, vcol, replace(replace(km, '@a@', 'x'), '@b@', 'd'), flags,
-        replace(replace(place, '@rel@', '_fg_fresh f'), '@b@', 'f'), curv,
-        replace(replace(place, '@rel@', '_fg_dirty x'), '@b@', 'x'),
+        replace(replace(pl, '@rel@', '_fg_fresh f'), '@b@', 'f'), curv,
+        replace(replace(pl, '@rel@', '_fg_dirty x'), '@b@', 'x'),
         src, replace(replace(km, '@a@', 'o'), '@b@', 'w'), p_cte, apply_sql);
-
-    fold_bulk_sql := format(
-        'WITH _fg_d AS (DELETE FROM @changelog@ WHERE NOT _fg_reset RETURNING *), '
-        '_fg_dirty AS (SELECT DISTINCT %1$s FROM _fg_d WHERE _fg_sign < 0), '
-        '_fg_fresh AS (SELECT DISTINCT ON (%1$s) %2$s FROM _fg_d d WHERE d._fg_sign > 0'
-        ' AND NOT EXISTS (SELECT 1 FROM _fg_dirty x WHERE %4$s) ORDER BY %1$s, %3$s DESC), '
-        '_fg_won AS (SELECT f.*, %5$s FROM %6$s WHERE %7$s IS NULL OR f.%3$s > %7$s), '
-        '_fg_old AS (SELECT x.*, %5$s FROM %8$s), '
-        '_fg_r AS (SELECT * FROM _fg_won UNION ALL SELECT w.*, o._fg_tid_t, o._fg_tid_q'
-        ' FROM (SELECT DISTINCT ON (%1$s) %2$s FROM %9$s WHERE (%1$s) IN (SELECT %1$s FROM _fg_dirty)'
-        ' ORDER BY %1$s, %3$s DESC) w JOIN _fg_old o ON %10$s), '
-        '%11$s, %12$s '
-        'SELECT (SELECT count(*) FROM _fg_d), (SELECT count(*) FROM _fg_dirty)',
-        kcols, scols, vcol, replace(replace(km, '@a@', 'x'), '@b@', 'd'), flags,
-        replace(replace(bulk_place, '@rel@', '_fg_fresh f'), '@b@', 'f'), curv,
-        replace(replace(bulk_place, '@rel@', '_fg_dirty x'), '@b@', 'x'),
-        src, replace(replace(km, '@a@', 'o'), '@b@', 'w'), p_cte, apply_sql);
+    END LOOP;
+    fold_sql := folds[1];
+    fold_bulk_sql := folds[2];
 
     -- every key of the source and of the tables: all looked at
     refresh_sql := format(
