@@ -25,6 +25,19 @@
 #include "utils/timestamp.h"
 
 #define FG_SCHEMA "fluss_grid"
+
+/*
+ * Storage options of every changelog: a queue, so autovacuum visits it
+ * after 1,000 dead rows whatever its size, and its indexes are always
+ * cleaned so that a drained changelog can be truncated (see
+ * vacuum_changelog in fold.c).
+ */
+#define FG_CHANGELOG_RELOPTIONS \
+	" WITH (autovacuum_vacuum_threshold = 1000," \
+	" autovacuum_vacuum_scale_factor = 0," \
+	" autovacuum_vacuum_insert_threshold = 10000," \
+	" autovacuum_vacuum_cost_delay = 0," \
+	" vacuum_index_cleanup = on)"
 /* prefix of every column, trigger and object the engine owns */
 #define FG_PREFIX "_fg_"
 

@@ -30,21 +30,26 @@
  */
 #include "postgres.h"
 
+#include "access/relation.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "commands/vacuum.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_node.h"
+#include "pgstat.h"
 #include "utils/backend_status.h"
 #include "utils/hsearch.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "access/table.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -67,6 +72,13 @@
 #define FG_VACUUM_AFTER 2000
 
 /*
+ * ... and again after this many ms if that VACUUM left dead rows behind,
+ * doubling while they stay (a long transaction holds them) up to the max
+ */
+#define FG_VACUUM_RETRY 1000
+#define FG_VACUUM_RETRY_MAX 60000
+
+/*
  * ... and summarizes the new block ranges of the BRIN index it created on a
  * source at most this often (ms).  autosummarize queues one request per
  * filled range in autovacuum's 256-slot work-item queue, which a bulk load
@@ -79,6 +91,8 @@ typedef struct VacuumDebt
 {
 	int32		id;				/* rollup, hash key */
 	int64		rows;			/* changelog rows deleted since its vacuum */
+	TimestampTz retry_at;		/* not before: its last vacuum left dead rows */
+	int			retry_ms;		/* the wait before that retry, doubling */
 	TimestampTz summarized;		/* last summary of the source's BRIN index */
 	bool		source_grew;	/* changes folded since that summary */
 	int64		source_bytes;	/* size of the source at that summary */
@@ -470,6 +484,8 @@ FgFoldAll(bool in_worker, int *nfailed)
 				{
 					debt->rows = 0;
 					debt->summarized = 0;
+					debt->retry_at = 0;
+					debt->retry_ms = 0;
 					debt->source_grew = false;
 					debt->source_bytes = -1;
 				}
@@ -539,23 +555,74 @@ run_chore(const char *activity, int elevel, void (*chore) (VacuumDebt *),
 
 /*
  * vacuum_changelog
- *		VACUUM (TRUNCATE false, SKIP_LOCKED) the changelog of the rollup.
- *		Without truncation VACUUM never takes the exclusive lock that would
- *		stall writers; the space of folded rows is reused by the next ones.
+ *		VACUUM (SKIP_LOCKED, INDEX_CLEANUP on) the changelog of the rollup.
+ *		Truncation takes an exclusive lock that stalls the writers whose
+ *		capture inserts into the changelog, so it is asked for only when the
+ *		changelog has grown past FG_TRUNCATE_PAGES (a bulk load left it
+ *		large; a steady stream reuses its few pages) and nobody holds a lock
+ *		on it at that moment; otherwise the space of folded rows is reused
+ *		by the next ones.  Index cleanup is forced because a VACUUM that
+ *		bypasses it leaves dead line pointers, and pages holding them are
+ *		never truncated: a changelog drained after a bulk load would stay at
+ *		its largest size, and every fold and changelog_stats() would read
+ *		all of its empty pages.
  */
+#define FG_TRUNCATE_PAGES 1024
+
 static void
 vacuum_changelog(VacuumDebt *debt)
 {
 	VacuumStmt *vac = makeNode(VacuumStmt);
+	char	   *relname = psprintf("changelog_%d", debt->id);
+	Oid			relid = get_relname_relid(relname, get_namespace_oid(FG_SCHEMA, false));
+	bool		truncate = false;
 
-	debt->rows = 0;				/* whatever happens: retried after as many */
-	vac->options = list_make2(makeDefElem("truncate", (Node *) makeString("false"), -1),
+	debt->rows = 0;				/* if it fails: retried after as many */
+	if (!OidIsValid(relid))
+		return;
+	if (ConditionalLockRelationOid(relid, AccessExclusiveLock))
+	{
+		Relation	rel = relation_open(relid, NoLock);
+
+		truncate = RelationGetNumberOfBlocks(rel) >= FG_TRUNCATE_PAGES;
+		relation_close(rel, NoLock);
+		UnlockRelationOid(relid, AccessExclusiveLock);
+	}
+	vac->options = list_make3(makeDefElem("truncate", (Node *) makeString(truncate ? "true" : "false"), -1),
+							  makeDefElem("index_cleanup", (Node *) makeString("on"), -1),
 							  makeDefElem("skip_locked", (Node *) makeString("true"), -1));
-	vac->rels = list_make1(makeVacuumRelation(makeRangeVar(FG_SCHEMA,
-														   psprintf("changelog_%d", debt->id), -1),
+	vac->rels = list_make1(makeVacuumRelation(makeRangeVar(FG_SCHEMA, relname, -1),
 											  InvalidOid, NIL));
 	vac->is_vacuumcmd = true;
 	ExecVacuum(make_parsestate(NULL), vac, true);
+
+	/*
+	 * Rows deleted by the fold that a snapshot still sees (the one of a
+	 * wait_for_rollups() that was waiting for this very fold, say) are not
+	 * removable yet; VACUUM reports them as dead.  Try again a little
+	 * later rather than after FG_VACUUM_AFTER more rows, which may never
+	 * come after a bulk load.
+	 */
+	pgstat_clear_snapshot();
+	{
+		PgStat_StatTabEntry *tab = pgstat_fetch_stat_tabentry(relid);
+#if PG_VERSION_NUM >= 160000
+		int64		dead = tab ? tab->dead_tuples : 0;
+#else
+		int64		dead = tab ? tab->n_dead_tuples : 0;
+#endif
+
+		if (dead > 0)
+		{
+			debt->retry_ms = Min(Max(debt->retry_ms * 2, FG_VACUUM_RETRY),
+								 FG_VACUUM_RETRY_MAX);
+			debt->rows = Max(dead, FG_VACUUM_AFTER);
+			debt->retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+														 debt->retry_ms);
+		}
+		else
+			debt->retry_ms = 0;
+	}
 }
 
 /*
@@ -646,7 +713,7 @@ FgFoldHousekeeping(TimestampTz deadline)
 	hash_seq_init(&seq, vacuum_debt);
 	while ((debt = hash_seq_search(&seq)) != NULL)
 	{
-		if (debt->rows >= FG_VACUUM_AFTER)
+		if (debt->rows >= FG_VACUUM_AFTER && GetCurrentTimestamp() >= debt->retry_at)
 			vac = lappend(vac, debt);
 		if (debt->source_grew &&
 			TimestampDifferenceExceeds(debt->summarized, GetCurrentTimestamp(),

@@ -540,10 +540,7 @@ FgSqlCreateChangelog(const FgRollup *r)
 	appendStringInfoString(&buf,
 						   ", _fg_reset boolean NOT NULL DEFAULT false"
 						   ", _fg_at timestamptz NOT NULL DEFAULT now())"
-						   " WITH (autovacuum_vacuum_threshold = 1000,"
-						   " autovacuum_vacuum_scale_factor = 0,"
-						   " autovacuum_vacuum_insert_threshold = 10000,"
-						   " autovacuum_vacuum_cost_delay = 0)");
+						   FG_CHANGELOG_RELOPTIONS);
 
 	/*
 	 * TRUNCATE markers are found through a partial index, so that the fold

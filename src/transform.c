@@ -604,10 +604,7 @@ fluss_grid_transform_register(PG_FUNCTION_ARGS)
 	appendStringInfo(&ddl,
 					 ", _fg_reset boolean NOT NULL DEFAULT false"
 					 ", _fg_at timestamptz NOT NULL DEFAULT now())"
-					 " WITH (autovacuum_vacuum_threshold = 1000,"
-					 " autovacuum_vacuum_scale_factor = 0,"
-					 " autovacuum_vacuum_insert_threshold = 10000,"
-					 " autovacuum_vacuum_cost_delay = 0)"
+					 FG_CHANGELOG_RELOPTIONS
 					 "; CREATE INDEX %s ON %s (_fg_reset) WHERE _fg_reset"
 					 "; GRANT SELECT, INSERT, DELETE ON %s TO %s",
 					 quote_identifier(psprintf("changelog_%d_reset", id)), changelog,

@@ -315,6 +315,30 @@ ok( fg_poll_until(
 		"SELECT vacuum_count > 0 FROM pg_stat_user_tables WHERE relid = '$hk_delta'::regclass",
 		60),
 	'the worker vacuums the changelog it drains');
+# a changelog drained after a bulk load is truncated, not kept at its
+# largest size (every fold and fluss_grid.rollups would read its empty pages)
+$node->safe_psql(
+	'fg1', q{
+CREATE TABLE hk_wide (ts timestamptz NOT NULL, k int, v float8);
+SELECT fluss_grid.create_rollup(name => 'hk_wide_m', source => 'hk_wide',
+    time_column => 'ts', bucket => interval '1 minute', group_by => ARRAY['k'],
+    aggregates => ARRAY['count(*) AS n', 'max(v)']);
+});
+my $wide_delta = $node->safe_psql('fg1',
+	"SELECT 'fluss_grid.changelog_' || id FROM fluss_grid.rollup WHERE rollup_rel = 'hk_wide_m'::regclass"
+);
+# (autovacuum, which may truncate too, is kept out: this is the worker's job)
+$node->safe_psql(
+	'fg1', qq{
+ALTER TABLE $wide_delta SET (autovacuum_enabled = false);
+INSERT INTO hk_wide SELECT timestamptz '2026-01-01', g, g FROM generate_series(1, 100000) g;
+});
+is($node->safe_psql('fg1', 'SELECT fluss_grid.wait_for_rollups()'),
+	't', 'a 100,000-group batch folded');
+ok( fg_poll_until(
+		$node, 'fg1', "SELECT pg_relation_size('$wide_delta') < 1024 * 1024", 60),
+	'the drained changelog of a bulk load is truncated')
+  or diag('changelog size: ' . $node->safe_psql('fg1', "SELECT pg_relation_size('$wide_delta')"));
 # a one-minute range reads a few block ranges of the source, not all of it
 $node->safe_psql(
 	'fg1', q{
