@@ -476,6 +476,9 @@ BEGIN
     -- table, UPDATEs (by row id) for keys that stay, DELETEs for keys that
     -- leave it.  Only the fold (under its lock) writes these tables, so no
     -- write can conflict and a row id read in the statement stays valid.
+    -- Rows are reached as "ctid = ANY (ARRAY(...))", a TID scan whatever
+    -- the planner guesses (a join on ctid was planned as a hash join over
+    -- a whole scan of the quarantine in every fold).
     km := (SELECT string_agg(format('@a@.%1$I = @b@.%1$I', x), ' AND ') FROM unnest(key) x);
     p_cte := format('_fg_p AS MATERIALIZED (SELECT %s, r.%s, (%s)::text AS _fg_reason, r._fg_tid_t, r._fg_tid_q %s %s'
                     ' FROM _fg_r r %s)',
@@ -483,10 +486,12 @@ BEGIN
     apply_sql := format(
         '_fg_ti AS (INSERT INTO %1$s (%2$s, %3$s) SELECT %2$s, %3$s FROM _fg_p'
         ' WHERE _fg_reason IS NULL AND _fg_tid_t IS NULL RETURNING 1), '
-        '_fg_tu AS (UPDATE %1$s t SET %4$s FROM _fg_p p WHERE p._fg_reason IS NULL AND t.ctid = p._fg_tid_t RETURNING 1), '
-        '_fg_td AS (DELETE FROM %1$s t USING (SELECT _fg_tid_t AS tid FROM _fg_p WHERE _fg_tid_t IS NOT NULL AND _fg_reason IS NOT NULL'
-        ' UNION ALL SELECT o._fg_tid_t FROM _fg_old o WHERE o._fg_tid_t IS NOT NULL AND NOT EXISTS (SELECT 1 FROM _fg_p p WHERE %6$s)) g'
-        ' WHERE t.ctid = g.tid RETURNING 1)',
+        '_fg_tu AS (UPDATE %1$s t SET %4$s FROM _fg_p p'
+        ' WHERE t.ctid = ANY (ARRAY(SELECT _fg_tid_t FROM _fg_p WHERE _fg_reason IS NULL AND _fg_tid_t IS NOT NULL))'
+        ' AND p._fg_reason IS NULL AND t.ctid = p._fg_tid_t RETURNING 1), '
+        '_fg_td AS (DELETE FROM %1$s t WHERE t.ctid = ANY (ARRAY(SELECT _fg_tid_t FROM _fg_p WHERE _fg_tid_t IS NOT NULL AND _fg_reason IS NOT NULL'
+        ' UNION ALL SELECT o._fg_tid_t FROM _fg_old o WHERE o._fg_tid_t IS NOT NULL AND NOT EXISTS (SELECT 1 FROM _fg_p p WHERE %6$s)))'
+        ' RETURNING 1)',
         tgt, kcols, tcols,
         (SELECT string_agg(format('%1$I = p.%1$I', a.attname), ', ' ORDER BY a.attnum)
            FROM pg_attribute a
@@ -497,10 +502,11 @@ BEGIN
             ', _fg_qi AS (INSERT INTO %1$s (%2$s, %3$s, reason %4$s) SELECT %2$s, %3$s, _fg_reason %5$s FROM _fg_p'
             ' WHERE _fg_reason IS NOT NULL AND _fg_tid_q IS NULL RETURNING 1), '
             '_fg_qu AS (UPDATE %1$s q SET %3$s = p.%3$s, reason = p._fg_reason %6$s FROM _fg_p p'
-            ' WHERE p._fg_reason IS NOT NULL AND q.ctid = p._fg_tid_q RETURNING 1), '
-            '_fg_qd AS (DELETE FROM %1$s q USING (SELECT _fg_tid_q AS tid FROM _fg_p WHERE _fg_tid_q IS NOT NULL AND _fg_reason IS NULL'
-            ' UNION ALL SELECT o._fg_tid_q FROM _fg_old o WHERE o._fg_tid_q IS NOT NULL AND NOT EXISTS (SELECT 1 FROM _fg_p p WHERE %8$s)) g'
-            ' WHERE q.ctid = g.tid RETURNING 1)',
+            ' WHERE q.ctid = ANY (ARRAY(SELECT _fg_tid_q FROM _fg_p WHERE _fg_reason IS NOT NULL AND _fg_tid_q IS NOT NULL))'
+            ' AND p._fg_reason IS NOT NULL AND q.ctid = p._fg_tid_q RETURNING 1), '
+            '_fg_qd AS (DELETE FROM %1$s q WHERE q.ctid = ANY (ARRAY(SELECT _fg_tid_q FROM _fg_p WHERE _fg_tid_q IS NOT NULL AND _fg_reason IS NULL'
+            ' UNION ALL SELECT o._fg_tid_q FROM _fg_old o WHERE o._fg_tid_q IS NOT NULL AND NOT EXISTS (SELECT 1 FROM _fg_p p WHERE %8$s)))'
+            ' RETURNING 1)',
             qtab, kcols, vcol, qins, qfrom,
             (SELECT coalesce(string_agg(format(', %I = p._fg_q%s', a.attname, a.attnum), '' ORDER BY a.attnum), '')
                FROM pg_attribute a
