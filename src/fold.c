@@ -271,7 +271,7 @@ FgFoldRollup(const FgRollup *r, bool wait, FgFoldResult *res)
 		e->reset_plan = FgCachePlan(e, FgSqlReset(e->rollup), 0, NULL, InvalidOid);
 	if (e->fold_plan == NULL)
 		e->fold_plan = FgCachePlan(e, FgSqlFold(e->rollup, false), 0, NULL, InvalidOid);
-	if (fluss_grid_batch_size > 0 && e->fold_batch_plan == NULL)
+	if (fluss_grid_batch_size > 0 && !wait && e->fold_batch_plan == NULL)
 	{
 		Oid			argtypes[1] = {INT8OID};
 
@@ -284,17 +284,18 @@ FgFoldRollup(const FgRollup *r, bool wait, FgFoldResult *res)
 	 * marker and the changes committed with it are applied together or not
 	 * at all.  One snapshot, taken after the lock; the second statement
 	 * still sees the first one's writes (SPI advances the command id).
-	 */
-	/*
+	 *
 	 * With batch_size, a worker folds one batch per pass and comes back for
-	 * the rest in a new transaction; a session folding for itself
-	 * (wait_for_rollups without the library preloaded, fold_now) goes on
-	 * until nothing is left.
+	 * the rest in a new transaction.  A session folding for itself
+	 * (wait_for_rollups without the library preloaded, fold_now) folds
+	 * everything its snapshot sees in one statement: batches in a loop
+	 * would each sort the whole backlog again, and with a fresh snapshot
+	 * each they would chase concurrent writers for as long as they write,
+	 * holding the fold lock all along.
 	 */
-	do
 	{
 		Datum		limit = Int64GetDatum((int64) fluss_grid_batch_size);
-		bool		batched = (fluss_grid_batch_size > 0);
+		bool		batched = (fluss_grid_batch_size > 0 && !wait);
 		bool		isnull;
 
 		snap = RegisterSnapshot(GetTransactionSnapshot());
@@ -308,15 +309,13 @@ FgFoldRollup(const FgRollup *r, bool wait, FgFoldResult *res)
 		UnregisterSnapshot(snap);
 		if (ret != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "fluss_grid fold failed: %s", SPI_result_code_string(ret));
-		res->deltas += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-												   SPI_tuptable->tupdesc, 1, &isnull));
-		res->recomputed += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-													   SPI_tuptable->tupdesc, 2, &isnull));
+		res->deltas = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+												  SPI_tuptable->tupdesc, 1, &isnull));
+		res->recomputed = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+													  SPI_tuptable->tupdesc, 2, &isnull));
 		res->more = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 												SPI_tuptable->tupdesc, 4, &isnull)) > 0;
-		if (res->more && wait)
-			CommandCounterIncrement();
-	} while (res->more && wait);
+	}
 	FgRestoreUser(save_userid, save_sec, save_nestlevel);
 	SPI_finish();
 	return true;
