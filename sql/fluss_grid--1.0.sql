@@ -1132,7 +1132,9 @@ REVOKE ALL ON FUNCTION fluss_grid.fold_now() FROM PUBLIC;
 REVOKE ALL ON FUNCTION fluss_grid.transform_forget(integer) FROM PUBLIC;
 
 -- Follows ATTACH / DETACH PARTITION, CREATE TABLE ... PARTITION OF and
--- column renames on rollup sources (src/changelog.c).  It reads the
+-- column renames on rollup sources, and refuses renames, moves, ALTERs and
+-- DROPs that would break a transform's stored statements (src/changelog.c,
+-- src/transform.c).  It reads the
 -- statement's parse tree, so it reacts to nothing else (not to the
 -- CREATE TRIGGER / ALTER TABLE ... ENABLE TRIGGER of a pg_restore).
 CREATE FUNCTION fluss_grid.on_ddl_command_end()
@@ -1178,7 +1180,8 @@ END;
 $$;
 
 CREATE EVENT TRIGGER fluss_grid_ddl_command_end ON ddl_command_end
-    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'ALTER SCHEMA', 'ALTER VIEW',
+                 'DROP TABLE', 'DROP VIEW', 'DROP SCHEMA')
     EXECUTE FUNCTION fluss_grid.on_ddl_command_end();
 
 CREATE EVENT TRIGGER fluss_grid_sql_drop ON sql_drop

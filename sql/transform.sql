@@ -50,6 +50,22 @@ SELECT fluss_grid.create_transform(
 TABLE tf_out;
 TABLE tf_bad;
 
+-- the stored statements name the tables and columns: changes that would
+-- break them are refused (2BP01), harmless ones go through
+\set VERBOSITY default
+ALTER TABLE tf_dim RENAME TO tf_dim2;
+ALTER TABLE tf_dim RENAME COLUMN region TO area;
+ALTER TABLE tf_src RENAME COLUMN v TO value;
+ALTER TABLE tf_out RENAME TO tf_out_renamed;
+ALTER TABLE tf_bad SET SCHEMA fluss_grid;
+DROP TABLE tf_dim;
+ALTER SCHEMA public RENAME TO elsewhere;
+\set VERBOSITY terse
+ALTER TABLE tf_dim ALTER COLUMN region SET DATA TYPE varchar(20);
+ALTER TABLE tf_dim ADD COLUMN spare int;
+ALTER TABLE tf_dim DROP COLUMN spare;
+SELECT count(*) AS transforms FROM fluss_grid.transform;
+
 -- fg_tf_check: the target and the quarantine equal a from-scratch
 -- recomputation of the documented rules over the source
 CREATE FUNCTION fg_tf_check() RETURNS text LANGUAGE sql AS $$

@@ -673,7 +673,9 @@ as_engine(void (*fn) (Oid), Oid relid)
  *		- ATTACH / DETACH PARTITION, CREATE TABLE ... PARTITION OF: make the
  *		  capture triggers of rollups on the tree cover the new set of
  *		  partitions (an attached table's rows are captured as inserts);
- *		- RENAME of a column of a rollup source: refused if a rollup uses it.
+ *		- RENAME of a column of a rollup source: refused if a rollup uses it;
+ *		- renames, schema moves, ALTER TABLE and DROP of anything: refused if
+ *		  a transform's stored statements no longer parse afterwards.
  */
 Datum
 fluss_grid_on_ddl_command_end(PG_FUNCTION_ARGS)
@@ -724,5 +726,8 @@ fluss_grid_on_ddl_command_end(PG_FUNCTION_ARGS)
 		if (OidIsValid(relid))
 			as_engine(check_sources, relid);
 	}
+	if (IsA(stmt, RenameStmt) || IsA(stmt, AlterObjectSchemaStmt) ||
+		IsA(stmt, AlterTableStmt) || IsA(stmt, DropStmt))
+		FgCheckTransforms(GetCommandTagName(trigdata->tag));
 	PG_RETURN_VOID();
 }

@@ -318,6 +318,7 @@ extern void FgLockRollup(int32 id, bool wait, bool *acquired);
 /* transform.c */
 extern bool FgFoldTransform(int32 id, bool wait, FgFoldResult *res);
 extern List *FgTransformIds(void);
+extern void FgCheckTransforms(const char *command);
 
 /* ---------------------------------------------------------------------
  * Shared state and workers (worker.c)

@@ -41,6 +41,8 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "parser/analyze.h"
+#include "parser/parser.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -513,6 +515,100 @@ FgTransformIds(void)
 	return ids;
 }
 
+/*
+ * check_statement
+ *		Parse-analyze statement i of transform e (in env, which holds its
+ *		transition tables); on failure, the error
+ *		that refuses command.  (Not inlined: keeps setjmp-clobber warnings
+ *		away from the PG_TRY block.)
+ */
+static pg_noinline void
+check_statement(TransformEntry *e, int i, QueryEnvironment *env, const char *command)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		List	   *raw = raw_parser(e->sql[i], RAW_PARSE_DEFAULT);
+		ListCell   *rc;
+
+		foreach(rc, raw)
+			(void) parse_analyze_fixedparams(lfirst_node(RawStmt, rc), e->sql[i],
+											 NULL, 0, env);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		/* the transaction is aborted by the error below anyway */
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("%s would break transform %s", command,
+						FgQualifiedName(e->targetid)),
+				 errdetail("Its statement %s would fail: %s", stmt_columns[i],
+						   edata->message),
+				 errhint("Drop the transform with fluss_grid.drop_transform() first, "
+						 "and create it again afterwards.")));
+	}
+	PG_END_TRY();
+}
+
+/*
+ * FgCheckTransforms
+ *		After a DDL command (command is its tag, for the message): every
+ *		transform's stored statements must still parse.  They name the
+ *		source, target, quarantine and joined tables as text, so renaming
+ *		or dropping one of those tables or columns, or moving it to another
+ *		schema, would leave a transform whose every fold fails; the command
+ *		is refused instead (the error aborts it).
+ */
+void
+FgCheckTransforms(const char *command)
+{
+	ListCell   *lc;
+
+	/*
+	 * A snapshot of now: the command's own (taken before it ran) would
+	 * still show transforms that its sql_drop follow-up removed.
+	 */
+	PushActiveSnapshot(GetTransactionSnapshot());
+	foreach(lc, FgTransformIds())
+	{
+		TransformEntry *e = transform_get(lfirst_int(lc));
+		Oid			save_userid;
+		int			save_sec;
+		int			save_nestlevel;
+
+		QueryEnvironment *env = create_queryEnv();
+
+		if (e == NULL)
+			continue;
+
+		/*
+		 * The capture statements read the trigger's transition tables, rows
+		 * of the source: described to the parser by the source itself.
+		 */
+		for (int t = 0; t < 2; t++)
+		{
+			EphemeralNamedRelation enr = palloc0(sizeof(EphemeralNamedRelationData));
+
+			enr->md.name = t == 0 ? "_fg_new" : "_fg_old";
+			enr->md.reliddesc = e->sourceid;
+			enr->md.enrtype = ENR_NAMED_TUPLESTORE;
+			enr->md.enrtuples = 1;
+			register_ENR(env, enr);
+		}
+		FgAsOwner(e->ownerid, &save_userid, &save_sec, &save_nestlevel);
+		for (int i = 0; i < TS_FOLD_COUNT; i++)
+			check_statement(e, i, env, command);
+		FgRestoreUser(save_userid, save_sec, save_nestlevel);
+	}
+	PopActiveSnapshot();
+}
+
 /* caller must own relation relid */
 static void
 check_owner(Oid relid)
@@ -692,6 +788,13 @@ fluss_grid_transform_forget(PG_FUNCTION_ARGS)
 
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(extowner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+
+	/* the catalog row first: the DDL below must not check this transform */
+	ret = SPI_execute_with_args("DELETE FROM fluss_grid.transform WHERE id = $1",
+								1, &argtype, &arg, NULL, false, 0);
+	if (ret != SPI_OK_DELETE)
+		elog(ERROR, "could not remove transform %d", id);
+	CommandCounterIncrement();
 	if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(source)))
 	{
 		const char *suffix[] = {"ins", "upd", "del", "trunc", "row"};
@@ -704,10 +807,6 @@ fluss_grid_transform_forget(PG_FUNCTION_ARGS)
 	}
 	spi_run(psprintf("DROP TABLE IF EXISTS fluss_grid.%s",
 					 quote_identifier(psprintf("changelog_%d", id))));
-	ret = SPI_execute_with_args("DELETE FROM fluss_grid.transform WHERE id = $1",
-								1, &argtype, &arg, NULL, false, 0);
-	if (ret != SPI_OK_DELETE)
-		elog(ERROR, "could not remove transform %d", id);
 	SetUserIdAndSecContext(save_userid, save_sec);
 	SPI_finish();
 	PG_RETURN_VOID();
