@@ -317,6 +317,8 @@ extern void FgLockRollup(int32 id, bool wait, bool *acquired);
 
 /* transform.c */
 extern bool FgFoldTransform(int32 id, bool wait, FgFoldResult *res);
+extern bool FgLockFoldRelations(const Oid *reads, int nreads, const Oid *writes,
+								int nwrites, bool wait);
 extern List *FgTransformIds(void);
 extern void FgCheckTransforms(const char *command);
 

@@ -117,6 +117,32 @@ FgAsRollupOwner(const FgRollup *r, Oid *save_userid, int *save_sec,
 }
 
 /*
+ * FgLockFoldRelations
+ *		Lock the relations a fold reads (AccessShareLock) and writes
+ *		(RowExclusiveLock), in that order, before its statements lock them
+ *		in whatever order their range tables list them.  The worker
+ *		(wait = false) takes none of them if one is not available at once
+ *		and folds later: otherwise a DROP ... CASCADE or a rewrite that
+ *		holds one of them exclusively while it waits for another the fold
+ *		already holds would deadlock with it.  False when skipped.
+ */
+bool
+FgLockFoldRelations(const Oid *reads, int nreads, const Oid *writes, int nwrites, bool wait)
+{
+	for (int i = 0; i < nreads + nwrites; i++)
+	{
+		Oid			relid = i < nreads ? reads[i] : writes[i - nreads];
+		LOCKMODE	mode = i < nreads ? AccessShareLock : RowExclusiveLock;
+
+		if (wait)
+			LockRelationOid(relid, mode);
+		else if (!ConditionalLockRelationOid(relid, mode))
+			return false;
+	}
+	return true;
+}
+
+/*
  * FgAsOwner
  *		FgAsRollupOwner for any owner (transforms too).
  */
@@ -262,6 +288,8 @@ FgFoldRollup(const FgRollup *r, bool wait, FgFoldResult *res)
 	e = FgCacheGet(r->id);
 	if (e == NULL)
 		return true;			/* dropped meanwhile */
+	if (!FgLockFoldRelations(&e->rollup->sourceid, 1, &e->rollup->relid, 1, wait))
+		return false;
 	check_ready(e->rollup);
 
 	SPI_connect();

@@ -99,6 +99,7 @@ typedef struct TransformEntry
 	Oid			ownerid;
 	Oid			sourceid;
 	Oid			targetid;
+	Oid			quarantineid;	/* InvalidOid without a quarantine */
 	char	   *sql[TS_COUNT];	/* in cache_cxt */
 	SPIPlanPtr	plan[TS_COUNT];
 } TransformEntry;
@@ -178,7 +179,7 @@ transform_get(int32 id)
 						   "format('fluss_grid.%I', 'changelog_' || id)");
 	for (int i = 0; i < TS_FOLD_COUNT; i++)
 		appendStringInfo(&sql, ", %s", stmt_columns[i]);
-	appendStringInfoString(&sql, " FROM fluss_grid.transform WHERE id = $1");
+	appendStringInfoString(&sql, ", quarantine_rel::oid FROM fluss_grid.transform WHERE id = $1");
 
 	SPI_connect();
 	ret = SPI_execute_with_args(sql.data, 1, &argtype, &arg, NULL, true, 1);
@@ -199,6 +200,9 @@ transform_get(int32 id)
 		e->ownerid = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
 		e->sourceid = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
 		e->targetid = DatumGetObjectId(SPI_getbinval(tup, desc, 3, &isnull));
+		e->quarantineid = DatumGetObjectId(SPI_getbinval(tup, desc, 5 + TS_FOLD_COUNT, &isnull));
+		if (isnull)
+			e->quarantineid = InvalidOid;
 		for (int i = 0; i < TS_FOLD_COUNT; i++)
 		{
 			char	   *text = SPI_getvalue(tup, desc, 5 + i);
@@ -448,6 +452,13 @@ FgFoldTransform(int32 id, bool wait, FgFoldResult *res)
 	e = transform_get(id);
 	if (e == NULL)
 		return true;			/* dropped meanwhile */
+	{
+		Oid			writes[2] = {e->targetid, e->quarantineid};
+
+		if (!FgLockFoldRelations(&e->sourceid, 1, writes, OidIsValid(e->quarantineid) ? 2 : 1,
+								 wait))
+			return false;
+	}
 	check_capture_present(e);
 
 	SPI_connect();
