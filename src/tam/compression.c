@@ -233,10 +233,10 @@ put_fixed(char *p, int width, uint64 v)
  * value together).  With x[i] = m[i] - base, the packed value is x[i], or,
  * with a stride s, x[i] for i < s and zigzag(x[i] - x[i - s]) after: one
  * station's consecutive samples are s rows apart when a grid reports all
- * stations every second.  Measured on the canonical hour (150,000-row
- * chunks, zstd level 3, bytes per row): load_mw 5.74 as byte planes of the
- * float bits, 2.66 as x[] packed value by value, 2.04 as x[] in byte
- * planes, 2.10 with stride 1, 1.65 with stride 1,400; generation_mw 6.08,
+ * stations every second.  Measured on a replica of the canonical hour
+ * (150,000-row chunks, zstd level 3, bytes per row): load_mw 5.74 as byte
+ * planes of the float bits, 2.66 as x[] packed value by value, 2.04 as x[]
+ * in byte planes, 2.10 with stride 1, 1.65 with stride 1,400; generation_mw 6.08,
  * 2.64, 2.20, 2.29, 2.15; frequency_hz 5.05, 0.84, 0.84, 0.93, 0.92;
  * voltage_kv 4.01, 1.42, 1.26, 1.34, 1.34; varints were worse than byte
  * planes in every case.  So: byte planes, and a stride only where it makes
