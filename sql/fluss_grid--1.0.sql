@@ -1232,7 +1232,8 @@ CREATE TABLE fluss_grid.columnar_chunk (
     data_length  bigint   NOT NULL,   -- stored (compressed) bytes
     raw_length   bigint   NOT NULL,   -- bytes before compression
     compression  smallint NOT NULL,   -- 0 none, 1 zstd
-    encoding     smallint NOT NULL,   -- 0 plain, 1 delta, 2 byte planes
+    encoding     smallint NOT NULL,   -- 0 plain, 1 delta, 2 byte planes,
+                                      -- 3 decimal, 4 decimal+delta
     null_count   integer  NOT NULL,
     checksum     bigint   NOT NULL,   -- CRC-32C of the stored bytes
     min_value    bytea,               -- least and greatest non-NULL value
@@ -1289,7 +1290,9 @@ AS $$
            coalesce(sum(c.data_length), 0)::bigint,
            string_agg(DISTINCT CASE c.encoding WHEN 0 THEN 'plain'
                                                WHEN 1 THEN 'delta'
-                                               WHEN 2 THEN 'byte planes' END
+                                               WHEN 2 THEN 'byte planes'
+                                               WHEN 3 THEN 'decimal'
+                                               WHEN 4 THEN 'decimal+delta' END
                       || CASE c.compression WHEN 1 THEN '+zstd' ELSE '' END,
                       ', ')
       FROM pg_catalog.pg_attribute a

@@ -58,6 +58,8 @@
 #define COLUMNAR_ENCODING_PLAIN 0
 #define COLUMNAR_ENCODING_DELTA 1	/* integers: differences, wrapping */
 #define COLUMNAR_ENCODING_SHUFFLE 2 /* floats: byte planes */
+#define COLUMNAR_ENCODING_DECIMAL 3 /* floats: decimal mantissas - least */
+#define COLUMNAR_ENCODING_DECIMAL_DELTA 4	/* ... differences at a stride */
 
 typedef struct ColumnarMetaPageData
 {

@@ -3,8 +3,9 @@
  * compression.c
  *	  One column of one row group to bytes and back: null bitmap (only when
  *	  the column has NULLs in the row group), values, an encoding that suits
- *	  time series (delta for integers and timestamps, byte planes for
- *	  floats), zstd, and a CRC-32C over the stored bytes.
+ *	  time series (delta for integers and timestamps; for floats decimal
+ *	  scaling when every value is a short decimal, else byte planes), zstd,
+ *	  and a CRC-32C over the stored bytes.
  *
  *	  Decoding trusts nothing it reads: every length is checked against the
  *	  buffer it points into, and a mismatch raises ERRCODE_DATA_CORRUPTED
@@ -17,6 +18,7 @@
  */
 #include "postgres.h"
 
+#include <math.h>
 #include <zstd.h>
 
 #include "access/detoast.h"
@@ -36,6 +38,13 @@ static void corrupted(Relation rel, Form_pg_attribute att, int64 row_group,
 static bool delta_type(Oid typid);
 static uint64 get_fixed(const char *p, int width);
 static void put_fixed(char *p, int width, uint64 v);
+static bool encode_decimal(Form_pg_attribute att, Datum *values, bool *isnull,
+						   int32 nrows, int32 nvals, StringInfo raw,
+						   ColumnarChunk *chunk);
+static void decode_decimal(Relation rel, Form_pg_attribute att,
+						   const char *raw, uint64 len, ColumnarChunk *chunk,
+						   int32 nrows, int32 nvals, int64 row_group,
+						   Datum *values, bool *isnull);
 
 /*
  * ColumnarChecksum
@@ -198,6 +207,346 @@ put_fixed(char *p, int width, uint64 v)
 }
 
 /*
+ * Decimal scaling of float4/float8 chunks.
+ *
+ * Telemetry is mostly rounded decimals (49.987 Hz, 220.45 kV): as binary
+ * floats their low mantissa bits look random and zstd cannot shrink them,
+ * but as integers m with v = m / 10^d they are small numbers.  A chunk is
+ * stored this way only when this holds *exactly* for every non-NULL value:
+ * the encoder checks each value by computing what the decoder will compute
+ * (decimal_value) and comparing the bits, so -0.0, NaN, infinities,
+ * denormals and values with too many digits make the chunk fall back to
+ * byte planes.
+ *
+ * The values section (after the null bitmap, if any) is a header
+ *
+ *	 byte 0      DECIMAL_TAG
+ *	 byte 1      scale d (0 .. DECIMAL_MAX_SCALE)
+ *	 byte 2      width w of the packed values (1 .. 8 bytes)
+ *	 byte 3      0
+ *	 bytes 4-7   stride s (int32): 0 for COLUMNAR_ENCODING_DECIMAL,
+ *	             1 .. count - 1 for COLUMNAR_ENCODING_DECIMAL_DELTA
+ *	 bytes 8-11  count (int32): the number of non-NULL values
+ *	 bytes 12-19 base (int64): the least mantissa
+ *
+ * followed by w byte planes of count bytes each (byte k of every packed
+ * value together).  With x[i] = m[i] - base, the packed value is x[i], or,
+ * with a stride s, x[i] for i < s and zigzag(x[i] - x[i - s]) after: one
+ * station's consecutive samples are s rows apart when a grid reports all
+ * stations every second.  Measured on a replica of the canonical hour
+ * (150,000-row chunks, zstd level 3, bytes per row): load_mw 5.74 as byte
+ * planes of the float bits, 2.66 as x[] packed value by value, 2.04 as x[]
+ * in byte planes, 2.10 with stride 1, 1.65 with stride 1,400; generation_mw 6.08,
+ * 2.64, 2.20, 2.29, 2.15; frequency_hz 5.05, 0.84, 0.84, 0.93, 0.92;
+ * voltage_kv 4.01, 1.42, 1.26, 1.34, 1.34; varints were worse than byte
+ * planes in every case.  So: byte planes, and a stride only where it makes
+ * the numbers smaller (decimal_choose_stride).
+ */
+#define DECIMAL_TAG 0xDC
+#define DECIMAL_MAX_SCALE 15
+#define DECIMAL_HEADER_BYTES 20
+/* strides tried, and values sampled to try them */
+#define DECIMAL_MAX_STRIDE 4096
+#define DECIMAL_STRIDE_SAMPLES 128
+
+static const double decimal_pow10[DECIMAL_MAX_SCALE + 1] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+	1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15
+};
+
+/* the value of mantissa m at scale d: the decoder's one computation */
+static inline double
+decimal_value(int64 m, int d)
+{
+	return (double) m / decimal_pow10[d];
+}
+
+static inline uint64
+zigzag(uint64 v)
+{
+	return (v << 1) ^ (uint64) ((int64) v >> 63);
+}
+
+static inline uint64
+unzigzag(uint64 v)
+{
+	return (v >> 1) ^ (uint64) -(int64) (v & 1);
+}
+
+/* significant bits of v */
+static inline int
+bit_length(uint64 v)
+{
+	return v == 0 ? 0 : 64 - __builtin_clzll(v);
+}
+
+/*
+ * decimal_mantissa
+ *		Whether v (a float4's value widened, when float4) is exactly
+ *		decimal_value(m, d) (then rounded to float4); sets *m.
+ */
+static bool
+decimal_mantissa(double v, bool float4, int d, int64 *m)
+{
+	double		t = v * decimal_pow10[d];
+	int64		mm;
+
+	if (!(fabs(t) < 4611686018427387904.0))	/* 2^62; also NaN */
+		return false;
+	mm = (int64) rint(t);
+	if (float4)
+	{
+		float		back = (float) decimal_value(mm, d);
+		float		orig = (float) v;
+
+		if (memcmp(&back, &orig, sizeof(float)) != 0)
+			return false;
+	}
+	else
+	{
+		double		back = decimal_value(mm, d);
+
+		if (memcmp(&back, &v, sizeof(double)) != 0)
+			return false;
+	}
+	*m = mm;
+	return true;
+}
+
+/*
+ * decimal_choose_stride
+ *		The stride s (0: none) whose differences x[i] - x[i - s] have the
+ *		fewest significant bits in total, if fewer than x itself.  Strides
+ *		1 .. DECIMAL_MAX_STRIDE are compared on a sample, the best one and
+ *		no stride on every value.  Any answer decodes correctly; this only
+ *		decides the size.
+ */
+static int32
+decimal_choose_stride(const uint64 *x, int32 n)
+{
+	int32		maxs = Min(DECIMAL_MAX_STRIDE, n / 2);
+	int32		best = 0;
+	uint64		best_cost = PG_UINT64_MAX;
+	uint64		cost_none = 0;
+	uint64		cost_best = 0;
+	int32		s;
+	int32		i;
+
+	int32		sample[DECIMAL_STRIDE_SAMPLES];
+	int32		j;
+
+	if (n < 16)
+		return 0;
+	for (j = 0; j < DECIMAL_STRIDE_SAMPLES; j++)
+		sample[j] = maxs + (int32) ((int64) j * (n - maxs) / DECIMAL_STRIDE_SAMPLES);
+	for (s = 1; s <= maxs; s++)
+	{
+		uint64		cost = 0;
+
+		for (j = 0; j < DECIMAL_STRIDE_SAMPLES; j++)
+			cost += bit_length(zigzag(x[sample[j]] - x[sample[j] - s]));
+		if (cost < best_cost)
+		{
+			best_cost = cost;
+			best = s;
+		}
+	}
+	for (i = 0; i < n; i++)
+	{
+		cost_none += bit_length(x[i]);
+		cost_best += bit_length(i < best ? x[i] : zigzag(x[i] - x[i - best]));
+	}
+	return cost_best < cost_none ? best : 0;
+}
+
+/*
+ * encode_decimal
+ *		Append the values section of a decimal-scaled float4/float8 chunk
+ *		to raw and set chunk->encoding, if every non-NULL value is exactly
+ *		a decimal of at most DECIMAL_MAX_SCALE digits after the point;
+ *		otherwise return false and leave raw alone.
+ */
+static bool
+encode_decimal(Form_pg_attribute att, Datum *values, bool *isnull,
+			   int32 nrows, int32 nvals, StringInfo raw, ColumnarChunk *chunk)
+{
+	bool		float4 = (att->atttypid == FLOAT4OID);
+	int64	   *m;
+	uint64	   *x;
+	int64		base;
+	uint64		maxu = 0;
+	int			d = 0;
+	int32		checked = 0;	/* m[0 .. checked-1] are at scale d */
+	int32		stride;
+	int			width;
+	int32		i;
+	int32		k;
+	char	   *p;
+
+	if (nvals == 0)
+		return false;
+	m = palloc_extended(sizeof(int64) * nvals, MCXT_ALLOC_HUGE);
+	k = 0;
+	for (i = 0; i < nrows; i++)
+	{
+		double		v;
+
+		if (isnull[i])
+			continue;
+		v = float4 ? (double) DatumGetFloat4(values[i]) : DatumGetFloat8(values[i]);
+		while (!decimal_mantissa(v, float4, d, &m[k]))
+		{
+			if (++d > DECIMAL_MAX_SCALE)
+			{
+				pfree(m);
+				return false;
+			}
+			checked = 0;
+		}
+		if (checked == k)
+			checked++;
+		k++;
+	}
+	/* values before the last change of scale: again at the final one */
+	if (checked < nvals)
+	{
+		k = 0;
+		for (i = 0; i < nrows && k < nvals; i++)
+		{
+			double		v;
+
+			if (isnull[i])
+				continue;
+			v = float4 ? (double) DatumGetFloat4(values[i]) : DatumGetFloat8(values[i]);
+			if (!decimal_mantissa(v, float4, d, &m[k]))
+			{
+				pfree(m);
+				return false;
+			}
+			k++;
+		}
+	}
+
+	base = m[0];
+	for (k = 1; k < nvals; k++)
+		if (m[k] < base)
+			base = m[k];
+	x = palloc_extended(sizeof(uint64) * nvals, MCXT_ALLOC_HUGE);
+	for (k = 0; k < nvals; k++)
+		x[k] = (uint64) m[k] - (uint64) base;
+	pfree(m);
+
+	stride = decimal_choose_stride(x, nvals);
+	/* packed values in place, last first (x[k - stride] is still needed) */
+	if (stride > 0)
+		for (k = nvals - 1; k >= stride; k--)
+			x[k] = zigzag(x[k] - x[k - stride]);
+	for (k = 0; k < nvals; k++)
+		maxu |= x[k];
+	width = Max(1, (bit_length(maxu) + 7) / 8);
+
+	enlargeStringInfo(raw, DECIMAL_HEADER_BYTES + (Size) nvals * width);
+	p = raw->data + raw->len;
+	p[0] = (char) DECIMAL_TAG;
+	p[1] = (char) d;
+	p[2] = (char) width;
+	p[3] = 0;
+	memcpy(p + 4, &stride, sizeof(int32));
+	memcpy(p + 8, &nvals, sizeof(int32));
+	memcpy(p + 12, &base, sizeof(int64));
+	p += DECIMAL_HEADER_BYTES;
+	for (k = 0; k < nvals; k++)
+	{
+		int			b;
+
+		for (b = 0; b < width; b++)
+			p[(Size) b * nvals + k] = (char) ((x[k] >> (8 * b)) & 0xFF);
+	}
+	raw->len += DECIMAL_HEADER_BYTES + nvals * width;
+	pfree(x);
+	chunk->encoding = stride > 0 ? COLUMNAR_ENCODING_DECIMAL_DELTA :
+		COLUMNAR_ENCODING_DECIMAL;
+	return true;
+}
+
+/*
+ * decode_decimal
+ *		Check and decode the len bytes of a decimal values section into the
+ *		non-NULL rows of values.
+ */
+static void
+decode_decimal(Relation rel, Form_pg_attribute att, const char *raw,
+			   uint64 len, ColumnarChunk *chunk, int32 nrows, int32 nvals,
+			   int64 row_group, Datum *values, bool *isnull)
+{
+	bool		float4 = (att->atttypid == FLOAT4OID);
+	int			d;
+	int			width;
+	int32		stride;
+	int32		count;
+	int64		base;
+	uint64	   *x;
+	const char *p;
+	int32		i;
+	int32		k;
+
+	if (!att->attbyval ||
+		(att->atttypid != FLOAT4OID && att->atttypid != FLOAT8OID))
+		corrupted(rel, att, row_group, "Impossible encoding.");
+	if (len < DECIMAL_HEADER_BYTES)
+		corrupted(rel, att, row_group, "Decimal header is truncated.");
+	if ((uint8) raw[0] != DECIMAL_TAG || raw[3] != 0)
+		corrupted(rel, att, row_group, "Decimal header is invalid.");
+	d = (uint8) raw[1];
+	width = (uint8) raw[2];
+	memcpy(&stride, raw + 4, sizeof(int32));
+	memcpy(&count, raw + 8, sizeof(int32));
+	memcpy(&base, raw + 12, sizeof(int64));
+	if (d > DECIMAL_MAX_SCALE)
+		corrupted(rel, att, row_group, "Decimal scale is out of range.");
+	if (width < 1 || width > 8)
+		corrupted(rel, att, row_group, "Decimal value width is out of range.");
+	if (count != nvals)
+		corrupted(rel, att, row_group, "Mantissa count does not match the row count.");
+	if (chunk->encoding == COLUMNAR_ENCODING_DECIMAL ? stride != 0 :
+		(stride < 1 || stride >= nvals))
+		corrupted(rel, att, row_group, "Delta stride is out of range.");
+	if (len - DECIMAL_HEADER_BYTES != (uint64) nvals * width)
+		corrupted(rel, att, row_group, "Mantissa bytes do not match the row count.");
+
+	p = raw + DECIMAL_HEADER_BYTES;
+	x = palloc_extended(sizeof(uint64) * Max(nvals, 1), MCXT_ALLOC_HUGE);
+	for (k = 0; k < nvals; k++)
+		x[k] = (uint8) p[k];
+	for (i = 1; i < width; i++)
+	{
+		const char *plane = p + (Size) i * nvals;
+
+		for (k = 0; k < nvals; k++)
+			x[k] |= ((uint64) (uint8) plane[k]) << (8 * i);
+	}
+	if (stride > 0)
+		for (k = stride; k < nvals; k++)
+			x[k] = x[k - stride] + unzigzag(x[k]);	/* wraps: as encoded */
+
+	k = 0;
+	for (i = 0; i < nrows; i++)
+	{
+		double		v;
+
+		if (isnull[i])
+		{
+			values[i] = (Datum) 0;
+			continue;
+		}
+		v = decimal_value((int64) ((uint64) base + x[k]), d);
+		values[i] = float4 ? Float4GetDatum((float) v) : Float8GetDatum(v);
+		k++;
+	}
+	pfree(x);
+}
+
+/*
  * ColumnarEncodeChunk
  *		Serialize nrows values of one column and compress them at level.
  *		Returns the stored bytes (palloc'd) and fills chunk, except offset.
@@ -251,6 +600,9 @@ ColumnarEncodeChunk(Form_pg_attribute att, Datum *values, bool *isnull,
 		int32		k = 0;
 
 		Assert(width == 1 || width == 2 || width == 4 || width == 8);
+		if (shuffle && encode_decimal(att, values, isnull, nrows, nvals,
+									  &raw, chunk))
+			goto compress;
 		enlargeStringInfo(&raw, (Size) nvals * width);
 		p = raw.data + raw.len;
 		for (i = 0; i < nrows; i++)
@@ -333,6 +685,7 @@ ColumnarEncodeChunk(Form_pg_attribute att, Datum *values, bool *isnull,
 		}
 	}
 
+compress:
 	chunk->raw_length = raw.len;
 	if (raw.len == 0)
 	{
@@ -451,12 +804,26 @@ ColumnarDecodeChunk(Relation rel, Form_pg_attribute att, const char *stored,
 		memset(isnull, 0, sizeof(bool) * nrows);
 	nvals = nrows - chunk->null_count;
 
+	if (chunk->encoding < COLUMNAR_ENCODING_PLAIN ||
+		chunk->encoding > COLUMNAR_ENCODING_DECIMAL_DELTA ||
+		(!att->attbyval && chunk->encoding != COLUMNAR_ENCODING_PLAIN))
+		corrupted(rel, att, row_group, "Impossible encoding.");
+
 	if (att->attbyval)
 	{
 		int			width = att->attlen;
 		uint64		prev = 0;
 		int32		k = 0;
 
+		if (chunk->encoding == COLUMNAR_ENCODING_DECIMAL ||
+			chunk->encoding == COLUMNAR_ENCODING_DECIMAL_DELTA)
+		{
+			decode_decimal(rel, att, raw + pos, rawlen - pos, chunk, nrows,
+						   nvals, row_group, values, isnull);
+			if (buf)
+				pfree(buf);
+			return;
+		}
 		if (rawlen - pos != (uint64) nvals * width)
 			corrupted(rel, att, row_group, "Value bytes do not match the row count.");
 		if (chunk->encoding == COLUMNAR_ENCODING_SHUFFLE && width == 1)

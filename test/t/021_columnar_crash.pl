@@ -8,7 +8,8 @@
 # fresh row numbers; a metapage of zeros (a crash right after extending a
 # new file) reads as an empty table.  Then a corrupted and a truncated relation file: a
 # clear ERRCODE_DATA_CORRUPTED error naming relation, row group and column,
-# and the server stays up.
+# and the server stays up; the same for the header of a decimal-scaled
+# float chunk changed under a matching checksum.
 
 use strict;
 use warnings;
@@ -154,6 +155,83 @@ is($primary->safe_psql('postgres', 'SELECT count(*) FROM z'),
 $primary->safe_psql('postgres', 'INSERT INTO z VALUES (1), (2)');
 is($primary->safe_psql('postgres', 'SELECT sum(a) FROM z'),
 	'3', 'and takes writes');
+
+# a decimal-scaled float chunk whose header is wrong but whose checksum
+# matches (the metadata is set to the CRC of the changed bytes): the
+# decoder's own checks report it.  One value: the chunk is stored without
+# zstd, 20 header bytes + 1 byte of value.
+$primary->safe_psql('postgres',
+	"CREATE TABLE d (v float8) USING fluss_columnar; INSERT INTO d VALUES (49.999)");
+my $dfile = $primary->data_dir . '/'
+  . $primary->safe_psql('postgres', "SELECT pg_relation_filepath('d')");
+my $dchunk = q{
+	SELECT g.first_block * 8192 + 24 + (c.data_offset / 8168) * 8192
+	       + c.data_offset % 8168, c.data_length, c.compression, c.encoding
+	  FROM fluss_grid.columnar_chunk c
+	  JOIN fluss_grid.columnar_row_group g USING (storage_id, first_row)
+	 WHERE c.storage_id = fluss_grid.columnar_storage_id('d')};
+my ($dpos, $dlen, $dcomp, $denc) =
+  split /\|/, $primary->safe_psql('postgres', $dchunk);
+is("$dlen|$dcomp|$denc", '21|0|3',
+	'one float8 value: a decimal chunk of 21 bytes stored as is');
+
+# CRC-32C (Castagnoli), as ColumnarChecksum
+sub crc32c
+{
+	my $crc = 0xFFFFFFFF;
+	foreach my $byte (unpack('C*', $_[0]))
+	{
+		$crc ^= $byte;
+		$crc = ($crc >> 1) ^ (($crc & 1) ? 0x82F63B78 : 0) for 1 .. 8;
+	}
+	return $crc ^ 0xFFFFFFFF;
+}
+
+my $dorig;
+{
+	open(my $dfh, '<', $dfile) or die "open $dfile: $!";
+	binmode $dfh;
+	seek($dfh, $dpos, 0);
+	read($dfh, $dorig, $dlen);
+	close $dfh;
+}
+is(crc32c($dorig),
+	$primary->safe_psql('postgres',
+		"SELECT checksum FROM fluss_grid.columnar_chunk WHERE storage_id = fluss_grid.columnar_storage_id('d')"
+	),
+	'the CRC-32C of the stored bytes is the recorded checksum');
+
+# [offset, bytes, expected detail]
+foreach my $case (
+	[ 0, "\x00", 'Decimal header is invalid' ],
+	[ 1, "\x10", 'Decimal scale is out of range' ],
+	[ 2, "\x00", 'Decimal value width is out of range' ],
+	[ 4, pack('l', 1), 'Delta stride is out of range' ],
+	[ 8, pack('l', 2), 'Mantissa count does not match the row count' ])
+{
+	my ($at, $patch, $why) = @$case;
+	my $bytes = $dorig;
+	substr($bytes, $at, length($patch)) = $patch;
+	$primary->stop;
+	open(my $dfh, '+<', $dfile) or die "open $dfile: $!";
+	binmode $dfh;
+	seek($dfh, $dpos, 0);
+	print $dfh $bytes;
+	close $dfh;
+	$primary->start;
+	$primary->safe_psql('postgres',
+		"UPDATE fluss_grid.columnar_chunk SET checksum = "
+		  . crc32c($bytes)
+		  . " WHERE storage_id = fluss_grid.columnar_storage_id('d')");
+	($ret, $stdout, $stderr) = $primary->psql('postgres',
+		"\\set VERBOSITY verbose\nSELECT v FROM d");
+	isnt($ret, 0, "a decimal chunk with a bad header fails ($why)");
+	like(
+		$stderr,
+		qr/XX001: corrupted data in row group \d+, column "v" of relation "d"\n.*DETAIL:  $why\./,
+		"with ERRCODE_DATA_CORRUPTED and the detail \"$why\"");
+}
+is($primary->safe_psql('postgres', 'SELECT 1'), '1', 'the server is still up');
 
 $primary->stop;
 done_testing();
