@@ -36,11 +36,14 @@
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/xact.h"
+#include "catalog/pg_index.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "storage/predicate.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/relcache.h"
+#include "utils/syscache.h"
 
 #include "tam/columnar.h"
 
@@ -63,6 +66,7 @@ static ColumnarWriteBuffer *get_buffer(Relation rel, uint64 storage_id);
 static void flush_buffer(Relation rel, ColumnarWriteBuffer *buf);
 static void flush_or_drop(ColumnarWriteBuffer *buf);
 static void unlink_buffer(ColumnarWriteBuffer *buf);
+static bool has_unique_index(Relation rel);
 
 /*
  * ColumnarWriterInit
@@ -120,6 +124,32 @@ get_buffer(Relation rel, uint64 storage_id)
 	buf->next = buffers;
 	buffers = buf;
 	return buf;
+}
+
+/* whether rel has a unique index (or a primary key) */
+static bool
+has_unique_index(Relation rel)
+{
+	List	   *indexes;
+	ListCell   *lc;
+	bool		result = false;
+
+	if (!rel->rd_rel->relhasindex)
+		return false;
+	indexes = RelationGetIndexList(rel);
+	foreach(lc, indexes)
+	{
+		HeapTuple	tup = SearchSysCache1(INDEXRELID,
+										  ObjectIdGetDatum(lfirst_oid(lc)));
+
+		if (!HeapTupleIsValid(tup))
+			continue;
+		if (((Form_pg_index) GETSTRUCT(tup))->indisunique)
+			result = true;
+		ReleaseSysCache(tup);
+	}
+	list_free(indexes);
+	return result;
 }
 
 /*
@@ -181,6 +211,8 @@ ColumnarInsert(Relation rel, TupleTableSlot *slot, CommandId cid, int32 coming)
 			buf->first_row = start;
 		}
 		buf->reserved_end = start + want;
+		if (has_unique_index(rel))
+			ColumnarInsertReservation(storage_id, start, want);
 	}
 
 	slot_getallattrs(slot);
