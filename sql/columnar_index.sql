@@ -184,6 +184,14 @@ CREATE UNIQUE INDEX d_s ON d (s) WHERE k > 10;
 INSERT INTO d VALUES (11, 'z'), (12, 'y'), (3, 'z');
 INSERT INTO d VALUES (13, 'z');
 SELECT * FROM d ORDER BY k;
+-- foreign keys to a columnar table (checked through its primary key)
+CREATE TABLE r (id int REFERENCES u (id)) USING fluss_columnar;
+INSERT INTO r VALUES (5), (8);
+INSERT INTO r VALUES (4000);
+DELETE FROM u WHERE id = 8;
+DELETE FROM r WHERE id = 8;
+DELETE FROM u WHERE id = 8;
+DROP TABLE r;
 -- TRUNCATE empties the indexes
 TRUNCATE u;
 INSERT INTO u VALUES (5, 'after truncate');

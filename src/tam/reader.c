@@ -14,7 +14,10 @@
  *
  *	  One row group is decoded at a time, every column, in a memory
  *	  context reset between row groups.  Fetching by TID decodes the row
- *	  group of the row and keeps it (one per backend) for the next fetch.
+ *	  group of the row and keeps it (one per backend) for the next fetch;
+ *	  index fetches (index and bitmap scans, unique checks) keep one per
+ *	  scan, with its deletions for the scan's snapshot.  Index builds read
+ *	  the rows a snapshot sees, then the recently deleted ones.
  *
  * IDENTIFICATION
  *	  src/tam/reader.c

@@ -8,7 +8,11 @@
  *	  TopTransactionContext.  Each buffered row already has its row number
  *	  (and so its TID): numbers are reserved on the metapage, 64 (or a COPY
  *	  batch) at first and doubling, and a buffer grows its range in place
- *	  while no other backend reserved in between.
+ *	  while no other backend reserved in between.  For a relation with a
+ *	  unique index each reservation is also recorded, in the reserving
+ *	  transaction, in fluss_grid.columnar_reserved: another transaction's
+ *	  unique check that meets the TID of a buffered row learns there whom
+ *	  to wait for (reader.c, fetch_dirty).
  *
  *	  A buffer becomes a row group (its pages plus metadata rows in the
  *	  current transaction) when it is full, at the end of COPY and other
