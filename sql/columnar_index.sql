@@ -13,8 +13,12 @@ CREATE INDEX m_station ON m (station);
 INSERT INTO m SELECT g % 50, '2026-11-01 00:00:00+00'::timestamptz + g * interval '1 s',
                      g / 10.0
   FROM generate_series(0, 4999) g;
--- an index on a populated table
+-- an index on a populated table, never built in parallel
+SET max_parallel_maintenance_workers = 2;
+SET min_parallel_table_scan_size = 0;
 CREATE INDEX m_ts ON m (ts);
+RESET max_parallel_maintenance_workers;
+RESET min_parallel_table_scan_size;
 ANALYZE m;
 
 -- the same queries as index scan, bitmap scan and seq scan

@@ -736,7 +736,10 @@ columnar_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 	}
 }
 
-/* note fluss_columnar relations met while planning */
+/*
+ * note fluss_columnar relations met while planning; no parallel index
+ * builds
+ */
 static void
 columnar_get_relation_info(PlannerInfo *root, Oid relationObjectId,
 						   bool inhparent, RelOptInfo *rel)
@@ -745,6 +748,15 @@ columnar_get_relation_info(PlannerInfo *root, Oid relationObjectId,
 		prev_get_relation_info_hook(root, relationObjectId, inhparent, rel);
 	if (!inhparent && ColumnarIsColumnarRelid(relationObjectId))
 		planning_saw_columnar = true;
+
+	/*
+	 * plan_create_index_workers (the only planning of a Query without a
+	 * join tree; its relation is marked an inheritance parent) must not
+	 * plan a parallel B-tree build: that would need a parallel scan.
+	 */
+	if (root->parse->jointree == NULL &&
+		ColumnarIsColumnarRelid(relationObjectId))
+		rel->rel_parallel_workers = 0;
 }
 
 /*
