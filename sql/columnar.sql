@@ -265,8 +265,8 @@ RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
 
 -- unsupported operations and bad arguments fail clearly
-CREATE INDEX ON c (id);
-ALTER TABLE c ADD PRIMARY KEY (id);
+CREATE INDEX CONCURRENTLY ON c (id);
+CREATE INDEX ON c USING brin (id);
 BEGIN;
 DECLARE back SCROLL CURSOR FOR SELECT id FROM c;
 FETCH 2 FROM back;

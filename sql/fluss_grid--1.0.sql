@@ -1249,6 +1249,16 @@ CREATE TABLE fluss_grid.columnar_deleted (
     PRIMARY KEY (storage_id, row_number)
 );
 
+-- row numbers reserved for rows not yet in a row group, recorded (by the
+-- reserving transaction: MVCC) for relations with a unique index, so that
+-- a unique check of another transaction knows whom to wait for
+CREATE TABLE fluss_grid.columnar_reserved (
+    storage_id   bigint  NOT NULL,
+    first_row    bigint  NOT NULL,
+    row_count    bigint  NOT NULL,
+    PRIMARY KEY (storage_id, first_row)
+);
+
 -- per-relation options, dumped by pg_dump
 CREATE TABLE fluss_grid.columnar_options (
     relid              regclass PRIMARY KEY,
@@ -1258,7 +1268,8 @@ CREATE TABLE fluss_grid.columnar_options (
 SELECT pg_catalog.pg_extension_config_dump('fluss_grid.columnar_options', '');
 
 GRANT SELECT ON fluss_grid.columnar_row_group, fluss_grid.columnar_chunk,
-                fluss_grid.columnar_deleted, fluss_grid.columnar_options TO PUBLIC;
+                fluss_grid.columnar_deleted, fluss_grid.columnar_reserved,
+                fluss_grid.columnar_options TO PUBLIC;
 
 CREATE FUNCTION fluss_grid.columnar_set(rel regclass,
                                         compression_level integer DEFAULT NULL,

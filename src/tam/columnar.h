@@ -182,6 +182,17 @@ extern TM_Result ColumnarCheckRow(Relation rel, uint64 storage_id,
 								  TM_FailureData *tmfd, bool insert,
 								  bool is_update);
 extern double ColumnarCountRows(uint64 storage_id, Snapshot snapshot);
+extern void ColumnarInsertReservation(uint64 storage_id, uint64 first_row,
+									  uint64 count);
+extern TransactionId ColumnarReservationXid(uint64 storage_id, uint64 rownum);
+extern ColumnarRowGroup *ColumnarFindRowGroupDirty(uint64 storage_id,
+												   uint64 rownum, int natts,
+												   TransactionId *xmin);
+extern bool ColumnarRowDeletedDirty(uint64 storage_id, uint64 rownum,
+									TransactionId *xmax);
+extern int64 ColumnarRecentlyDeleted(uint64 storage_id, Snapshot snapshot,
+									 TransactionId oldest_xmin,
+									 uint64 **rownums);
 
 /* compression.c: one column of one row group <-> bytes */
 extern char *ColumnarEncodeChunk(Form_pg_attribute att, Datum *values,
@@ -223,6 +234,26 @@ extern ColumnarBatch *ColumnarLoadRowGroup(Relation rel, TupleDesc desc,
 										   ColumnarRowGroup *rg,
 										   MemoryContext cxt);
 extern void ColumnarResetFetchCache(void);
+
+/* reader.c: fetches for index scans, index builds, bitmap scans */
+typedef struct ColumnarIndexFetchData *ColumnarIndexFetch;
+typedef void (*ColumnarBuildRowCallback) (Relation rel, TupleTableSlot *slot,
+										  bool alive, void *arg);
+extern ColumnarIndexFetch ColumnarIndexFetchBegin(Relation rel);
+extern void ColumnarIndexFetchReset(ColumnarIndexFetch fetch);
+extern void ColumnarIndexFetchEnd(ColumnarIndexFetch fetch);
+extern bool ColumnarIndexFetchRow(ColumnarIndexFetch fetch, ItemPointer tid,
+								  Snapshot snapshot, TupleTableSlot *slot);
+extern double ColumnarIndexBuildScan(Relation rel, Snapshot snapshot,
+									 TransactionId oldest_xmin,
+									 TupleTableSlot *slot,
+									 ColumnarBuildRowCallback callback,
+									 void *arg);
+extern bool ColumnarBitmapNextBlock(TableScanDesc scan,
+									struct TBMIterateResult *tbmres);
+extern bool ColumnarBitmapNextTuple(TableScanDesc scan,
+									struct TBMIterateResult *tbmres,
+									TupleTableSlot *slot);
 
 static inline void
 ColumnarRowNumberToTid(uint64 rownum, ItemPointer tid)

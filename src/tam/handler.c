@@ -9,11 +9,14 @@
  *	  METHOD both ways, column type changes), SET TABLESPACE, VACUUM (no
  *	  space reclaimed yet), VACUUM FULL, ANALYZE, fetches by TID (AFTER
  *	  ROW triggers, UPDATE, TID scans), row locks (exclusive whatever the
- *	  mode).  Everything else fails with ERRCODE_FEATURE_NOT_SUPPORTED
- *	  naming the operation and the access method: indexes, ON CONFLICT, CLUSTER,
- *	  TABLESAMPLE, parallel scans (the planner hook keeps parallel plans
- *	  away from these tables, whose unflushed rows only the writing
- *	  backend can see), UNLOGGED tables.
+ *	  mode), indexes (B-tree and the others but BRIN; index, index-only
+ *	  and bitmap scans; unique checks, primary keys).  Everything else
+ *	  fails with ERRCODE_FEATURE_NOT_SUPPORTED naming the operation and
+ *	  the access method: CREATE INDEX / REINDEX CONCURRENTLY, BRIN,
+ *	  exclusion constraints, ON CONFLICT, CLUSTER, TABLESAMPLE, parallel
+ *	  scans (the planner hook keeps parallel plans away from these tables,
+ *	  whose unflushed rows only the writing backend can see), UNLOGGED
+ *	  tables.
  *
  * IDENTIFICATION
  *	  src/tam/handler.c
@@ -23,28 +26,37 @@
 #include "postgres.h"
 
 #include "access/amapi.h"
+#include "access/brin.h"
 #include "access/heapam.h"
 #include "access/multixact.h"
+#include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/index.h"
+#include "catalog/namespace.h"
 #include "catalog/objectaccess.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
 #include "catalog/storage.h"
 #include "commands/defrem.h"
+#include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "optimizer/plancat.h"
 #include "optimizer/planner.h"
+#include "parser/parsetree.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "storage/predicate.h"
+#include "storage/procarray.h"
 #include "storage/smgr.h"
+#include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/relcache.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
@@ -57,6 +69,7 @@ PG_FUNCTION_INFO_V1(columnar_storage_id);
 static object_access_hook_type prev_object_access_hook = NULL;
 static get_relation_info_hook_type prev_get_relation_info_hook = NULL;
 static planner_hook_type prev_planner_hook = NULL;
+static ProcessUtility_hook_type prev_process_utility_hook = NULL;
 
 /* set while planning when a fluss_columnar relation was seen */
 static bool planning_saw_columnar = false;
@@ -133,27 +146,36 @@ columnar_parallelscan_reinitialize(Relation rel, ParallelTableScanDesc pscan)
 static struct IndexFetchTableData *
 columnar_index_fetch_begin(Relation rel)
 {
-	unsupported("index scan");
+	return (struct IndexFetchTableData *) ColumnarIndexFetchBegin(rel);
 }
 
 static void
 columnar_index_fetch_reset(struct IndexFetchTableData *data)
 {
-	unsupported("index scan");
+	ColumnarIndexFetchReset((ColumnarIndexFetch) data);
 }
 
 static void
 columnar_index_fetch_end(struct IndexFetchTableData *data)
 {
-	unsupported("index scan");
+	ColumnarIndexFetchEnd((ColumnarIndexFetch) data);
 }
 
+/*
+ * columnar_index_fetch_tuple
+ *		A TID is one row version (no HOT chains): never call again.  A row
+ *		is never reported dead to all, so index entries are not killed;
+ *		they stay until a rewrite (VACUUM FULL) rebuilds the indexes.
+ */
 static bool
 columnar_index_fetch_tuple(struct IndexFetchTableData *scan, ItemPointer tid,
 						   Snapshot snapshot, TupleTableSlot *slot,
 						   bool *call_again, bool *all_dead)
 {
-	unsupported("index scan");
+	*call_again = false;
+	if (all_dead)
+		*all_dead = false;
+	return ColumnarIndexFetchRow((ColumnarIndexFetch) scan, tid, snapshot, slot);
 }
 
 static bool
@@ -188,10 +210,15 @@ columnar_tuple_satisfies_snapshot(Relation rel, TupleTableSlot *slot,
 	return found;
 }
 
+/*
+ * columnar_index_delete_tuples
+ *		No index entry is found deletable (bottom-up and simple deletion
+ *		in B-trees do nothing): they stay until a rewrite.
+ */
 static TransactionId
 columnar_index_delete_tuples(Relation rel, TM_IndexDeleteOp *delstate)
 {
-	unsupported("index deletion");
+	return InvalidTransactionId;
 }
 
 static void
@@ -258,7 +285,8 @@ columnar_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 		elog(ERROR, "fluss_columnar relation \"%s\" has no storage",
 			 RelationGetRelationName(rel));
 	*lockmode = LockTupleExclusive;
-	*update_indexes = false;
+	/* the new version has a new TID: every index needs an entry for it */
+	*update_indexes = true;
 	CheckForSerializableConflictIn(rel, NULL, InvalidBlockNumber);
 	result = ColumnarDeleteRow(rel, storage_id, ColumnarTidToRowNumber(otid),
 							   cid, snapshot, wait, tmfd, true);
@@ -452,6 +480,45 @@ columnar_scan_analyze_next_tuple(TableScanDesc scan, TransactionId OldestXmin,
 	return false;
 }
 
+/* what an index build passes from row to row */
+typedef struct ColumnarBuildState
+{
+	Relation	index_rel;
+	IndexInfo  *index_info;
+	EState	   *estate;
+	ExprContext *econtext;
+	ExprState  *predicate;
+	IndexBuildCallback callback;
+	void	   *callback_state;
+} ColumnarBuildState;
+
+/* one row for an index build: predicate, index expressions, callback */
+static void
+columnar_build_row(Relation rel, TupleTableSlot *slot, bool alive, void *arg)
+{
+	ColumnarBuildState *bs = arg;
+	Datum		values[INDEX_MAX_KEYS];
+	bool		isnull[INDEX_MAX_KEYS];
+
+	MemoryContextReset(bs->econtext->ecxt_per_tuple_memory);
+	bs->econtext->ecxt_scantuple = slot;
+	if (bs->predicate != NULL && !ExecQual(bs->predicate, bs->econtext))
+		return;
+	FormIndexDatum(bs->index_info, slot, bs->estate, values, isnull);
+	bs->callback(bs->index_rel, &slot->tts_tid, values, isnull, alive,
+				 bs->callback_state);
+}
+
+/*
+ * columnar_index_build_range_scan
+ *		Build an index (CREATE INDEX, REINDEX, and the rebuilds after
+ *		TRUNCATE and rewrites), under a lock that keeps writers out: the
+ *		rows a fresh snapshot sees, plus the deleted rows older snapshots
+ *		may still see (as dead).  Concurrent builds (they would need
+ *		index_validate_scan), parallel builds, BRIN (its block ranges are
+ *		pages, TIDs here are row numbers) and exclusion constraints are
+ *		refused.
+ */
 static double
 columnar_index_build_range_scan(Relation table_rel, Relation index_rel,
 								struct IndexInfo *index_info, bool allow_sync,
@@ -461,7 +528,44 @@ columnar_index_build_range_scan(Relation table_rel, Relation index_rel,
 								IndexBuildCallback callback,
 								void *callback_state, TableScanDesc scan)
 {
-	unsupported("creating an index");
+	ColumnarBuildState bs;
+	Snapshot	snapshot;
+	TupleTableSlot *slot;
+	double		reltuples;
+
+	if (index_info->ii_Concurrent)
+		unsupported("CREATE INDEX CONCURRENTLY");
+	if (scan != NULL)
+		unsupported("parallel index build");
+	if (index_rel->rd_rel->relam == BRIN_AM_OID)
+		unsupported("BRIN index");
+	if (index_info->ii_ExclusionOps != NULL)
+		unsupported("exclusion constraint");
+	if (start_blockno != 0 || numblocks != InvalidBlockNumber)
+		unsupported("index build over a block range");
+
+	memset(&bs, 0, sizeof(bs));
+	bs.index_rel = index_rel;
+	bs.index_info = index_info;
+	bs.estate = CreateExecutorState();
+	bs.econtext = GetPerTupleExprContext(bs.estate);
+	bs.predicate = ExecPrepareQual(index_info->ii_Predicate, bs.estate);
+	bs.callback = callback;
+	bs.callback_state = callback_state;
+	slot = table_slot_create(table_rel, NULL);
+
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	reltuples = ColumnarIndexBuildScan(table_rel, snapshot,
+									   GetOldestNonRemovableTransactionId(table_rel),
+									   slot, columnar_build_row, &bs);
+	UnregisterSnapshot(snapshot);
+
+	ExecDropSingleTupleTableSlot(slot);
+	FreeExecutorState(bs.estate);
+	/* these may have been pointing to the now-gone estate */
+	index_info->ii_ExpressionsState = NIL;
+	index_info->ii_PredicateState = NULL;
+	return reltuples;
 }
 
 static void
@@ -469,7 +573,7 @@ columnar_index_validate_scan(Relation table_rel, Relation index_rel,
 							 struct IndexInfo *index_info, Snapshot snapshot,
 							 struct ValidateIndexState *state)
 {
-	unsupported("creating an index");
+	unsupported("CREATE INDEX CONCURRENTLY");
 }
 
 static bool
@@ -517,7 +621,7 @@ static bool
 columnar_scan_bitmap_next_block(TableScanDesc scan,
 								struct TBMIterateResult *tbmres)
 {
-	unsupported("bitmap scan");
+	return ColumnarBitmapNextBlock(scan, tbmres);
 }
 
 static bool
@@ -525,7 +629,7 @@ columnar_scan_bitmap_next_tuple(TableScanDesc scan,
 								struct TBMIterateResult *tbmres,
 								TupleTableSlot *slot)
 {
-	unsupported("bitmap scan");
+	return ColumnarBitmapNextTuple(scan, tbmres, slot);
 }
 
 static bool
@@ -632,7 +736,10 @@ columnar_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 	}
 }
 
-/* note fluss_columnar relations met while planning */
+/*
+ * note fluss_columnar relations met while planning; no parallel index
+ * builds
+ */
 static void
 columnar_get_relation_info(PlannerInfo *root, Oid relationObjectId,
 						   bool inhparent, RelOptInfo *rel)
@@ -641,6 +748,15 @@ columnar_get_relation_info(PlannerInfo *root, Oid relationObjectId,
 		prev_get_relation_info_hook(root, relationObjectId, inhparent, rel);
 	if (!inhparent && ColumnarIsColumnarRelid(relationObjectId))
 		planning_saw_columnar = true;
+
+	/*
+	 * plan_create_index_workers (the only planning of a Query without a
+	 * join tree; its relation is marked an inheritance parent) must not
+	 * plan a parallel B-tree build: that would need a parallel scan.
+	 */
+	if (root->parse->jointree == NULL &&
+		ColumnarIsColumnarRelid(relationObjectId))
+		rel->rel_parallel_workers = 0;
 }
 
 /*
@@ -662,6 +778,25 @@ columnar_planner(Query *parse, const char *query_string, int cursorOptions,
 	 * again is first made from a copy.
 	 */
 	Query	   *first = (cursorOptions & CURSOR_OPT_PARALLEL_OK) ? copyObject(parse) : parse;
+
+	/*
+	 * Refused before planning: ON CONFLICT on a relation with indexes
+	 * needs speculative insertion (without indexes it is a plain INSERT).
+	 */
+	if (parse->onConflict != NULL && parse->resultRelation > 0)
+	{
+		Oid			relid = rt_fetch(parse->resultRelation, parse->rtable)->relid;
+
+		if (ColumnarIsColumnarRelid(relid))
+		{
+			Relation	rel = table_open(relid, NoLock);
+			bool		indexed = RelationGetIndexList(rel) != NIL;
+
+			table_close(rel, NoLock);
+			if (indexed)
+				unsupported("INSERT ... ON CONFLICT");
+		}
+	}
 
 	planning_saw_columnar = false;
 	PG_TRY();
@@ -692,6 +827,65 @@ columnar_planner(Query *parse, const char *query_string, int cursorOptions,
 	return result;
 }
 
+/* whether the REINDEX options ask for CONCURRENTLY */
+static bool
+reindex_concurrently(ReindexStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->params)
+	{
+		DefElem    *opt = lfirst(lc);
+
+		if (strcmp(opt->defname, "concurrently") == 0 && defGetBoolean(opt))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * columnar_process_utility
+ *		CREATE INDEX CONCURRENTLY and REINDEX CONCURRENTLY of a
+ *		fluss_columnar relation are refused before they begin (a refusal
+ *		from the build would leave an invalid index behind).  REINDEX
+ *		SCHEMA / DATABASE CONCURRENTLY meet the refusal of the build.
+ */
+static void
+columnar_process_utility(PlannedStmt *pstmt, const char *queryString,
+						 bool readOnlyTree, ProcessUtilityContext context,
+						 ParamListInfo params, QueryEnvironment *queryEnv,
+						 DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *stmt = pstmt->utilityStmt;
+
+	if (IsA(stmt, IndexStmt) && ((IndexStmt *) stmt)->concurrent)
+	{
+		Oid			relid = RangeVarGetRelid(((IndexStmt *) stmt)->relation,
+											 NoLock, true);
+
+		if (OidIsValid(relid) && ColumnarIsColumnarRelid(relid))
+			unsupported("CREATE INDEX CONCURRENTLY");
+	}
+	else if (IsA(stmt, ReindexStmt) && reindex_concurrently((ReindexStmt *) stmt) &&
+			 ((ReindexStmt *) stmt)->relation != NULL)
+	{
+		ReindexStmt *r = (ReindexStmt *) stmt;
+		Oid			relid = RangeVarGetRelid(r->relation, NoLock, true);
+
+		if (OidIsValid(relid) && r->kind == REINDEX_OBJECT_INDEX)
+			relid = IndexGetRelation(relid, true);
+		if (OidIsValid(relid) && ColumnarIsColumnarRelid(relid))
+			unsupported("REINDEX CONCURRENTLY");
+	}
+
+	if (prev_process_utility_hook)
+		prev_process_utility_hook(pstmt, queryString, readOnlyTree, context,
+								  params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+}
+
 /*
  * TamInit
  *		Install the hooks and transaction callbacks of the access method.
@@ -705,6 +899,8 @@ TamInit(void)
 	get_relation_info_hook = columnar_get_relation_info;
 	prev_planner_hook = planner_hook;
 	planner_hook = columnar_planner;
+	prev_process_utility_hook = ProcessUtility_hook;
+	ProcessUtility_hook = columnar_process_utility;
 	ColumnarWriterInit();
 }
 

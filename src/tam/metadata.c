@@ -12,6 +12,9 @@
  *	                      count, CRC-32C, least and greatest value)
  *	  columnar_deleted    one row per deleted row (storage id, row number,
  *	                      whether an UPDATE deleted it)
+ *	  columnar_reserved   one row per range of row numbers reserved for rows
+ *	                      not yet in a row group, for relations with a
+ *	                      unique index (storage id, first row, row count)
  *	  columnar_options    compression level and row-group size per relation
  *	                      (kept by pg_dump)
  *
@@ -74,6 +77,12 @@
 #define Anum_del_storage_id 1
 #define Anum_del_row_number 2
 #define Anum_del_updated 3
+
+/* columns of fluss_grid.columnar_reserved */
+#define Natts_res 3
+#define Anum_res_storage_id 1
+#define Anum_res_first_row 2
+#define Anum_res_row_count 3
 
 /* columns of fluss_grid.columnar_options */
 #define Natts_opt 3
@@ -434,6 +443,7 @@ ColumnarDeleteStorageMetadata(uint64 storage_id)
 	delete_by_storage("columnar_row_group", "columnar_row_group_pkey", storage_id);
 	delete_by_storage("columnar_chunk", "columnar_chunk_pkey", storage_id);
 	delete_by_storage("columnar_deleted", "columnar_deleted_pkey", storage_id);
+	delete_by_storage("columnar_reserved", "columnar_reserved_pkey", storage_id);
 }
 
 /*
@@ -643,4 +653,205 @@ ColumnarCountRows(uint64 storage_id, Snapshot snapshot)
 	systable_endscan(scan);
 	table_close(rgrel, AccessShareLock);
 	return rows;
+}
+
+/*
+ * ColumnarInsertReservation
+ *		Record, in the current transaction, that it reserved count row
+ *		numbers from first_row of storage_id.  Another transaction's unique
+ *		check meeting an index entry of such a row, which is in this
+ *		backend's write buffer only, learns from it whom to wait for.
+ */
+void
+ColumnarInsertReservation(uint64 storage_id, uint64 first_row, uint64 count)
+{
+	Relation	rel = table_open(meta_relid("columnar_reserved", false),
+								 RowExclusiveLock);
+	Datum		values[Natts_res];
+	bool		nulls[Natts_res] = {false, false, false};
+
+	values[Anum_res_storage_id - 1] = Int64GetDatum((int64) storage_id);
+	values[Anum_res_first_row - 1] = Int64GetDatum((int64) first_row);
+	values[Anum_res_row_count - 1] = Int64GetDatum((int64) count);
+	CatalogTupleInsert(rel, heap_form_tuple(RelationGetDescr(rel), values, nulls));
+	table_close(rel, RowExclusiveLock);
+}
+
+/*
+ * ColumnarReservationXid
+ *		The transaction, still in progress and not this one, that reserved
+ *		rownum of storage_id; InvalidTransactionId if none did, or if it
+ *		ended (committed rows are in row groups, aborted ones nowhere).
+ */
+TransactionId
+ColumnarReservationXid(uint64 storage_id, uint64 rownum)
+{
+	Relation	rel = table_open(meta_relid("columnar_reserved", false),
+								 AccessShareLock);
+	Relation	idx = index_open(meta_relid("columnar_reserved_pkey", false),
+								 AccessShareLock);
+	SnapshotData dirty;
+	SysScanDesc scan;
+	ScanKeyData keys[2];
+	HeapTuple	tup;
+	TransactionId result = InvalidTransactionId;
+
+	InitDirtySnapshot(dirty);
+	ScanKeyInit(&keys[0], Anum_res_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	ScanKeyInit(&keys[1], Anum_res_first_row, BTLessEqualStrategyNumber, F_INT8LE,
+				Int64GetDatum((int64) rownum));
+	scan = systable_beginscan_ordered(rel, idx, &dirty, 2, keys);
+	if (HeapTupleIsValid(tup = systable_getnext_ordered(scan, BackwardScanDirection)))
+	{
+		Datum		values[Natts_res];
+		bool		nulls[Natts_res];
+		TransactionId xmin = dirty.xmin;
+
+		heap_deform_tuple(tup, RelationGetDescr(rel), values, nulls);
+		if (rownum < (uint64) DatumGetInt64(values[Anum_res_first_row - 1]) +
+			(uint64) DatumGetInt64(values[Anum_res_row_count - 1]))
+			result = xmin;
+	}
+	systable_endscan_ordered(scan);
+	index_close(idx, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+/*
+ * ColumnarFindRowGroupDirty
+ *		As ColumnarFindRowGroup for a dirty snapshot: the row group holding
+ *		rownum written by a committed transaction, this one or one still in
+ *		progress, whose id goes to *xmin (InvalidTransactionId otherwise).
+ */
+ColumnarRowGroup *
+ColumnarFindRowGroupDirty(uint64 storage_id, uint64 rownum, int natts,
+						  TransactionId *xmin)
+{
+	Relation	rgrel = table_open(meta_relid("columnar_row_group", false),
+								   AccessShareLock);
+	Relation	idx = index_open(meta_relid("columnar_row_group_pkey", false),
+								 AccessShareLock);
+	SnapshotData dirty;
+	SnapshotData dirty_chunks;
+	SysScanDesc scan;
+	ScanKeyData keys[2];
+	HeapTuple	tup;
+	ColumnarRowGroup *rg = NULL;
+
+	*xmin = InvalidTransactionId;
+	InitDirtySnapshot(dirty);
+	ScanKeyInit(&keys[0], Anum_rg_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	ScanKeyInit(&keys[1], Anum_rg_first_row, BTLessEqualStrategyNumber, F_INT8LE,
+				Int64GetDatum((int64) rownum));
+	scan = systable_beginscan_ordered(rgrel, idx, &dirty, 2, keys);
+	if (HeapTupleIsValid(tup = systable_getnext_ordered(scan, BackwardScanDirection)))
+	{
+		ColumnarRowGroup *cand = row_group_from_tuple(rgrel, tup, natts);
+
+		if (rownum < cand->first_row + cand->row_count)
+		{
+			rg = cand;
+			*xmin = dirty.xmin;
+		}
+	}
+	systable_endscan_ordered(scan);
+	index_close(idx, AccessShareLock);
+	table_close(rgrel, AccessShareLock);
+	if (rg)
+	{
+		InitDirtySnapshot(dirty_chunks);
+		read_chunks(rg, &dirty_chunks);
+	}
+	return rg;
+}
+
+/*
+ * ColumnarRowDeletedDirty
+ *		Whether a deletion of rownum was committed or made by this
+ *		transaction (true), or is being made by another transaction still
+ *		in progress (false, its id in *xmax), or none is recorded (false).
+ */
+bool
+ColumnarRowDeletedDirty(uint64 storage_id, uint64 rownum, TransactionId *xmax)
+{
+	Relation	rel = table_open(meta_relid("columnar_deleted", false),
+								 AccessShareLock);
+	SnapshotData dirty;
+	SysScanDesc scan;
+	ScanKeyData keys[2];
+	HeapTuple	tup;
+	bool		deleted = false;
+
+	*xmax = InvalidTransactionId;
+	InitDirtySnapshot(dirty);
+	ScanKeyInit(&keys[0], Anum_del_storage_id, BTEqualStrategyNumber,
+				F_INT8EQ, Int64GetDatum((int64) storage_id));
+	ScanKeyInit(&keys[1], Anum_del_row_number, BTEqualStrategyNumber,
+				F_INT8EQ, Int64GetDatum((int64) rownum));
+	scan = systable_beginscan(rel, meta_relid("columnar_deleted_pkey", false),
+							  true, &dirty, 2, keys);
+	if (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		if (TransactionIdIsValid(dirty.xmin))
+			*xmax = dirty.xmin;
+		else
+			deleted = true;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return deleted;
+}
+
+/*
+ * ColumnarRecentlyDeleted
+ *		The row numbers of storage_id whose deletion snapshot sees but some
+ *		transaction may not: made by this transaction, or by one not older
+ *		than oldest_xmin.  An index build indexes these rows as dead, for
+ *		the older snapshots that may still read them through the index.
+ *		Returns how many, their numbers in *rownums.
+ */
+int64
+ColumnarRecentlyDeleted(uint64 storage_id, Snapshot snapshot,
+						TransactionId oldest_xmin, uint64 **rownums)
+{
+	Relation	rel = table_open(meta_relid("columnar_deleted", false),
+								 AccessShareLock);
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	int64		n = 0;
+	int64		max = 64;
+
+	*rownums = palloc(sizeof(uint64) * max);
+	ScanKeyInit(&key, Anum_del_storage_id, BTEqualStrategyNumber,
+				F_INT8EQ, Int64GetDatum((int64) storage_id));
+	scan = systable_beginscan(rel, meta_relid("columnar_deleted_pkey", false),
+							  true, snapshot, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		TransactionId xmin = HeapTupleHeaderGetXmin(tup->t_data);
+		bool		isnull;
+
+		if (!TransactionIdIsCurrentTransactionId(xmin) &&
+			TransactionIdIsNormal(xmin) &&
+			TransactionIdPrecedes(xmin, oldest_xmin))
+			continue;
+		if (!TransactionIdIsCurrentTransactionId(xmin) &&
+			!TransactionIdIsNormal(xmin))
+			continue;			/* frozen: old */
+		if (n == max)
+		{
+			max *= 2;
+			*rownums = repalloc_huge(*rownums, sizeof(uint64) * max);
+		}
+		(*rownums)[n++] = (uint64) DatumGetInt64(heap_getattr(tup, Anum_del_row_number,
+															  RelationGetDescr(rel),
+															  &isnull));
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return n;
 }

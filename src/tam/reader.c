@@ -14,7 +14,10 @@
  *
  *	  One row group is decoded at a time, every column, in a memory
  *	  context reset between row groups.  Fetching by TID decodes the row
- *	  group of the row and keeps it (one per backend) for the next fetch.
+ *	  group of the row and keeps it (one per backend) for the next fetch;
+ *	  index fetches (index and bitmap scans, unique checks) keep one per
+ *	  scan, with its deletions for the scan's snapshot.  Index builds read
+ *	  the rows a snapshot sees, then the recently deleted ones.
  *
  * IDENTIFICATION
  *	  src/tam/reader.c
@@ -28,6 +31,7 @@
 #include "access/relscan.h"
 #include "access/xact.h"
 #include "executor/tuptable.h"
+#include "nodes/tidbitmap.h"
 #include "miscadmin.h"
 #include "storage/predicate.h"
 #include "utils/memutils.h"
@@ -49,6 +53,8 @@ typedef struct ColumnarScanDescData
 	ColumnarBatch *batch;
 	int32		pos;
 	TupleDesc	desc;			/* of the slot rows are returned in */
+	ColumnarIndexFetch bitmap_fetch;	/* bitmap scans: their fetches */
+	int			bitmap_pos;		/* next offset of the bitmap's block */
 } ColumnarScanDescData;
 
 typedef ColumnarScanDescData *ColumnarScanDesc;
@@ -359,7 +365,8 @@ ColumnarBeginScan(Relation rel, Snapshot snapshot, int nkeys,
 	scan->batch_cxt = AllocSetContextCreate(cxt, "fluss_columnar row group",
 											ALLOCSET_DEFAULT_SIZES);
 	scan->storage_id = ColumnarStorageId(rel, false);
-	if (scan->storage_id != 0)
+	/* a bitmap scan fetches its rows by TID */
+	if (scan->storage_id != 0 && !(flags & SO_TYPE_BITMAPSCAN))
 		scan->row_groups = ColumnarReadRowGroups(scan->storage_id, snapshot,
 												 RelationGetDescr(rel)->natts);
 	if (IsMVCCSnapshot(snapshot))
@@ -586,4 +593,358 @@ ColumnarFetchRow(Relation rel, ItemPointer tid, Snapshot snapshot,
 	slot->tts_tid = *tid;
 	slot->tts_tableOid = RelationGetRelid(rel);
 	return true;
+}
+
+/* ------------------------------------------------------------------------
+ * Fetches for index scans
+ *
+ * An index scan (and a bitmap heap scan, and a unique check) fetches rows
+ * by TID through a ColumnarIndexFetch, which keeps the row group of the
+ * last row fetched: decoded, with which of its rows are deleted for the
+ * snapshot of the last fetch.  An index scan by time, whose TIDs come in
+ * runs from one row group, decodes each row group once per run.
+ * ------------------------------------------------------------------------
+ */
+typedef struct ColumnarIndexFetchData
+{
+	IndexFetchTableData base;
+	MemoryContext cxt;			/* the row group kept; reset between them */
+	uint64		storage_id;		/* of the row group kept */
+	ColumnarBatch *batch;		/* decoded row group, or NULL */
+	ColumnarRowGroup *own;		/* when this transaction wrote it */
+	/* visibility of the kept row group for one MVCC snapshot */
+	Snapshot	vis_snapshot;	/* NULL: not known */
+	CommandId	vis_curcid;
+	bool		vis_rg;			/* the snapshot sees the row group */
+	bool	   *vis_deleted;	/* [row]; NULL: none deleted */
+} ColumnarIndexFetchData;
+
+static bool fetch_dirty(ColumnarIndexFetch fetch, uint64 storage_id,
+						uint64 rownum, ItemPointer tid, Snapshot snapshot,
+						TupleTableSlot *slot);
+
+ColumnarIndexFetch
+ColumnarIndexFetchBegin(Relation rel)
+{
+	ColumnarIndexFetch fetch = palloc0(sizeof(ColumnarIndexFetchData));
+
+	fetch->base.rel = rel;
+	fetch->cxt = AllocSetContextCreate(CurrentMemoryContext,
+									   "fluss_columnar index fetch",
+									   ALLOCSET_DEFAULT_SIZES);
+	return fetch;
+}
+
+void
+ColumnarIndexFetchReset(ColumnarIndexFetch fetch)
+{
+	/* the snapshot may change at a rescan; the decoded rows do not */
+	fetch->vis_snapshot = NULL;
+}
+
+void
+ColumnarIndexFetchEnd(ColumnarIndexFetch fetch)
+{
+	MemoryContextDelete(fetch->cxt);
+	pfree(fetch);
+}
+
+/* keep rg (decoded for desc) in fetch, decoding it unless already kept */
+static void
+keep_row_group(ColumnarIndexFetch fetch, Relation rel, TupleDesc desc,
+			   uint64 storage_id, ColumnarRowGroup *rg, bool own)
+{
+	if (fetch->batch == NULL || fetch->storage_id != storage_id ||
+		fetch->batch->first_row != rg->first_row ||
+		fetch->batch->natts != desc->natts)
+	{
+		MemoryContextReset(fetch->cxt);
+		fetch->batch = NULL;
+		fetch->vis_snapshot = NULL;
+		fetch->vis_deleted = NULL;
+		elog(DEBUG1, "fluss_columnar index fetch decodes row group %lld of \"%s\"",
+			 (long long) rg->row_group, RelationGetRelationName(rel));
+		fetch->batch = ColumnarLoadRowGroup(rel, desc, rg, fetch->cxt);
+		fetch->storage_id = storage_id;
+	}
+	/* own row groups live in TopTransactionContext, as long as the scan */
+	fetch->own = own ? rg : NULL;
+}
+
+/* store row r of the kept row group in slot */
+static void
+store_kept_row(ColumnarIndexFetch fetch, int32 r, ItemPointer tid,
+			   TupleTableSlot *slot)
+{
+	ColumnarBatch *b = fetch->batch;
+	int			i;
+
+	ExecClearTuple(slot);
+	for (i = 0; i < b->natts; i++)
+	{
+		slot->tts_values[i] = b->values[i][r];
+		slot->tts_isnull[i] = b->isnull[i][r];
+	}
+	ExecStoreVirtualTuple(slot);
+	/* the kept row group goes at the next fetch: the slot needs a copy */
+	ExecMaterializeSlot(slot);
+	slot->tts_tid = *tid;
+	slot->tts_tableOid = RelationGetRelid(fetch->base.rel);
+}
+
+/* the row group this transaction wrote holding rownum, or NULL */
+static ColumnarRowGroup *
+own_row_group(uint64 storage_id, uint64 rownum)
+{
+	ListCell   *lc;
+
+	foreach(lc, ColumnarFlushedRowGroups(storage_id))
+	{
+		ColumnarRowGroup *own = lfirst(lc);
+
+		if (rownum >= own->first_row && rownum < own->first_row + own->row_count)
+			return own;
+	}
+	return NULL;
+}
+
+/* whether rownum is in one of this backend's write buffers */
+static bool
+in_write_buffer(uint64 storage_id, uint64 rownum)
+{
+	ColumnarWriteBuffer *buf;
+
+	for (buf = ColumnarPendingBuffers(); buf; buf = buf->next)
+		if (buf->storage_id == storage_id && rownum >= buf->first_row &&
+			rownum < buf->first_row + buf->nrows)
+			return true;
+	return false;
+}
+
+/*
+ * ColumnarIndexFetchRow
+ *		The row at tid if snapshot sees it, into slot, through the row
+ *		group fetch keeps.  With a dirty snapshot (unique checks), a row
+ *		another transaction in progress inserted, or is deleting, is seen
+ *		and that transaction's id set in the snapshot's xmin (or xmax), as
+ *		heap does, so that the caller waits for it.
+ */
+bool
+ColumnarIndexFetchRow(ColumnarIndexFetch fetch, ItemPointer tid,
+					  Snapshot snapshot, TupleTableSlot *slot)
+{
+	Relation	rel = fetch->base.rel;
+	TupleDesc	desc = slot->tts_tupleDescriptor;
+	uint64		storage_id = ColumnarStorageId(rel, false);
+	uint64		rownum;
+	ColumnarBatch *b = fetch->batch;
+	int32		r;
+
+	if (snapshot->snapshot_type == SNAPSHOT_DIRTY)
+	{
+		snapshot->xmin = snapshot->xmax = InvalidTransactionId;
+		snapshot->speculativeToken = 0;
+	}
+	if (storage_id == 0 || !ItemPointerIsValid(tid) ||
+		ItemPointerGetOffsetNumberNoCheck(tid) > COLUMNAR_ROWS_PER_BLOCK)
+		return false;
+	rownum = ColumnarTidToRowNumber(tid);
+
+	/* rows still buffered: as any fetch by TID (not kept) */
+	if (in_write_buffer(storage_id, rownum))
+		return ColumnarFetchRow(rel, tid, snapshot, slot);
+	if (snapshot->snapshot_type == SNAPSHOT_DIRTY)
+		return fetch_dirty(fetch, storage_id, rownum, tid, snapshot, slot);
+
+	if (!(IsMVCCSnapshot(snapshot) && b != NULL &&
+		  fetch->storage_id == storage_id && b->natts == desc->natts &&
+		  rownum >= b->first_row && rownum < b->first_row + b->nrows &&
+		  fetch->vis_snapshot == snapshot &&
+		  fetch->vis_curcid == snapshot->curcid))
+	{
+		/* another row group, or another snapshot: look the row up */
+		ColumnarRowGroup *rg = own_row_group(storage_id, rownum);
+		bool		own = (rg != NULL);
+
+		if (rg == NULL)
+			rg = ColumnarFindRowGroup(storage_id, rownum, snapshot, desc->natts);
+		if (rg == NULL)
+			return false;
+		keep_row_group(fetch, rel, desc, storage_id, rg, own);
+		b = fetch->batch;
+		fetch->vis_snapshot = NULL;
+		if (IsMVCCSnapshot(snapshot))
+		{
+			MemoryContext old = MemoryContextSwitchTo(fetch->cxt);
+
+			if (fetch->vis_deleted)
+				pfree(fetch->vis_deleted);
+			fetch->vis_deleted = ColumnarReadDeletions(storage_id, b->first_row,
+													   b->nrows, snapshot);
+			MemoryContextSwitchTo(old);
+			fetch->vis_snapshot = snapshot;
+			fetch->vis_curcid = snapshot->curcid;
+		}
+		else
+		{
+			/* other snapshots: this row only, not kept */
+			r = (int32) (rownum - b->first_row);
+			if (fetch->own &&
+				!own_row_visible(snapshot, ColumnarRowGroupCid(fetch->own, r)))
+				return false;
+			if (snapshot != SnapshotAny &&
+				ColumnarRowDeleted(storage_id, rownum, snapshot))
+				return false;
+			store_kept_row(fetch, r, tid, slot);
+			return true;
+		}
+	}
+	r = (int32) (rownum - b->first_row);
+	if (fetch->own && !own_row_visible(snapshot, ColumnarRowGroupCid(fetch->own, r)))
+		return false;
+	if (fetch->vis_deleted && fetch->vis_deleted[r])
+		return false;
+	store_kept_row(fetch, r, tid, slot);
+	return true;
+}
+
+/* ColumnarIndexFetchRow with a dirty snapshot, for a row not buffered */
+static bool
+fetch_dirty(ColumnarIndexFetch fetch, uint64 storage_id, uint64 rownum,
+			ItemPointer tid, Snapshot snapshot, TupleTableSlot *slot)
+{
+	Relation	rel = fetch->base.rel;
+	TupleDesc	desc = slot->tts_tupleDescriptor;
+	ColumnarRowGroup *rg = own_row_group(storage_id, rownum);
+	TransactionId xmin = InvalidTransactionId;
+	TransactionId xmax;
+	bool		own = (rg != NULL);
+
+	if (rg == NULL)
+		rg = ColumnarFindRowGroupDirty(storage_id, rownum, desc->natts, &xmin);
+	if (rg == NULL)
+	{
+		/*
+		 * In no row group: in another backend's write buffer if a
+		 * transaction in progress reserved its number; its values are
+		 * unknown here, so the row is all NULLs.  Only unique checks get
+		 * that far, and they wait for that transaction, then look again.
+		 */
+		xmin = ColumnarReservationXid(storage_id, rownum);
+		if (!TransactionIdIsValid(xmin))
+			return false;
+		snapshot->xmin = xmin;
+		ExecStoreAllNullTuple(slot);
+		slot->tts_tid = *tid;
+		slot->tts_tableOid = RelationGetRelid(rel);
+		return true;
+	}
+	keep_row_group(fetch, rel, desc, storage_id, rg, own);
+	fetch->vis_snapshot = NULL;
+	if (TransactionIdIsValid(xmin))
+		snapshot->xmin = xmin;	/* only its writer can have deleted it */
+	else
+	{
+		if (ColumnarRowDeletedDirty(storage_id, rownum, &xmax))
+			return false;
+		snapshot->xmax = xmax;
+	}
+	store_kept_row(fetch, (int32) (rownum - rg->first_row), tid, slot);
+	return true;
+}
+
+/* ------------------------------------------------------------------------
+ * Index builds
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * ColumnarIndexBuildScan
+ *		Call callback for every row of rel an index built now must hold:
+ *		the rows snapshot sees (alive), and the rows whose deletion it sees
+ *		but an older snapshot may not (not alive: in the index for those
+ *		snapshots, left out of uniqueness).  Returns the number of alive
+ *		rows.
+ */
+double
+ColumnarIndexBuildScan(Relation rel, Snapshot snapshot,
+					   TransactionId oldest_xmin, TupleTableSlot *slot,
+					   ColumnarBuildRowCallback callback, void *arg)
+{
+	TableScanDesc scan = table_beginscan(rel, snapshot, 0, NULL);
+	uint64		storage_id = ColumnarStorageId(rel, false);
+	double		alive = 0;
+
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		CHECK_FOR_INTERRUPTS();
+		callback(rel, slot, true, arg);
+		alive += 1;
+	}
+	table_endscan(scan);
+
+	if (storage_id != 0)
+	{
+		uint64	   *rownums;
+		int64		n = ColumnarRecentlyDeleted(storage_id, snapshot, oldest_xmin,
+											   &rownums);
+		ColumnarIndexFetch fetch = ColumnarIndexFetchBegin(rel);
+		int64		i;
+
+		for (i = 0; i < n; i++)
+		{
+			ItemPointerData tid;
+
+			CHECK_FOR_INTERRUPTS();
+			ColumnarRowNumberToTid(rownums[i], &tid);
+			if (ColumnarIndexFetchRow(fetch, &tid, SnapshotAny, slot))
+				callback(rel, slot, false, arg);
+		}
+		ColumnarIndexFetchEnd(fetch);
+		pfree(rownums);
+	}
+	return alive;
+}
+
+/* ------------------------------------------------------------------------
+ * Bitmap heap scans: the TIDs of each "block" fetched one by one
+ * ------------------------------------------------------------------------
+ */
+bool
+ColumnarBitmapNextBlock(TableScanDesc sscan, struct TBMIterateResult *tbmres)
+{
+	ColumnarScanDesc scan = (ColumnarScanDesc) sscan;
+
+	if (scan->bitmap_fetch == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(scan->scan_cxt);
+
+		scan->bitmap_fetch = ColumnarIndexFetchBegin(sscan->rs_rd);
+		MemoryContextSwitchTo(old);
+	}
+	scan->bitmap_pos = 0;
+	/* a block of row numbers past the last reserved one holds nothing */
+	return (uint64) tbmres->blockno * COLUMNAR_ROWS_PER_BLOCK < COLUMNAR_MAX_ROW_NUMBER;
+}
+
+bool
+ColumnarBitmapNextTuple(TableScanDesc sscan, struct TBMIterateResult *tbmres,
+						TupleTableSlot *slot)
+{
+	ColumnarScanDesc scan = (ColumnarScanDesc) sscan;
+	int			count = tbmres->ntuples >= 0 ? tbmres->ntuples : COLUMNAR_ROWS_PER_BLOCK;
+
+	while (scan->bitmap_pos < count)
+	{
+		ItemPointerData tid;
+		OffsetNumber off = tbmres->ntuples >= 0 ?
+			tbmres->offsets[scan->bitmap_pos] : (OffsetNumber) (scan->bitmap_pos + 1);
+
+		scan->bitmap_pos++;
+		CHECK_FOR_INTERRUPTS();
+		ItemPointerSet(&tid, tbmres->blockno, off);
+		if (ColumnarIndexFetchRow(scan->bitmap_fetch, &tid, sscan->rs_snapshot, slot))
+			return true;
+	}
+	return false;
 }

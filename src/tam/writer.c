@@ -8,7 +8,11 @@
  *	  TopTransactionContext.  Each buffered row already has its row number
  *	  (and so its TID): numbers are reserved on the metapage, 64 (or a COPY
  *	  batch) at first and doubling, and a buffer grows its range in place
- *	  while no other backend reserved in between.
+ *	  while no other backend reserved in between.  For a relation with a
+ *	  unique index each reservation is also recorded, in the reserving
+ *	  transaction, in fluss_grid.columnar_reserved: another transaction's
+ *	  unique check that meets the TID of a buffered row learns there whom
+ *	  to wait for (reader.c, fetch_dirty).
  *
  *	  A buffer becomes a row group (its pages plus metadata rows in the
  *	  current transaction) when it is full, at the end of COPY and other
@@ -36,11 +40,14 @@
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/xact.h"
+#include "catalog/pg_index.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "storage/predicate.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/relcache.h"
+#include "utils/syscache.h"
 
 #include "tam/columnar.h"
 
@@ -63,6 +70,7 @@ static ColumnarWriteBuffer *get_buffer(Relation rel, uint64 storage_id);
 static void flush_buffer(Relation rel, ColumnarWriteBuffer *buf);
 static void flush_or_drop(ColumnarWriteBuffer *buf);
 static void unlink_buffer(ColumnarWriteBuffer *buf);
+static bool has_unique_index(Relation rel);
 
 /*
  * ColumnarWriterInit
@@ -120,6 +128,32 @@ get_buffer(Relation rel, uint64 storage_id)
 	buf->next = buffers;
 	buffers = buf;
 	return buf;
+}
+
+/* whether rel has a unique index (or a primary key) */
+static bool
+has_unique_index(Relation rel)
+{
+	List	   *indexes;
+	ListCell   *lc;
+	bool		result = false;
+
+	if (!rel->rd_rel->relhasindex)
+		return false;
+	indexes = RelationGetIndexList(rel);
+	foreach(lc, indexes)
+	{
+		HeapTuple	tup = SearchSysCache1(INDEXRELID,
+										  ObjectIdGetDatum(lfirst_oid(lc)));
+
+		if (!HeapTupleIsValid(tup))
+			continue;
+		if (((Form_pg_index) GETSTRUCT(tup))->indisunique)
+			result = true;
+		ReleaseSysCache(tup);
+	}
+	list_free(indexes);
+	return result;
 }
 
 /*
@@ -181,6 +215,8 @@ ColumnarInsert(Relation rel, TupleTableSlot *slot, CommandId cid, int32 coming)
 			buf->first_row = start;
 		}
 		buf->reserved_end = start + want;
+		if (has_unique_index(rel))
+			ColumnarInsertReservation(storage_id, start, want);
 	}
 
 	slot_getallattrs(slot);

@@ -38,6 +38,11 @@
 #         a BRIN index on ts (target <= 1.0x).  Below one hour of data the
 #         window shrinks to 1/60 of the data (smoke mode: a second).  The
 #         heap's parallel sequential scan at the default is reported too.
+#     4i. with --index: the same range through a B-tree index on ts of each
+#         table (enable_seqscan off, parallel workers off; plans shown),
+#         columnar vs heap (report only), and the CREATE INDEX times (wall
+#         clock around psql) and index sizes.  The indexes are dropped
+#         before figure 5.
 #      5. DELETE of 1,000 scattered rows, then UPDATE of 1,000 other
 #         scattered rows (load_mw + 1), each picked by (station_id, ts) from
 #         a key table (hash semi join), columnar vs heap, CHECKPOINT before
@@ -49,7 +54,7 @@
 #
 # Usage: test/bench/bench_columnar.sh [--rows N] [--runs K] [--port P]
 #            [--build] [--keep] [--out FILE] [--query-runs Q]
-#            [--pg-conf LINE]...
+#            [--pg-conf LINE]... [--index]
 #   --rows N    rows of canonical data (default 5040000); N < 1000000 is
 #               smoke mode: --rows 50000 --runs 1 finishes in well under a
 #               minute
@@ -64,6 +69,7 @@
 #   --keep      leave the cluster and data directory behind (path printed)
 #   --out FILE  also write the markdown report to FILE
 #   --pg-conf LINE    extra postgresql.conf line, repeatable (e.g. "jit = off")
+#   --index     also measure figure 4i (a B-tree index on ts, both tables)
 #
 set -euo pipefail
 
@@ -79,6 +85,7 @@ QRUNS=
 PORT=55434
 BUILD=false
 KEEP=false
+INDEX=false
 OUT=
 PGCONF=
 
@@ -103,6 +110,7 @@ while [ $# -gt 0 ]; do
 		--pg-conf=*) PGCONF+="${1#--pg-conf=}"$'\n' ;;
 		--build) BUILD=true ;;
 		--keep) KEEP=true ;;
+		--index) INDEX=true ;;
 		-h | --help)
 			awk 'NR > 1 && !/^#/ {exit} NR > 1' "$0" | sed 's/^# \{0,1\}//'
 			exit 0
@@ -458,6 +466,35 @@ RQ_BRIN_RATIO=$(calc "$RQ_COL2 / $RQ_HEAP_BRIN")
 log "  heap seq $RQ_HEAP_SEQ ms, heap BRIN $RQ_HEAP_BRIN ms, columnar $RQ_COL / $RQ_COL2 ms; results $RQ_SAME"
 # figure 5 compares the bare tables
 q fg -c "DROP INDEX grid_heap_ts_brin" >/dev/null
+ROW_4I=
+DETAIL_4I=
+if $INDEX; then
+	log "figure 4i: the range through a B-tree index on ts"
+	SETI="SET max_parallel_workers_per_gather = 0; SET enable_seqscan = off"
+	q fg -c "CHECKPOINT" >/dev/null
+	T0=$(date +%s.%N)
+	q fg -c "CREATE INDEX grid_heap_ts ON grid_heap (ts)" >/dev/null
+	T1=$(date +%s.%N)
+	q fg -c "CREATE INDEX grid_col_ts ON grid_col (ts)" >/dev/null
+	T2=$(date +%s.%N)
+	IDX_BUILD_HEAP=$(calc "$T1 - $T0")
+	IDX_BUILD_COL=$(calc "$T2 - $T1")
+	q fg -c "VACUUM ANALYZE grid_heap" -c "ANALYZE grid_col" -c "CHECKPOINT" >/dev/null
+	IDX_SIZE_HEAP=$(q fg -c "SELECT pg_relation_size('grid_heap_ts')")
+	IDX_SIZE_COL=$(q fg -c "SELECT pg_relation_size('grid_col_ts')")
+	time_pair "$QRUNS" "$SETI" "$(rq_sql grid_heap)" "$(rq_sql grid_col)" >"$WORK/rq_idx"
+	RQ_HEAP_IDX=$(pick h <"$WORK/rq_idx")
+	RQ_COL_IDX=$(pick c <"$WORK/rq_idx")
+	PLAN_RQ_HEAP_IDX=$(plan_of "$SETI" "$(rq_sql grid_heap)")
+	PLAN_RQ_COL_IDX=$(plan_of "$SETI" "$(rq_sql grid_col)")
+	RQ_IDX_SAME=$(q fg -c "$SETI" -c "SELECT CASE WHEN (SELECT (count(*), round(avg(load_mw)::numeric, 6)) FROM grid_heap WHERE ts >= '$T_WIN' AND ts < '$T_WIN_END')
+                                      = (SELECT (count(*), round(avg(load_mw)::numeric, 6)) FROM grid_col WHERE ts >= '$T_WIN' AND ts < '$T_WIN_END')
+                                 THEN 'same' ELSE 'DIFFERENT' END")
+	q fg -c "DROP INDEX grid_heap_ts" -c "DROP INDEX grid_col_ts" >/dev/null
+	log "  heap $RQ_HEAP_IDX ms, columnar $RQ_COL_IDX ms; results $RQ_IDX_SAME"
+	ROW_4I=$'\n'"| 4i | the same through a B-tree index on ts (each table) | $(fmt "$RQ_COL_IDX" 1) ms | $(fmt "$RQ_HEAP_IDX" 1) ms | $(fmt "$(calc "$RQ_COL_IDX / $RQ_HEAP_IDX")")× | report | — |"
+	DETAIL_4I=$'\n'"- 4i: enable_seqscan off, parallel workers off; plans: heap \`$PLAN_RQ_HEAP_IDX\`, columnar \`$PLAN_RQ_COL_IDX\`. CREATE INDEX heap $(fmt "$IDX_BUILD_HEAP") s ($(mb "$IDX_SIZE_HEAP")), columnar $(fmt "$IDX_BUILD_COL") s ($(mb "$IDX_SIZE_COL")). Results heap vs columnar: $RQ_IDX_SAME."
+fi
 
 # ---------------------------------------------------------------------------
 # 5: DELETE and UPDATE of 1,000 scattered rows
@@ -554,7 +591,7 @@ fluss_grid: $BUILD_INFO.${PGCONF:+ Extra settings: $(echo "$PGCONF" | sed '/^$/d
 | 3 | GROUP BY region, minute ($GB_GROUPS groups), parallel workers off | $(fmt "$GB0_COL" 1) ms | $(fmt "$GB0_HEAP" 1) ms | $(fmt "$GB0_RATIO")× | ≤ 1.0× | $(verdict "$GB0_RATIO <= 1.0") |
 | 3p | the same at the default (max_parallel_workers_per_gather = $PAR_DEFAULT) | $(fmt "$GBD_COL" 1) ms | $(fmt "$GBD_HEAP" 1) ms | $(fmt "$GBD_RATIO")× | ≤ 1.0× | $(verdict "$GBD_RATIO <= 1.0") |
 | 4 | ${WIN_SECS}-second range ($RQ_ROWS rows), count + avg, vs heap sequential scan | $(fmt "$RQ_COL" 1) ms | $(fmt "$RQ_HEAP_SEQ" 1) ms | $(fmt "$RQ_SEQ_RATIO")× | ≤ 0.2× | $(verdict "$RQ_SEQ_RATIO <= 0.2") |
-| 4b | the same vs heap with a BRIN index on ts | $(fmt "$RQ_COL2" 1) ms | $(fmt "$RQ_HEAP_BRIN" 1) ms | $(fmt "$RQ_BRIN_RATIO")× | ≤ 1.0× | $(verdict "$RQ_BRIN_RATIO <= 1.0") |
+| 4b | the same vs heap with a BRIN index on ts | $(fmt "$RQ_COL2" 1) ms | $(fmt "$RQ_HEAP_BRIN" 1) ms | $(fmt "$RQ_BRIN_RATIO")× | ≤ 1.0× | $(verdict "$RQ_BRIN_RATIO <= 1.0") |$ROW_4I
 | 5 | DELETE of 1,000 scattered rows | $(fmt "$DEL_COL" 1) ms, WAL $(mb "$DELW_COL") | $(fmt "$DEL_HEAP" 1) ms, WAL $(mb "$DELW_HEAP") | $(fmt "$(calc "$DEL_COL / $DEL_HEAP")")× | report | — |
 | 5u | UPDATE of 1,000 scattered rows | $(fmt "$UPD_COL" 1) ms, WAL $(mb "$UPDW_COL") | $(fmt "$UPD_HEAP" 1) ms, WAL $(mb "$UPDW_HEAP") | $(fmt "$(calc "$UPD_COL / $UPD_HEAP")")× | report | — |
 
@@ -568,7 +605,7 @@ Details:
 - 1: after VACUUM ANALYZE heap $(mb "$SIZE_HEAP_VAC") (visibility map and free space map), columnar $(mb "$SIZE_COL_VAC"). Metadata tables (fluss_grid.columnar_*, not counted by pg_total_relation_size): $(mb "$META_SIZE").
 - 2: per run heap $(per_run "${C_HEAP[@]}") s (backend CPU $(per_run "${U_HEAP[@]}") s), columnar $(per_run "${C_COL[@]}") s (CPU $(per_run "${U_COL[@]}") s); WAL heap $(per_run_mb "${W_HEAP[@]}"), columnar $(per_run_mb "${W_COL[@]}"); heap WAL / heap size $(fmt "$(calc "$WAL_HEAP / $SIZE_HEAP")")×. CHECKPOINT before each COPY, heap first in odd runs.
 - 3: plans, workers off: heap \`$PLAN_GB0_HEAP\`, columnar \`$PLAN_GB0_COL\`; default: heap \`$PLAN_GBD_HEAP\`, columnar \`$PLAN_GBD_COL\`. Groups differing between heap and columnar (avg rounded to 6 decimals): $GB_DIFF.
-- 4: window [$T_WIN, $T_WIN_END); plans: heap \`$PLAN_RQ_HEAP_SEQ\`, with BRIN ($(mb "$BRIN_SIZE")) \`$PLAN_RQ_HEAP_BRIN\`, columnar \`$PLAN_RQ_COL\`. Heap at the default parallel setting, no index: $(fmt "$RQ_HEAP_PAR" 1) ms (\`$PLAN_RQ_HEAP_PAR\`; columnar in the same session $(fmt "$RQ_COL_PAR" 1) ms, ratio $(fmt "$(calc "$RQ_COL_PAR / $RQ_HEAP_PAR")")×). Results heap vs columnar: $RQ_SAME.
+- 4: window [$T_WIN, $T_WIN_END); plans: heap \`$PLAN_RQ_HEAP_SEQ\`, with BRIN ($(mb "$BRIN_SIZE")) \`$PLAN_RQ_HEAP_BRIN\`, columnar \`$PLAN_RQ_COL\`. Heap at the default parallel setting, no index: $(fmt "$RQ_HEAP_PAR" 1) ms (\`$PLAN_RQ_HEAP_PAR\`; columnar in the same session $(fmt "$RQ_COL_PAR" 1) ms, ratio $(fmt "$(calc "$RQ_COL_PAR / $RQ_HEAP_PAR")")×). Results heap vs columnar: $RQ_SAME.$DETAIL_4I
 - 5: rows picked by (station_id, ts) from a key table, each run new ones; per run DELETE heap $(per_run "${D_HEAP[@]}") ms, columnar $(per_run "${D_COL[@]}") ms; UPDATE heap $(per_run "${X_HEAP[@]}") ms, columnar $(per_run "${X_COL[@]}") ms (commit included). Columnar plans: \`$PLAN_DEL_COL\`; \`$PLAN_UPD_COL\`. Afterwards heap vs columnar (count, exact sums): $CHECK5; columnar_stats deleted_rows $DELETED_ROWS, columnar size $(mb "$SIZE_COL_END").
 
 Reproduce (as root, from the repository): \`$CMDLINE\`
