@@ -718,10 +718,17 @@ FgSqlFold(const FgRollup *r, bool batched)
 					 " AND o.bucket = n.bucket",
 					 r->relname, set_list(r, "n"));
 	keys_match(&buf, r, "o", "n");
+	/*
+	 * New groups are written in bucket order, so that the rows of one
+	 * bucket share pages: "the newest minute of every station" then reads
+	 * a few dozen pages, not one page per row (a bulk fold's hash order).
+	 */
 	appendStringInfo(&buf,
 					 " RETURNING 1), i1 AS (INSERT INTO %s (%s) SELECT %s FROM n"
-					 " WHERE NOT n._fg_exists AND n._fg_count <> 0 RETURNING 1)",
+					 " WHERE NOT n._fg_exists AND n._fg_count <> 0 ORDER BY n.bucket",
 					 r->relname, cols.data, cols.data);
+	keys_list(&buf, r, "n");
+	appendStringInfoString(&buf, " RETURNING 1)");
 	appendStringInfo(&buf,
 					 ", d1 AS (DELETE FROM %s o USING n WHERE n._fg_exists AND n._fg_count = 0"
 					 " AND o.bucket = n.bucket", r->relname);
