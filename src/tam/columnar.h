@@ -19,6 +19,7 @@
 
 #include "access/htup.h"
 #include "access/tableam.h"
+#include "nodes/bitmapset.h"
 #include "storage/bufpage.h"
 #include "storage/itemptr.h"
 #include "utils/rel.h"
@@ -219,8 +220,19 @@ extern bool ColumnarFetchRow(Relation rel, ItemPointer tid, Snapshot snapshot,
 							 TupleTableSlot *slot);
 extern ColumnarBatch *ColumnarLoadRowGroup(Relation rel, TupleDesc desc,
 										   ColumnarRowGroup *rg,
+										   Bitmapset *attrs,
 										   MemoryContext cxt);
+/* whether a scan must read row group rg (false: no row of it can match) */
+typedef bool (*ColumnarRowGroupFilter) (ColumnarRowGroup *rg, void *arg);
+extern void ColumnarScanSetProjection(TableScanDesc scan, Bitmapset *attrs,
+									  ColumnarRowGroupFilter filter,
+									  void *filter_arg);
+extern int64 ColumnarScanSkippedRowGroups(TableScanDesc scan);
 extern void ColumnarResetFetchCache(void);
+
+/* customscan.c: projection and row-group skipping */
+extern bool fluss_grid_columnar_customscan;
+extern void ColumnarCustomScanInit(void);
 
 static inline void
 ColumnarRowNumberToTid(uint64 rownum, ItemPointer tid)

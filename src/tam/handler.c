@@ -706,6 +706,7 @@ TamInit(void)
 	prev_planner_hook = planner_hook;
 	planner_hook = columnar_planner;
 	ColumnarWriterInit();
+	ColumnarCustomScanInit();
 }
 
 /* ------------------------------------------------------------------------

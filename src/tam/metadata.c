@@ -322,6 +322,10 @@ read_chunks(ColumnarRowGroup *rg, Snapshot snapshot)
 		c->encoding = DatumGetInt16(values[Anum_chunk_encoding - 1]);
 		c->null_count = DatumGetInt32(values[Anum_chunk_null_count - 1]);
 		c->checksum = (uint32) DatumGetInt64(values[Anum_chunk_checksum - 1]);
+		c->min_value = nulls[Anum_chunk_min_value - 1] ? NULL :
+			DatumGetByteaPCopy(values[Anum_chunk_min_value - 1]);
+		c->max_value = nulls[Anum_chunk_max_value - 1] ? NULL :
+			DatumGetByteaPCopy(values[Anum_chunk_max_value - 1]);
 	}
 	systable_endscan_ordered(scan);
 	index_close(idx, AccessShareLock);
