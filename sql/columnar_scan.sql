@@ -68,6 +68,7 @@ SELECT same('SELECT count(*) FROM t');
 SELECT same('SELECT s, v FROM t WHERE id < 15');
 SELECT same('SELECT t FROM t WHERE id <= 10');
 SELECT same('SELECT t.*, ctid FROM t WHERE id = 55');
+SELECT same('SELECT ctid, tableoid::regclass, id FROM t WHERE 20 >= id');
 SELECT same('SELECT id FROM t WHERE id >= 190');
 SELECT same('SELECT id FROM t WHERE id > 195');
 SELECT same('SELECT id FROM t WHERE 55 > id');

@@ -263,7 +263,7 @@ columnar_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	cpath->path.parallel_workers = 0;
 	cpath->path.rows = seq->rows;
 	cpath->path.pathkeys = NIL;
-	cpath->flags = 0;
+	cpath->flags = CUSTOMPATH_SUPPORT_PROJECTION;
 	cpath->methods = &columnar_path_methods;
 
 	/*
