@@ -168,6 +168,7 @@ extern List *ColumnarReadRowGroups(uint64 storage_id, Snapshot snapshot,
 extern ColumnarRowGroup *ColumnarFindRowGroup(uint64 storage_id, uint64 rownum,
 											  Snapshot snapshot, int natts);
 extern void ColumnarDeleteStorageMetadata(uint64 storage_id);
+extern void ColumnarForgetMinMax(uint64 storage_id, AttrNumber attnum);
 extern bool *ColumnarReadDeletions(uint64 storage_id, uint64 first_row,
 								   int32 nrows, Snapshot snapshot);
 extern bool ColumnarRowDeleted(uint64 storage_id, uint64 rownum,

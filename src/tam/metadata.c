@@ -426,6 +426,57 @@ delete_by_storage(const char *table, const char *index, uint64 storage_id)
 }
 
 /*
+ * ColumnarForgetMinMax
+ *		Clear (MVCC, in the current transaction) the recorded least and
+ *		greatest values of column attnum in every row group of storage_id:
+ *		an ALTER TABLE that changes the column's collation without a
+ *		rewrite leaves them ordered under the old one, and row-group
+ *		skipping must then not trust them.
+ */
+void
+ColumnarForgetMinMax(uint64 storage_id, AttrNumber attnum)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+
+	if (storage_id == 0)
+		return;
+	rel = table_open(meta_relid("columnar_chunk", false), RowExclusiveLock);
+	ScanKeyInit(&key, Anum_chunk_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	scan = systable_beginscan(rel, meta_relid("columnar_chunk_pkey", false),
+							  true, NULL, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Datum		values[Natts_chunk] = {0};
+		bool		nulls[Natts_chunk] = {false};
+		bool		replace[Natts_chunk] = {false};
+		bool		isnull;
+		Datum		att = heap_getattr(tup, Anum_chunk_attnum,
+									   RelationGetDescr(rel), &isnull);
+		HeapTuple	newtup;
+
+		if (isnull || DatumGetInt16(att) != attnum)
+			continue;
+		(void) heap_getattr(tup, Anum_chunk_min_value, RelationGetDescr(rel),
+							&isnull);
+		if (isnull)
+			continue;
+		nulls[Anum_chunk_min_value - 1] = nulls[Anum_chunk_max_value - 1] = true;
+		replace[Anum_chunk_min_value - 1] = replace[Anum_chunk_max_value - 1] = true;
+		newtup = heap_modify_tuple(tup, RelationGetDescr(rel), values, nulls,
+								   replace);
+		CatalogTupleUpdate(rel, &newtup->t_self, newtup);
+		heap_freetuple(newtup);
+	}
+	systable_endscan(scan);
+	table_close(rel, RowExclusiveLock);
+	CommandCounterIncrement();
+}
+
+/*
  * ColumnarDeleteStorageMetadata
  *		Delete (MVCC, in the current transaction) all metadata of a
  *		relation file that TRUNCATE, a rewrite or DROP replaces.
