@@ -124,5 +124,13 @@ GucInit(void)
 							 FG_CAPTURE_METHOD_C, capture_method_options,
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("fluss_grid.columnar_customscan",
+							 "Whether scans of fluss_columnar tables may use the columnar custom scan.",
+							 "The custom scan decodes only the columns a query uses and skips "
+							 "row groups whose least and greatest values rule out its quals.",
+							 &fluss_grid_columnar_customscan,
+							 true,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 	MarkGUCPrefixReserved("fluss_grid");
 }

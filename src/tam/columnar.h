@@ -19,6 +19,7 @@
 
 #include "access/htup.h"
 #include "access/tableam.h"
+#include "nodes/bitmapset.h"
 #include "storage/bufpage.h"
 #include "storage/itemptr.h"
 #include "utils/rel.h"
@@ -169,6 +170,7 @@ extern List *ColumnarReadRowGroups(uint64 storage_id, Snapshot snapshot,
 extern ColumnarRowGroup *ColumnarFindRowGroup(uint64 storage_id, uint64 rownum,
 											  Snapshot snapshot, int natts);
 extern void ColumnarDeleteStorageMetadata(uint64 storage_id);
+extern void ColumnarForgetMinMax(uint64 storage_id, AttrNumber attnum);
 extern bool *ColumnarReadDeletions(uint64 storage_id, uint64 first_row,
 								   int32 nrows, Snapshot snapshot);
 extern bool ColumnarRowDeleted(uint64 storage_id, uint64 rownum,
@@ -232,7 +234,14 @@ extern bool ColumnarFetchRow(Relation rel, ItemPointer tid, Snapshot snapshot,
 							 TupleTableSlot *slot);
 extern ColumnarBatch *ColumnarLoadRowGroup(Relation rel, TupleDesc desc,
 										   ColumnarRowGroup *rg,
+										   Bitmapset *attrs,
 										   MemoryContext cxt);
+/* whether a scan must read row group rg (false: no row of it can match) */
+typedef bool (*ColumnarRowGroupFilter) (ColumnarRowGroup *rg, void *arg);
+extern void ColumnarScanSetProjection(TableScanDesc scan, Bitmapset *attrs,
+									  ColumnarRowGroupFilter filter,
+									  void *filter_arg);
+extern int64 ColumnarScanSkippedRowGroups(TableScanDesc scan);
 extern void ColumnarResetFetchCache(void);
 
 /* reader.c: fetches for index scans, index builds, bitmap scans */
@@ -254,6 +263,10 @@ extern bool ColumnarBitmapNextBlock(TableScanDesc scan,
 extern bool ColumnarBitmapNextTuple(TableScanDesc scan,
 									struct TBMIterateResult *tbmres,
 									TupleTableSlot *slot);
+
+/* customscan.c: projection and row-group skipping */
+extern bool fluss_grid_columnar_customscan;
+extern void ColumnarCustomScanInit(void);
 
 static inline void
 ColumnarRowNumberToTid(uint64 rownum, ItemPointer tid)

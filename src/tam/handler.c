@@ -715,7 +715,8 @@ static const TableAmRoutine columnar_methods = {
 /*
  * columnar_object_access
  *		DROP of a fluss_columnar relation deletes its metadata (MVCC, in
- *		the dropping transaction) and its options.
+ *		the dropping transaction) and its options; ALTER of a collatable
+ *		column forgets its chunks' least/greatest.
  */
 static void
 columnar_object_access(ObjectAccessType access, Oid classId, Oid objectId,
@@ -732,6 +733,25 @@ columnar_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 		if (smgrexists(RelationGetSmgr(rel), MAIN_FORKNUM))
 			ColumnarDeleteStorageMetadata(ColumnarStorageId(rel, false));
 		ColumnarDeleteOptions(objectId);
+		relation_close(rel, NoLock);
+	}
+
+	/*
+	 * ALTER of a column (its collation may have changed without a
+	 * rewrite): least/greatest of collatable columns are no longer to be
+	 * trusted for row-group skipping.
+	 */
+	if (access == OAT_POST_ALTER && classId == RelationRelationId &&
+		subId > 0 && ColumnarIsColumnarRelid(objectId))
+	{
+		Relation	rel = relation_open(objectId, NoLock);
+
+		if (subId <= RelationGetDescr(rel)->natts &&
+			type_is_collatable(TupleDescAttr(RelationGetDescr(rel),
+											 subId - 1)->atttypid) &&
+			smgrexists(RelationGetSmgr(rel), MAIN_FORKNUM))
+			ColumnarForgetMinMax(ColumnarStorageId(rel, false),
+								 (AttrNumber) subId);
 		relation_close(rel, NoLock);
 	}
 }
@@ -902,6 +922,7 @@ TamInit(void)
 	prev_process_utility_hook = ProcessUtility_hook;
 	ProcessUtility_hook = columnar_process_utility;
 	ColumnarWriterInit();
+	ColumnarCustomScanInit();
 }
 
 /* ------------------------------------------------------------------------

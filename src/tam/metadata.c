@@ -331,6 +331,10 @@ read_chunks(ColumnarRowGroup *rg, Snapshot snapshot)
 		c->encoding = DatumGetInt16(values[Anum_chunk_encoding - 1]);
 		c->null_count = DatumGetInt32(values[Anum_chunk_null_count - 1]);
 		c->checksum = (uint32) DatumGetInt64(values[Anum_chunk_checksum - 1]);
+		c->min_value = nulls[Anum_chunk_min_value - 1] ? NULL :
+			DatumGetByteaPCopy(values[Anum_chunk_min_value - 1]);
+		c->max_value = nulls[Anum_chunk_max_value - 1] ? NULL :
+			DatumGetByteaPCopy(values[Anum_chunk_max_value - 1]);
 	}
 	systable_endscan_ordered(scan);
 	index_close(idx, AccessShareLock);
@@ -428,6 +432,57 @@ delete_by_storage(const char *table, const char *index, uint64 storage_id)
 		simple_heap_delete(rel, &tup->t_self);
 	systable_endscan(scan);
 	table_close(rel, RowExclusiveLock);
+}
+
+/*
+ * ColumnarForgetMinMax
+ *		Clear (MVCC, in the current transaction) the recorded least and
+ *		greatest values of column attnum in every row group of storage_id:
+ *		an ALTER TABLE that changes the column's collation without a
+ *		rewrite leaves them ordered under the old one, and row-group
+ *		skipping must then not trust them.
+ */
+void
+ColumnarForgetMinMax(uint64 storage_id, AttrNumber attnum)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+
+	if (storage_id == 0)
+		return;
+	rel = table_open(meta_relid("columnar_chunk", false), RowExclusiveLock);
+	ScanKeyInit(&key, Anum_chunk_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	scan = systable_beginscan(rel, meta_relid("columnar_chunk_pkey", false),
+							  true, NULL, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Datum		values[Natts_chunk] = {0};
+		bool		nulls[Natts_chunk] = {false};
+		bool		replace[Natts_chunk] = {false};
+		bool		isnull;
+		Datum		att = heap_getattr(tup, Anum_chunk_attnum,
+									   RelationGetDescr(rel), &isnull);
+		HeapTuple	newtup;
+
+		if (isnull || DatumGetInt16(att) != attnum)
+			continue;
+		(void) heap_getattr(tup, Anum_chunk_min_value, RelationGetDescr(rel),
+							&isnull);
+		if (isnull)
+			continue;
+		nulls[Anum_chunk_min_value - 1] = nulls[Anum_chunk_max_value - 1] = true;
+		replace[Anum_chunk_min_value - 1] = replace[Anum_chunk_max_value - 1] = true;
+		newtup = heap_modify_tuple(tup, RelationGetDescr(rel), values, nulls,
+								   replace);
+		CatalogTupleUpdate(rel, &newtup->t_self, newtup);
+		heap_freetuple(newtup);
+	}
+	systable_endscan(scan);
+	table_close(rel, RowExclusiveLock);
+	CommandCounterIncrement();
 }
 
 /*

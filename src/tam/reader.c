@@ -12,12 +12,14 @@
  *	  disturb it).  Deleted rows are those whose deletion records the
  *	  snapshot sees, loaded once per row group.
  *
- *	  One row group is decoded at a time, every column, in a memory
- *	  context reset between row groups.  Fetching by TID decodes the row
- *	  group of the row and keeps it (one per backend) for the next fetch;
- *	  index fetches (index and bitmap scans, unique checks) keep one per
- *	  scan, with its deletions for the scan's snapshot.  Index builds read
- *	  the rows a snapshot sees, then the recently deleted ones.
+ *	  One row group is decoded at a time, in a memory context reset
+ *	  between row groups: every column, or only those a projection set by
+ *	  the custom scan (customscan.c) names, whose filter may also skip row
+ *	  groups before they are read.  Fetching by TID decodes the row group
+ *	  of the row and keeps it (one per backend) for the next fetch; index
+ *	  fetches (index and bitmap scans, unique checks) keep one per scan,
+ *	  with its deletions for the scan's snapshot.  Index builds read the
+ *	  rows a snapshot sees, then the recently deleted ones.
  *
  * IDENTIFICATION
  *	  src/tam/reader.c
@@ -55,6 +57,10 @@ typedef struct ColumnarScanDescData
 	TupleDesc	desc;			/* of the slot rows are returned in */
 	ColumnarIndexFetch bitmap_fetch;	/* bitmap scans: their fetches */
 	int			bitmap_pos;		/* next offset of the bitmap's block */
+	Bitmapset  *attrs;			/* attnums to decode; NULL: all */
+	ColumnarRowGroupFilter filter;	/* NULL: read every row group */
+	void	   *filter_arg;
+	int64		skipped;		/* row groups the filter skipped */
 } ColumnarScanDescData;
 
 typedef ColumnarScanDescData *ColumnarScanDesc;
@@ -88,13 +94,15 @@ own_row_visible(Snapshot snapshot, CommandId cid)
 
 /*
  * ColumnarLoadRowGroup
- *		Read and decode every column of rg in cxt, as desc describes them:
+ *		Read and decode the columns of rg in cxt, as desc describes them:
  *		the descriptor of the slot, which during an ALTER TABLE rewrite is
  *		the old one while the relation's already shows the new types.
+ *		attrs names the attnums to decode (NULL: all); the others are left
+ *		unread, their values and isnull arrays NULL (read as NULLs).
  */
 ColumnarBatch *
 ColumnarLoadRowGroup(Relation rel, TupleDesc desc, ColumnarRowGroup *rg,
-					 MemoryContext cxt)
+					 Bitmapset *attrs, MemoryContext cxt)
 {
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	ColumnarBatch *batch = palloc0(sizeof(ColumnarBatch));
@@ -115,11 +123,20 @@ ColumnarLoadRowGroup(Relation rel, TupleDesc desc, ColumnarRowGroup *rg,
 	for (i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
-		Datum	   *values = palloc_extended(sizeof(Datum) * rg->row_count,
-											 MCXT_ALLOC_HUGE);
-		bool	   *isnull = palloc_extended(sizeof(bool) * rg->row_count,
-											 MCXT_ALLOC_HUGE);
+		Datum	   *values;
+		bool	   *isnull;
 		ColumnarChunk *c = i < rg->natts ? &rg->chunks[i] : NULL;
+
+		if (attrs != NULL && !bms_is_member(i + 1, attrs))
+		{
+			batch->values[i] = NULL;
+			batch->isnull[i] = NULL;
+			continue;
+		}
+		values = palloc_extended(sizeof(Datum) * rg->row_count,
+								 MCXT_ALLOC_HUGE);
+		isnull = palloc_extended(sizeof(bool) * rg->row_count,
+								 MCXT_ALLOC_HUGE);
 
 		batch->values[i] = values;
 		batch->isnull[i] = isnull;
@@ -375,6 +392,32 @@ ColumnarBeginScan(Relation rel, Snapshot snapshot, int nkeys,
 	return (TableScanDesc) scan;
 }
 
+/*
+ * ColumnarScanSetProjection
+ *		Decode only the attnums in attrs (NULL: all) and skip the row
+ *		groups for which filter returns false.  Set before the first row
+ *		is read; attrs is copied into the scan's context.
+ */
+void
+ColumnarScanSetProjection(TableScanDesc sscan, Bitmapset *attrs,
+						  ColumnarRowGroupFilter filter, void *filter_arg)
+{
+	ColumnarScanDesc scan = (ColumnarScanDesc) sscan;
+	MemoryContext old = MemoryContextSwitchTo(scan->scan_cxt);
+
+	scan->attrs = bms_copy(attrs);
+	scan->filter = filter;
+	scan->filter_arg = filter_arg;
+	MemoryContextSwitchTo(old);
+}
+
+/* how many row groups the scan's filter has skipped */
+int64
+ColumnarScanSkippedRowGroups(TableScanDesc sscan)
+{
+	return ((ColumnarScanDesc) sscan)->skipped;
+}
+
 void
 ColumnarEndScan(TableScanDesc sscan)
 {
@@ -433,6 +476,13 @@ ColumnarGetNextSlot(TableScanDesc sscan, ScanDirection direction,
 					continue;
 				for (i = 0; i < b->natts; i++)
 				{
+					if (b->values[i] == NULL)
+					{
+						/* not decoded: the query does not use it */
+						slot->tts_values[i] = (Datum) 0;
+						slot->tts_isnull[i] = true;
+						continue;
+					}
 					slot->tts_values[i] = b->values[i][r];
 					slot->tts_isnull[i] = b->isnull[i][r];
 				}
@@ -453,7 +503,13 @@ ColumnarGetNextSlot(TableScanDesc sscan, ScanDirection direction,
 			ColumnarRowGroup *rg = list_nth(scan->row_groups, scan->next_rg++);
 			MemoryContext old;
 
-			scan->batch = ColumnarLoadRowGroup(rel, scan->desc, rg, scan->batch_cxt);
+			if (scan->filter && !scan->filter(rg, scan->filter_arg))
+			{
+				scan->skipped++;
+				continue;
+			}
+			scan->batch = ColumnarLoadRowGroup(rel, scan->desc, rg, scan->attrs,
+											   scan->batch_cxt);
 			old = MemoryContextSwitchTo(scan->batch_cxt);
 			apply_visibility(scan, scan->batch, NULL);
 			MemoryContextSwitchTo(old);
@@ -469,9 +525,15 @@ ColumnarGetNextSlot(TableScanDesc sscan, ScanDirection direction,
 			MemoryContext old;
 
 			scan->tail = list_delete_first(scan->tail);
+			if (t->rg && scan->filter && !scan->filter(t->rg, scan->filter_arg))
+			{
+				scan->skipped++;
+				continue;
+			}
 			if (t->rg)
 			{
-				scan->batch = ColumnarLoadRowGroup(rel, scan->desc, t->rg, scan->batch_cxt);
+				scan->batch = ColumnarLoadRowGroup(rel, scan->desc, t->rg,
+												   scan->attrs, scan->batch_cxt);
 				old = MemoryContextSwitchTo(scan->batch_cxt);
 				apply_visibility(scan, scan->batch, t->rg);
 				MemoryContextSwitchTo(old);
@@ -577,7 +639,7 @@ ColumnarFetchRow(Relation rel, ItemPointer tid, Snapshot snapshot,
 	{
 		ColumnarResetFetchCache();
 		fetch_batch = ColumnarLoadRowGroup(rel, slot->tts_tupleDescriptor, rg,
-										   fetch_cxt);
+										   NULL, fetch_cxt);
 		fetch_storage = storage_id;
 		fetch_first_row = (int64) rg->first_row;
 	}
@@ -664,7 +726,7 @@ keep_row_group(ColumnarIndexFetch fetch, Relation rel, TupleDesc desc,
 		fetch->vis_deleted = NULL;
 		elog(DEBUG1, "fluss_columnar index fetch decodes row group %lld of \"%s\"",
 			 (long long) rg->row_group, RelationGetRelationName(rel));
-		fetch->batch = ColumnarLoadRowGroup(rel, desc, rg, fetch->cxt);
+		fetch->batch = ColumnarLoadRowGroup(rel, desc, rg, NULL, fetch->cxt);
 		fetch->storage_id = storage_id;
 	}
 	/* own row groups live in TopTransactionContext, as long as the scan */

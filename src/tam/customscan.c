@@ -1,0 +1,699 @@
+/*-------------------------------------------------------------------------
+ *
+ * customscan.c
+ *	  A custom scan of fluss_columnar relations that decodes only the
+ *	  columns a query uses and skips row groups its quals rule out.
+ *
+ *	  In PostgreSQL 15 a table access method's scan is told neither which
+ *	  columns nor which quals the query needs, so the planner is offered,
+ *	  next to the sequential scan, a CustomScan path (ColumnarScan) for
+ *	  every base relation of the access method.  Its plan carries:
+ *
+ *	  - the attnums the target list and the quals reference (a whole-row
+ *		reference, or a system column other than ctid and tableoid, means
+ *		every column); the other columns are not read, and arrive in the
+ *		scan slot as NULLs that nothing above the scan looks at;
+ *
+ *	  - the quals "column op expression" (op a <, <=, =, >= or > of the
+ *		column type's default btree operator family, the expression a
+ *		Const or a Param, either side), whose expression is evaluated when
+ *		the scan starts; a row group whose chunk least/greatest (see
+ *		ColumnarChunkMinMax) prove that no row can satisfy one of them is
+ *		not read.  Chunks without recorded least/greatest are always read,
+ *		as are all chunks when the qual's collation is not the column's
+ *		(the one least/greatest were computed under) or the expression is
+ *		NULL.  Every qual is still evaluated on every row returned.
+ *
+ *	  Rows are read through the access method's own scan (reader.c), so
+ *	  visibility, this transaction's buffered rows and TIDs (for UPDATE
+ *	  and DELETE above the scan) are those of a sequential scan.  The path
+ *	  is not parallel-aware: parallel plans of fluss_columnar relations
+ *	  are refused by the planner hook of handler.c.
+ *
+ *	  fluss_grid.columnar_customscan = off offers no such path.
+ *
+ * IDENTIFICATION
+ *	  src/tam/customscan.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/nbtree.h"
+#include "access/relscan.h"
+#include "access/sysattr.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
+#include "commands/defrem.h"
+#include "commands/explain.h"
+#include "executor/executor.h"
+#include "lib/stringinfo.h"
+#include "nodes/extensible.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/pg_list.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/pathnode.h"
+#include "optimizer/paths.h"
+#include "optimizer/restrictinfo.h"
+#include "parser/parsetree.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/ruleutils.h"
+
+#include "tam/columnar.h"
+
+/* one qual that may skip row groups, prepared for the executor */
+typedef struct SkipQual
+{
+	AttrNumber	attno;
+	int			strategy;		/* BTLessStrategyNumber ... */
+	Oid			collation;
+	FmgrInfo	cmp;			/* btree order proc (column type, expr type) */
+	Oid			typreceive;
+	Oid			typioparam;
+	int32		typmod;
+	ExprState  *expr;			/* the Const or Param side */
+	Datum		value;			/* at scan start */
+	bool		usable;			/* false: value NULL, never skip */
+} SkipQual;
+
+typedef struct ColumnarScanState
+{
+	CustomScanState css;
+	Bitmapset  *attrs;			/* attnums decoded */
+	List	   *attr_list;		/* same, for EXPLAIN */
+	int			nskip;
+	SkipQual   *skip;
+	MemoryContext filter_cxt;	/* reset per row group tested */
+	MemoryContext value_cxt;	/* skipping quals' values, per scan */
+	TableScanDesc scan;			/* NULL until the first row is asked */
+	int64		skipped;		/* over rescans */
+} ColumnarScanState;
+
+bool		fluss_grid_columnar_customscan = true;
+
+static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
+
+static void columnar_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel,
+									  Index rti, RangeTblEntry *rte);
+static Plan *columnar_plan_path(PlannerInfo *root, RelOptInfo *rel,
+								CustomPath *best_path, List *tlist,
+								List *clauses, List *custom_plans);
+static Node *columnar_create_state(CustomScan *cscan);
+static void columnar_begin(CustomScanState *node, EState *estate, int eflags);
+static TupleTableSlot *columnar_exec(CustomScanState *node);
+static void columnar_end(CustomScanState *node);
+static void columnar_rescan(CustomScanState *node);
+static void columnar_explain(CustomScanState *node, List *ancestors,
+							 ExplainState *es);
+static bool skip_qual_info(Expr *clause, Index relid, Oid *opno_out,
+						   Var **var_out, Expr **other_out, int *strategy_out,
+						   Oid *cmp_out);
+static bool row_group_may_match(ColumnarRowGroup *rg, void *arg);
+
+static const CustomPathMethods columnar_path_methods = {
+	.CustomName = "ColumnarScan",
+	.PlanCustomPath = columnar_plan_path,
+};
+
+static const CustomScanMethods columnar_scan_methods = {
+	.CustomName = "ColumnarScan",
+	.CreateCustomScanState = columnar_create_state,
+};
+
+static const CustomExecMethods columnar_exec_methods = {
+	.CustomName = "ColumnarScan",
+	.BeginCustomScan = columnar_begin,
+	.ExecCustomScan = columnar_exec,
+	.EndCustomScan = columnar_end,
+	.ReScanCustomScan = columnar_rescan,
+	.ExplainCustomScan = columnar_explain,
+};
+
+/*
+ * ColumnarCustomScanInit
+ *		Register the scan and the planner hook that offers it.
+ */
+void
+ColumnarCustomScanInit(void)
+{
+	RegisterCustomScanMethods(&columnar_scan_methods);
+	prev_set_rel_pathlist_hook = set_rel_pathlist_hook;
+	set_rel_pathlist_hook = columnar_set_rel_pathlist;
+}
+
+/* ------------------------------------------------------------------------
+ * Planning
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * needed_attrs
+ *		Into *attrs, the attnums (1-based) of rel the query reads: those
+ *		of its target list and quals; false when it needs every column.
+ */
+static bool
+needed_attrs(RelOptInfo *rel, int natts, Bitmapset **out)
+{
+	Bitmapset  *raw = NULL;
+	Bitmapset  *attrs = NULL;
+	ListCell   *lc;
+	int			k;
+
+	pull_varattnos((Node *) rel->reltarget->exprs, rel->relid, &raw);
+	foreach(lc, rel->baserestrictinfo)
+		pull_varattnos((Node *) ((RestrictInfo *) lfirst(lc))->clause,
+					   rel->relid, &raw);
+	/* quals of parameterized paths (joins pushed down) */
+	foreach(lc, rel->joininfo)
+		pull_varattnos((Node *) ((RestrictInfo *) lfirst(lc))->clause,
+					   rel->relid, &raw);
+
+	k = -1;
+	while ((k = bms_next_member(raw, k)) >= 0)
+	{
+		AttrNumber	attno = k + FirstLowInvalidHeapAttributeNumber;
+
+		if (attno == InvalidAttrNumber)
+			return false;		/* whole row */
+		if (attno < 0)
+		{
+			if (attno == SelfItemPointerAttributeNumber ||
+				attno == TableOidAttributeNumber)
+				continue;
+			return false;
+		}
+		if (attno <= natts)
+			attrs = bms_add_member(attrs, attno);
+	}
+	*out = attrs;
+	return true;
+}
+
+/*
+ * columnar_set_rel_pathlist
+ *		Add a ColumnarScan path for a plain base relation of the access
+ *		method, costed as the sequential scan with its read and decode
+ *		share scaled by the share of columns it decodes.
+ */
+static void
+columnar_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
+						  RangeTblEntry *rte)
+{
+	CustomPath *cpath;
+	Path	   *seq = NULL;
+	ListCell   *lc;
+	Relation	relation;
+	int			natts;
+	int			nlive = 0;
+	int			nneeded = 0;
+	Bitmapset  *attrs;
+	double		share;
+	Cost		cpu;
+
+	if (prev_set_rel_pathlist_hook)
+		prev_set_rel_pathlist_hook(root, rel, rti, rte);
+
+	if (!fluss_grid_columnar_customscan ||
+		rte->rtekind != RTE_RELATION || rte->inh || rte->tablesample != NULL ||
+		rte->relkind != RELKIND_RELATION ||
+		(rel->reloptkind != RELOPT_BASEREL &&
+		 rel->reloptkind != RELOPT_OTHER_MEMBER_REL) ||
+		!ColumnarIsColumnarRelid(rte->relid))
+		return;
+
+	foreach(lc, rel->pathlist)
+	{
+		Path	   *p = lfirst(lc);
+
+		if (p->pathtype == T_SeqScan && !p->parallel_aware)
+			seq = p;
+	}
+	if (seq == NULL)
+		return;
+
+	relation = table_open(rte->relid, NoLock);
+	natts = RelationGetDescr(relation)->natts;
+	for (int i = 0; i < natts; i++)
+		if (!TupleDescAttr(RelationGetDescr(relation), i)->attisdropped)
+			nlive++;
+	table_close(relation, NoLock);
+
+	if (needed_attrs(rel, natts, &attrs))
+		nneeded = bms_num_members(attrs);
+	else
+		nneeded = nlive;
+	share = nlive > 0 ? (double) nneeded / nlive : 1.0;
+
+	cpath = makeNode(CustomPath);
+	cpath->path.pathtype = T_CustomScan;
+	cpath->path.parent = rel;
+	cpath->path.pathtarget = rel->reltarget;
+	cpath->path.param_info = seq->param_info;	/* lateral references */
+	cpath->path.parallel_aware = false;
+	cpath->path.parallel_safe = rel->consider_parallel;
+	cpath->path.parallel_workers = 0;
+	cpath->path.rows = seq->rows;
+	cpath->path.pathkeys = NIL;
+	cpath->flags = CUSTOMPATH_SUPPORT_PROJECTION;
+	cpath->methods = &columnar_path_methods;
+
+	/*
+	 * The quals' and target's per-row work is the sequential scan's; what
+	 * a column costs (reading, decompressing, decoding) scales with the
+	 * columns decoded.  cpu_tuple_cost per row stays; the rest of the run
+	 * cost, pages and all, is taken as per-column work.  The result is
+	 * below the sequential scan's whenever a column is left out, and by a
+	 * hair (0.1%) when every column is read, so that ties go to the path
+	 * that can skip row groups.
+	 */
+	cpu = cpu_tuple_cost * rel->tuples;
+	cpath->path.startup_cost = seq->startup_cost;
+	if (seq->total_cost - seq->startup_cost > cpu)
+		cpath->path.total_cost = seq->startup_cost + cpu +
+			(seq->total_cost - seq->startup_cost - cpu) * share * 0.999;
+	else
+		cpath->path.total_cost = seq->startup_cost +
+			(seq->total_cost - seq->startup_cost) * 0.999;
+	add_path(rel, (Path *) cpath);
+}
+
+/*
+ * skip_qual_info
+ *		Whether clause is "Var op expr" or "expr op Var", Var a plain
+ *		column of relid and expr a Const or Param, op one of the five
+ *		comparisons of the Var type's default btree operator family; if
+ *		so, the operator with the Var on the left, its strategy and the
+ *		order proc comparing a column value with expr.
+ */
+static bool
+skip_qual_info(Expr *clause, Index relid, Oid *opno_out, Var **var_out,
+			   Expr **other_out, int *strategy_out, Oid *cmp_out)
+{
+	OpExpr	   *op;
+	Node	   *left;
+	Node	   *right;
+	Var		   *var;
+	Expr	   *other;
+	Oid			opno;
+	Oid			opclass;
+	Oid			opfamily;
+	int			strategy;
+	Oid			cmp;
+
+	if (!IsA(clause, OpExpr))
+		return false;
+	op = (OpExpr *) clause;
+	if (list_length(op->args) != 2)
+		return false;
+	left = linitial(op->args);
+	right = lsecond(op->args);
+	opno = op->opno;
+	if (IsA(left, Var) && (IsA(right, Const) || IsA(right, Param)))
+	{
+		var = (Var *) left;
+		other = (Expr *) right;
+	}
+	else if (IsA(right, Var) && (IsA(left, Const) || IsA(left, Param)))
+	{
+		var = (Var *) right;
+		other = (Expr *) left;
+		opno = get_commutator(opno);
+		if (!OidIsValid(opno))
+			return false;
+	}
+	else
+		return false;
+	if (var->varno != relid || var->varattno <= 0 || var->varlevelsup != 0)
+		return false;
+
+	opclass = GetDefaultOpClass(var->vartype, BTREE_AM_OID);
+	if (!OidIsValid(opclass))
+		return false;
+	opfamily = get_opclass_family(opclass);
+	strategy = get_op_opfamily_strategy(opno, opfamily);
+	if (strategy < BTLessStrategyNumber || strategy > BTGreaterStrategyNumber)
+		return false;
+	cmp = get_opfamily_proc(opfamily, var->vartype, exprType((Node *) other),
+							BTORDER_PROC);
+	if (!OidIsValid(cmp))
+		return false;
+	*opno_out = opno;
+	*var_out = var;
+	*other_out = other;
+	*strategy_out = strategy;
+	*cmp_out = cmp;
+	return true;
+}
+
+/*
+ * columnar_plan_path
+ *		The CustomScan: quals and target list as a sequential scan's,
+ *		custom_private the decoded attnums and, per skipping qual, its
+ *		attnum, strategy, order proc and collation; custom_exprs the
+ *		skipping quals themselves, with the Var on the left (setrefs.c
+ *		fixes their Params, EXPLAIN shows them).
+ */
+static Plan *
+columnar_plan_path(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
+				   List *tlist, List *clauses, List *custom_plans)
+{
+	CustomScan *cscan = makeNode(CustomScan);
+	RangeTblEntry *rte = planner_rt_fetch(rel->relid, root);
+	Relation	relation = table_open(rte->relid, NoLock);
+	TupleDesc	desc = RelationGetDescr(relation);
+	Bitmapset  *attrs = NULL;
+	bool		some = needed_attrs(rel, desc->natts, &attrs);
+	List	   *attr_list = NIL;
+	List	   *skip_info = NIL;
+	List	   *skip_exprs = NIL;
+	List	   *quals = extract_actual_clauses(clauses, false);
+	ListCell   *lc;
+	int			i;
+
+	for (i = 1; i <= desc->natts; i++)
+		if (!TupleDescAttr(desc, i - 1)->attisdropped &&
+			(!some || bms_is_member(i, attrs)))
+			attr_list = lappend_int(attr_list, i);
+
+	foreach(lc, quals)
+	{
+		Oid			opno;
+		Var		   *var;
+		Expr	   *other;
+		int			strategy;
+		Oid			cmp;
+		Form_pg_attribute att;
+		Oid			collation;
+
+		if (!skip_qual_info(lfirst(lc), rel->relid, &opno, &var, &other,
+							&strategy, &cmp))
+			continue;
+		if (var->varattno > desc->natts)
+			continue;
+		att = TupleDescAttr(desc, var->varattno - 1);
+		if (att->attisdropped || att->atttypid != var->vartype)
+			continue;
+		/* least/greatest were computed under the column's collation */
+		collation = ((OpExpr *) lfirst(lc))->inputcollid;
+		if (OidIsValid(att->attcollation) && collation != att->attcollation)
+			continue;
+		skip_info = lappend(skip_info,
+							list_make4_oid((Oid) var->varattno, (Oid) strategy,
+										   cmp, collation));
+		skip_exprs = lappend(skip_exprs,
+							 make_opclause(opno, BOOLOID, false, (Expr *) var,
+										   copyObject(other), InvalidOid,
+										   collation));
+	}
+	table_close(relation, NoLock);
+
+	cscan->scan.plan.targetlist = tlist;
+	cscan->scan.plan.qual = quals;
+	cscan->scan.scanrelid = rel->relid;
+	cscan->flags = best_path->flags;
+	cscan->methods = &columnar_scan_methods;
+	cscan->custom_private = list_make2(attr_list, skip_info);
+	cscan->custom_exprs = skip_exprs;
+	cscan->custom_plans = NIL;
+	cscan->custom_scan_tlist = NIL;
+	return (Plan *) cscan;
+}
+
+/* ------------------------------------------------------------------------
+ * Execution
+ * ------------------------------------------------------------------------
+ */
+
+static Node *
+columnar_create_state(CustomScan *cscan)
+{
+	ColumnarScanState *state = palloc0(sizeof(ColumnarScanState));
+
+	NodeSetTag(state, T_CustomScanState);
+	state->css.methods = &columnar_exec_methods;
+	return (Node *) state;
+}
+
+/*
+ * columnar_begin
+ *		Prepare the projection and the skipping quals; the scan itself is
+ *		opened when the first row is asked for, after Params are set.
+ */
+static void
+columnar_begin(CustomScanState *node, EState *estate, int eflags)
+{
+	ColumnarScanState *state = (ColumnarScanState *) node;
+	CustomScan *cscan = (CustomScan *) node->ss.ps.plan;
+	List	   *attr_list = linitial(cscan->custom_private);
+	List	   *skip_info = lsecond(cscan->custom_private);
+	TupleDesc	desc = RelationGetDescr(node->ss.ss_currentRelation);
+	ListCell   *lc;
+	ListCell   *lc2;
+	int			k = 0;
+
+	state->attr_list = attr_list;
+	foreach(lc, attr_list)
+		state->attrs = bms_add_member(state->attrs, lfirst_int(lc));
+	if (state->attrs == NULL)
+		state->attrs = bms_make_singleton(0);	/* decode nothing */
+
+	state->nskip = list_length(skip_info);
+	state->skip = palloc0(sizeof(SkipQual) * Max(state->nskip, 1));
+	forboth(lc, skip_info, lc2, cscan->custom_exprs)
+	{
+		List	   *info = lfirst(lc);
+		OpExpr	   *op = lfirst(lc2);
+		SkipQual   *q = &state->skip[k++];
+		Form_pg_attribute att;
+
+		q->attno = (AttrNumber) linitial_oid(info);
+		q->strategy = (int) lsecond_oid(info);
+		fmgr_info(lthird_oid(info), &q->cmp);
+		q->collation = lfourth_oid(info);
+		att = TupleDescAttr(desc, q->attno - 1);
+		getTypeBinaryInputInfo(att->atttypid, &q->typreceive, &q->typioparam);
+		q->typmod = att->atttypmod;
+		q->expr = ExecInitExpr(lsecond(op->args), &node->ss.ps);
+	}
+	state->filter_cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "fluss_columnar row-group filter",
+											  ALLOCSET_SMALL_SIZES);
+	state->value_cxt = AllocSetContextCreate(CurrentMemoryContext,
+											 "fluss_columnar skip values",
+											 ALLOCSET_SMALL_SIZES);
+}
+
+/* a chunk's least or greatest value, from its binary send form */
+static Datum
+chunk_bound(SkipQual *q, bytea *bound)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, VARDATA_ANY(bound), VARSIZE_ANY_EXHDR(bound));
+	return OidReceiveFunctionCall(q->typreceive, &buf, q->typioparam, q->typmod);
+}
+
+/*
+ * row_group_may_match
+ *		False when a skipping qual cannot hold for any row of rg by the
+ *		least and greatest values of its chunk (NULLs satisfy none of the
+ *		comparisons); true whenever that is not proven.
+ */
+static bool
+row_group_may_match(ColumnarRowGroup *rg, void *arg)
+{
+	ColumnarScanState *state = arg;
+	MemoryContext old;
+	bool		may = true;
+	int			k;
+
+	MemoryContextReset(state->filter_cxt);
+	old = MemoryContextSwitchTo(state->filter_cxt);
+	for (k = 0; k < state->nskip && may; k++)
+	{
+		SkipQual   *q = &state->skip[k];
+		ColumnarChunk *c;
+		int32		cmin;
+		int32		cmax;
+
+		if (!q->usable || q->attno > rg->natts)
+			continue;
+		c = &rg->chunks[q->attno - 1];
+		if (!c->present || c->min_value == NULL || c->max_value == NULL)
+			continue;
+		cmin = DatumGetInt32(FunctionCall2Coll(&q->cmp, q->collation,
+											   chunk_bound(q, c->min_value),
+											   q->value));
+		cmax = DatumGetInt32(FunctionCall2Coll(&q->cmp, q->collation,
+											   chunk_bound(q, c->max_value),
+											   q->value));
+		switch (q->strategy)
+		{
+			case BTLessStrategyNumber:
+				may = cmin < 0;
+				break;
+			case BTLessEqualStrategyNumber:
+				may = cmin <= 0;
+				break;
+			case BTEqualStrategyNumber:
+				may = cmin <= 0 && cmax >= 0;
+				break;
+			case BTGreaterEqualStrategyNumber:
+				may = cmax >= 0;
+				break;
+			case BTGreaterStrategyNumber:
+				may = cmax > 0;
+				break;
+		}
+	}
+	MemoryContextSwitchTo(old);
+	return may;
+}
+
+/* open the scan: evaluate the skipping quals' Params and Consts */
+static void
+open_scan(ColumnarScanState *state)
+{
+	ScanState  *ss = &state->css.ss;
+	EState	   *estate = ss->ps.state;
+	ExprContext *econtext = ss->ps.ps_ExprContext;
+	int			k;
+
+	MemoryContextReset(state->value_cxt);
+	for (k = 0; k < state->nskip; k++)
+	{
+		SkipQual   *q = &state->skip[k];
+		Oid			type = exprType((Node *) q->expr->expr);
+		int16		typlen;
+		bool		typbyval;
+		bool		isnull;
+		Datum		value;
+		MemoryContext old;
+
+		/* evaluated in per-tuple memory, kept for the whole scan */
+		value = ExecEvalExprSwitchContext(q->expr, econtext, &isnull);
+		q->usable = !isnull;
+		if (isnull)
+			continue;
+		get_typlenbyval(type, &typlen, &typbyval);
+		old = MemoryContextSwitchTo(state->value_cxt);
+		q->value = datumCopy(value, typbyval, typlen);
+		MemoryContextSwitchTo(old);
+	}
+	state->scan = table_beginscan(ss->ss_currentRelation, estate->es_snapshot,
+								  0, NULL);
+	ColumnarScanSetProjection(state->scan, state->attrs,
+							  state->nskip > 0 ? row_group_may_match : NULL,
+							  state);
+}
+
+/* ExecScan's access method: the next row of the relation */
+static TupleTableSlot *
+columnar_next(ScanState *ss)
+{
+	ColumnarScanState *state = (ColumnarScanState *) ss;
+	TupleTableSlot *slot = ss->ss_ScanTupleSlot;
+
+	if (state->scan == NULL)
+		open_scan(state);
+	if (table_scan_getnextslot(state->scan, ss->ps.state->es_direction, slot))
+		return slot;
+	return NULL;
+}
+
+/* no EvalPlanQual rechecks beyond the quals */
+static bool
+columnar_recheck(ScanState *ss, TupleTableSlot *slot)
+{
+	return true;
+}
+
+static TupleTableSlot *
+columnar_exec(CustomScanState *node)
+{
+	return ExecScan(&node->ss, columnar_next, columnar_recheck);
+}
+
+/* close the scan, keeping its count of skipped row groups */
+static void
+close_scan(ColumnarScanState *state)
+{
+	if (state->scan == NULL)
+		return;
+	state->skipped += ColumnarScanSkippedRowGroups(state->scan);
+	table_endscan(state->scan);
+	state->scan = NULL;
+}
+
+static void
+columnar_end(CustomScanState *node)
+{
+	close_scan((ColumnarScanState *) node);
+}
+
+/* the next scan starts over, with the Params of then */
+static void
+columnar_rescan(CustomScanState *node)
+{
+	close_scan((ColumnarScanState *) node);
+	ExecScanReScan(&node->ss);
+}
+
+/*
+ * columnar_explain
+ *		Columnar Projected Columns, Columnar Skip Quals and, under
+ *		ANALYZE, Row Groups Skipped.
+ */
+static void
+columnar_explain(CustomScanState *node, List *ancestors, ExplainState *es)
+{
+	ColumnarScanState *state = (ColumnarScanState *) node;
+	CustomScan *cscan = (CustomScan *) node->ss.ps.plan;
+	TupleDesc	desc = RelationGetDescr(node->ss.ss_currentRelation);
+	StringInfoData cols;
+	ListCell   *lc;
+
+	initStringInfo(&cols);
+	foreach(lc, state->attr_list)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, lfirst_int(lc) - 1);
+
+		if (cols.len > 0)
+			appendStringInfoString(&cols, ", ");
+		appendStringInfoString(&cols, quote_identifier(NameStr(att->attname)));
+	}
+	ExplainPropertyText("Columnar Projected Columns",
+						cols.len > 0 ? cols.data : "<none>", es);
+	if (cscan->custom_exprs != NIL)
+	{
+		List	   *context;
+		Node	   *expr;
+
+		context = set_deparse_context_plan(es->deparse_cxt,
+										   (Plan *) cscan, ancestors);
+		expr = (Node *) make_ands_explicit(cscan->custom_exprs);
+		ExplainPropertyText("Columnar Skip Quals",
+							deparse_expression(expr, context,
+											   list_length(es->rtable) > 1,
+											   false),
+							es);
+		if (es->analyze)
+		{
+			int64		skipped = state->skipped;
+
+			if (state->scan)
+				skipped += ColumnarScanSkippedRowGroups(state->scan);
+			ExplainPropertyInteger("Row Groups Skipped", NULL, skipped, es);
+		}
+	}
+}
