@@ -25,6 +25,7 @@
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
 #include "port/pg_crc32c.h"
+#include "utils/float.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -65,6 +66,67 @@ ColumnarChecksum(const char *data, uint64 len)
 #define COLUMNAR_MAX_MINMAX_BYTES 256
 
 /*
+ * The comparisons of the chunk's least and greatest value: the types a
+ * telemetry table is made of are compared inline, as their default btree
+ * operator classes do (floats: NaN above everything, -0 equal to 0), the
+ * others through the opclass's comparison function.
+ */
+typedef enum MinMaxCmp
+{
+	MINMAX_FMGR,
+	MINMAX_INT2,
+	MINMAX_INT4,
+	MINMAX_INT8,
+	MINMAX_FLOAT4,
+	MINMAX_FLOAT8
+} MinMaxCmp;
+
+static MinMaxCmp
+fast_cmp_of(Oid typid)
+{
+	switch (typid)
+	{
+		case INT2OID:
+			return MINMAX_INT2;
+		case INT4OID:
+		case DATEOID:
+			return MINMAX_INT4;
+		case INT8OID:
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+		case TIMEOID:
+			return MINMAX_INT8;
+		case FLOAT4OID:
+			return MINMAX_FLOAT4;
+		case FLOAT8OID:
+			return MINMAX_FLOAT8;
+		default:
+			return MINMAX_FMGR;
+	}
+}
+
+static inline int
+fast_cmp(MinMaxCmp kind, Datum a, Datum b)
+{
+	switch (kind)
+	{
+		case MINMAX_INT2:
+			return (DatumGetInt16(a) > DatumGetInt16(b)) - (DatumGetInt16(a) < DatumGetInt16(b));
+		case MINMAX_INT4:
+			return (DatumGetInt32(a) > DatumGetInt32(b)) - (DatumGetInt32(a) < DatumGetInt32(b));
+		case MINMAX_INT8:
+			return (DatumGetInt64(a) > DatumGetInt64(b)) - (DatumGetInt64(a) < DatumGetInt64(b));
+		case MINMAX_FLOAT4:
+			return float4_cmp_internal(DatumGetFloat4(a), DatumGetFloat4(b));
+		case MINMAX_FLOAT8:
+			return float8_cmp_internal(DatumGetFloat8(a), DatumGetFloat8(b));
+		case MINMAX_FMGR:
+			break;
+	}
+	pg_unreachable();
+}
+
+/*
  * ColumnarChunkMinMax
  *		Record the least and greatest non-NULL values of a chunk in their
  *		binary send form (exact and independent of settings such as
@@ -77,6 +139,7 @@ void
 ColumnarChunkMinMax(Form_pg_attribute att, Datum *values, bool *isnull,
 					int32 nrows, ColumnarChunk *chunk)
 {
+	MinMaxCmp	fast = fast_cmp_of(att->atttypid);
 	TypeCacheEntry *tce = lookup_type_cache(att->atttypid,
 											TYPECACHE_CMP_PROC_FINFO);
 	Datum		min = (Datum) 0;
@@ -111,9 +174,16 @@ ColumnarChunkMinMax(Form_pg_attribute att, Datum *values, bool *isnull,
 			any = true;
 			continue;
 		}
-		if (DatumGetInt32(FunctionCall2Coll(&tce->cmp_proc_finfo,
-											att->attcollation,
-											values[i], min)) < 0)
+		if (fast != MINMAX_FMGR)
+		{
+			if (fast_cmp(fast, values[i], min) < 0)
+				min = values[i];
+			else if (fast_cmp(fast, values[i], max) > 0)
+				max = values[i];
+		}
+		else if (DatumGetInt32(FunctionCall2Coll(&tce->cmp_proc_finfo,
+												 att->attcollation,
+												 values[i], min)) < 0)
 			min = values[i];
 		else if (DatumGetInt32(FunctionCall2Coll(&tce->cmp_proc_finfo,
 												 att->attcollation,
