@@ -148,56 +148,9 @@ if $BUILD; then
 fi
 [ -f "$PKGLIBDIR/fluss_grid.so" ] || die "fluss_grid is not installed: run with --build"
 
-BUILD_INFO="installed fluss_grid.so md5 $(md5sum <"$PKGLIBDIR/fluss_grid.so" | cut -c1-12)"
-if git -C "$ROOT" rev-parse --short HEAD >/dev/null 2>&1; then
-	BUILD_INFO="tree at commit $(git -C "$ROOT" rev-parse --short HEAD)$(
-		[ -z "$(git -C "$ROOT" status --porcelain -- src sql 2>/dev/null)" ] || echo " + uncommitted changes in src/ or sql/"), $BUILD_INFO"
-fi
-
-WORK=$(mktemp -d /tmp/fg_colbench.XXXXXX)
-chown postgres: "$WORK"
-chmod 755 "$WORK"
-PGD=$WORK/pgdata
-SOCK=$WORK
+. "$ROOT/test/bench/lib.sh"
+bench_workdir bench_columnar fg_colbench
 CSV=$WORK/grid.csv
-LOG=$WORK/postgres.log
-
-as_pg() { runuser -u postgres -- "$@"; }
-
-cleanup() {
-	local rc=$?
-	if [ -f "$PGD/postmaster.pid" ]; then
-		if $KEEP; then
-			echo "bench_columnar: cluster left running: $BINDIR/pg_ctl -D $PGD (socket $SOCK, port $PORT)" >&2
-		else
-			as_pg "$BINDIR/pg_ctl" -D "$PGD" -m immediate -w stop >/dev/null 2>&1 || true
-		fi
-	fi
-	if ! $KEEP; then
-		rm -rf "$WORK"
-	else
-		echo "bench_columnar: work directory kept: $WORK" >&2
-	fi
-	exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# q DB [psql args...]: psql as postgres, unaligned, tuples only, stop on error
-q() {
-	local db=$1
-	shift
-	as_pg "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$SOCK" -p "$PORT" -d "$db" "$@"
-}
-log() { echo "== $*" >&2; }
-
-# median of numbers on stdin
-median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) {print "nan"; exit} if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-# fmt X [decimals]
-fmt() { LC_NUMERIC=C printf "%.${2:-2}f" "$1"; }
-calc() { awk "BEGIN {printf \"%.6f\", $*}"; }
-# verdict AWK-CONDITION: "yes" or "**no**"
-verdict() { awk "BEGIN {exit !($1)}" && echo "yes" || echo "**no**"; }
 # mb BYTES: megabytes, one decimal (two below 10 MB)
 mb() { awk -v b="$1" 'BEGIN {m = b / 1048576; printf (m < 10 ? "%.2f MB" : "%.1f MB"), m}'; }
 

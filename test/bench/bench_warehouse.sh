@@ -138,58 +138,10 @@ if $BUILD || [ ! -f "$PKGLIBDIR/fluss_grid.so" ]; then
 	echo "== building and installing fluss_grid" >&2
 	(cd "$ROOT" && make -s && make -s install) >&2
 fi
-BUILD_INFO="installed fluss_grid.so md5 $(md5sum <"$PKGLIBDIR/fluss_grid.so" | cut -c1-12)"
-if git -C "$ROOT" rev-parse --short HEAD >/dev/null 2>&1; then
-	BUILD_INFO="tree at commit $(git -C "$ROOT" rev-parse --short HEAD)$(
-		[ -z "$(git -C "$ROOT" status --porcelain -- src sql 2>/dev/null)" ] || echo " + uncommitted changes in src/ or sql/"), $BUILD_INFO"
-fi
-
-WORK=$(mktemp -d /tmp/fg_whbench.XXXXXX)
-chown postgres: "$WORK"
-chmod 755 "$WORK"
-PGD=$WORK/pgdata
-SOCK=$WORK
+. "$ROOT/test/bench/lib.sh"
+bench_workdir bench_warehouse fg_whbench
 CSV=$WORK/hour.csv
 DAYCSV=$WORK/day.csv
-LOG=$WORK/postgres.log
-
-as_pg() { runuser -u postgres -- "$@"; }
-
-cleanup() {
-	local rc=$?
-	if [ -f "$PGD/postmaster.pid" ]; then
-		if $KEEP; then
-			echo "bench_warehouse: cluster left running: $BINDIR/pg_ctl -D $PGD (socket $SOCK, port $PORT)" >&2
-		else
-			as_pg "$BINDIR/pg_ctl" -D "$PGD" -m immediate -w stop >/dev/null 2>&1 || true
-		fi
-	fi
-	if ! $KEEP; then
-		rm -rf "$WORK"
-	else
-		echo "bench_warehouse: work directory kept: $WORK" >&2
-	fi
-	exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-q() {
-	local db=$1
-	shift
-	as_pg "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$SOCK" -p "$PORT" -d "$db" "$@"
-}
-pgb() {
-	local db=$1
-	shift
-	as_pg "$BINDIR/pgbench" -h "$SOCK" -p "$PORT" "$@" "$db"
-}
-log() { echo "== $*" >&2; }
-median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) {print "nan"; exit} if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-pctl() { sort -g | awk -v p="$1" '{a[NR]=$1} END {if (NR==0) {print "nan"; exit} r=int((p*NR+99)/100); if (r<1) r=1; if (r>NR) r=NR; print a[r]}'; }
-fmt() { LC_NUMERIC=C printf "%.${2:-2}f" "$1"; }
-calc() { awk "BEGIN {printf \"%.6f\", $*}"; }
-verdict() { awk "BEGIN {exit !($1)}" && echo "yes" || echo "**no**"; }
 now() { date +%s.%N; }
 
 # ---------------------------------------------------------------------------
