@@ -100,6 +100,7 @@ typedef struct TransformEntry
 	Oid			sourceid;
 	Oid			targetid;
 	Oid			quarantineid;	/* InvalidOid without a quarantine */
+	Oid			changelogid;
 	char	   *sql[TS_COUNT];	/* in cache_cxt */
 	SPIPlanPtr	plan[TS_COUNT];
 } TransformEntry;
@@ -113,9 +114,14 @@ static SPIPlanPtr transform_plan(TransformEntry *e, TransformStmt s);
 static void check_capture_present(TransformEntry *e);
 
 /*
- * Any relcache invalidation (DDL on any table: the changelog dropped, a
- * source altered) drops the cached definitions; saved plans are freed and
- * rebuilt on next use.  Transforms are few, so this costs nothing.
+ * A relcache invalidation of one of a transform's own tables (its changelog
+ * is dropped when the transform is forgotten; triggers on the source
+ * change) or of every relation drops its cached definition; saved plans
+ * are freed and rebuilt on next use.  Other relations (the joined tables)
+ * need nothing: the plan cache revalidates the saved plans itself, and the
+ * statements' text does not change.  (Every VACUUM of any table sends an
+ * invalidation: reloading for each one would cost the capture trigger a
+ * catalog query and a new plan after each of the worker's vacuums.)
  */
 static void
 transform_cache_callback(Datum arg, Oid relid)
@@ -127,7 +133,9 @@ transform_cache_callback(Datum arg, Oid relid)
 		return;
 	hash_seq_init(&status, transform_cache);
 	while ((e = hash_seq_search(&status)) != NULL)
-		e->valid = false;
+		if (!OidIsValid(relid) || relid == e->sourceid || relid == e->targetid ||
+			relid == e->quarantineid || relid == e->changelogid)
+			e->valid = false;
 }
 
 /*
@@ -179,7 +187,9 @@ transform_get(int32 id)
 						   "format('fluss_grid.%I', 'changelog_' || id)");
 	for (int i = 0; i < TS_FOLD_COUNT; i++)
 		appendStringInfo(&sql, ", %s", stmt_columns[i]);
-	appendStringInfoString(&sql, ", quarantine_rel::oid FROM fluss_grid.transform WHERE id = $1");
+	appendStringInfoString(&sql, ", quarantine_rel::oid,"
+						   " pg_catalog.to_regclass(format('fluss_grid.%I', 'changelog_' || id))::oid"
+						   " FROM fluss_grid.transform WHERE id = $1");
 
 	SPI_connect();
 	ret = SPI_execute_with_args(sql.data, 1, &argtype, &arg, NULL, true, 1);
@@ -203,6 +213,9 @@ transform_get(int32 id)
 		e->quarantineid = DatumGetObjectId(SPI_getbinval(tup, desc, 5 + TS_FOLD_COUNT, &isnull));
 		if (isnull)
 			e->quarantineid = InvalidOid;
+		e->changelogid = DatumGetObjectId(SPI_getbinval(tup, desc, 6 + TS_FOLD_COUNT, &isnull));
+		if (isnull)
+			e->changelogid = InvalidOid;
 		for (int i = 0; i < TS_FOLD_COUNT; i++)
 		{
 			char	   *text = SPI_getvalue(tup, desc, 5 + i);
