@@ -307,7 +307,7 @@ fluss_grid_capture_rows(PG_FUNCTION_ARGS)
 	Trigger    *tg;
 	TransformEntry *e;
 	TransformStmt s;
-	bool		row_mode = false;
+	bool		row_mode;
 	Oid			save_userid;
 	int			save_sec;
 	int			save_nestlevel;
@@ -330,36 +330,25 @@ fluss_grid_capture_rows(PG_FUNCTION_ARGS)
 	if (e == NULL)
 		return PointerGetDatum(NULL);	/* transform gone: nothing to keep */
 
+	/*
+	 * Row mode, for the logical replication apply worker (which fires row
+	 * triggers but not statement triggers): the row becomes a one-row
+	 * transition table, so the statement plans serve as well.
+	 */
+	row_mode = (tg->tgargs[1][0] == 'r');
 	if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
 		s = TS_TRUNCATE;
-	else if (tg->tgargs[1][0] == 'r')
-	{
-		/*
-		 * Row mode, for the logical replication apply worker (which fires
-		 * row triggers but not statement triggers): the row becomes a
-		 * one-row transition table, so the statement plans serve as well.
-		 */
-		if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
-			s = TS_INSERT;
-		else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
-			s = TS_UPDATE;
-		else
-			s = TS_DELETE;
-		row_mode = true;
-	}
+	else if (!row_mode &&
+			 (td->tg_newtable == NULL || tuplestore_tuple_count(td->tg_newtable) == 0) &&
+			 (td->tg_oldtable == NULL || tuplestore_tuple_count(td->tg_oldtable) == 0))
+		return PointerGetDatum(NULL);	/* no row changed: nothing to write,
+										 * nobody to wake */
+	else if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		s = TS_INSERT;
+	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		s = TS_UPDATE;
 	else
-	{
-		/* statements that changed no row write nothing and wake nobody */
-		if ((td->tg_newtable == NULL || tuplestore_tuple_count(td->tg_newtable) == 0) &&
-			(td->tg_oldtable == NULL || tuplestore_tuple_count(td->tg_oldtable) == 0))
-			return PointerGetDatum(NULL);
-		if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
-			s = TS_INSERT;
-		else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
-			s = TS_UPDATE;
-		else
-			s = TS_DELETE;
-	}
+		s = TS_DELETE;
 
 	SPI_connect();
 	if (row_mode)
