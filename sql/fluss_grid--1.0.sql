@@ -1259,6 +1259,22 @@ CREATE TABLE fluss_grid.columnar_reserved (
     PRIMARY KEY (storage_id, first_row)
 );
 
+-- pages of row groups VACUUM superseded (compacted into new row groups, or
+-- every row deleted), inserted by the superseding transaction: the old row
+-- group stays readable for the snapshots that do not see that transaction,
+-- so its pages and index entries (row numbers first_row ... first_row +
+-- row_count - 1) are freed only when the row's xmin is older than every
+-- snapshot; indexes_clean: a later VACUUM removed those index entries
+CREATE TABLE fluss_grid.columnar_free_extent (
+    storage_id     bigint  NOT NULL,
+    first_row      bigint  NOT NULL,
+    row_count      integer NOT NULL,
+    first_block    bigint  NOT NULL,
+    nblocks        bigint  NOT NULL,
+    indexes_clean  boolean NOT NULL,
+    PRIMARY KEY (storage_id, first_row)
+);
+
 -- per-relation options, dumped by pg_dump
 CREATE TABLE fluss_grid.columnar_options (
     relid              regclass PRIMARY KEY,
@@ -1269,6 +1285,7 @@ SELECT pg_catalog.pg_extension_config_dump('fluss_grid.columnar_options', '');
 
 GRANT SELECT ON fluss_grid.columnar_row_group, fluss_grid.columnar_chunk,
                 fluss_grid.columnar_deleted, fluss_grid.columnar_reserved,
+                fluss_grid.columnar_free_extent,
                 fluss_grid.columnar_options TO PUBLIC;
 
 CREATE FUNCTION fluss_grid.columnar_set(rel regclass,

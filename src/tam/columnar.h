@@ -145,6 +145,18 @@ typedef struct ColumnarWriteBuffer
 	struct ColumnarWriteBuffer *next;
 } ColumnarWriteBuffer;
 
+/* a row group VACUUM superseded, as fluss_grid.columnar_free_extent says */
+typedef struct ColumnarFreeExtent
+{
+	uint64		storage_id;
+	uint64		first_row;
+	int32		row_count;
+	uint64		first_block;
+	uint64		nblocks;
+	bool		indexes_clean;
+	bool		selected;		/* vacuum.c: its index entries go now */
+} ColumnarFreeExtent;
+
 /* handler.c */
 extern void TamInit(void);
 extern Oid	ColumnarAmOid(void);
@@ -195,6 +207,22 @@ extern bool ColumnarRowDeletedDirty(uint64 storage_id, uint64 rownum,
 extern int64 ColumnarRecentlyDeleted(uint64 storage_id, Snapshot snapshot,
 									 TransactionId oldest_xmin,
 									 uint64 **rownums);
+
+extern void ColumnarSupersedeRowGroup(ColumnarRowGroup *rg, Snapshot snapshot);
+extern bool ColumnarRowGroupSuperseded(uint64 storage_id, uint64 rownum);
+extern List *ColumnarFreeExtents(uint64 storage_id, Snapshot snapshot,
+								 bool dead_to_all, TransactionId horizon);
+extern void ColumnarMarkExtentClean(ColumnarFreeExtent *e, Snapshot snapshot);
+extern void ColumnarDeleteExtent(ColumnarFreeExtent *e, Snapshot snapshot);
+extern uint64 ColumnarUsedBlocks(uint64 storage_id);
+extern bool ColumnarRowGroupRowGone(uint64 storage_id, uint64 first_row,
+									TransactionId horizon);
+extern List *ColumnarSupersededRowGroups(uint64 storage_id,
+										 TransactionId oldest_xmin, int natts);
+
+/* vacuum.c: VACUUM without FULL */
+extern void ColumnarVacuum(Relation rel, struct VacuumParams *params,
+						   BufferAccessStrategy bstrategy);
 
 /* compression.c: one column of one row group <-> bytes */
 extern char *ColumnarEncodeChunk(Form_pg_attribute att, Datum *values,

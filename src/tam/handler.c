@@ -6,9 +6,9 @@
  *
  *	  Supported: scans, INSERT, COPY, DELETE, UPDATE (a deletion record
  *	  plus a new row), TRUNCATE, DROP, ALTER TABLE rewrites (SET ACCESS
- *	  METHOD both ways, column type changes), SET TABLESPACE, VACUUM (no
- *	  space reclaimed yet), VACUUM FULL, ANALYZE, fetches by TID (AFTER
- *	  ROW triggers, UPDATE, TID scans), row locks (exclusive whatever the
+ *	  METHOD both ways, column type changes), SET TABLESPACE, VACUUM
+ *	  (vacuum.c: compaction of row groups), VACUUM FULL, ANALYZE,
+ *	  fetches by TID (AFTER ROW triggers, UPDATE, TID scans), row locks (exclusive whatever the
  *	  mode), indexes (B-tree and the others but BRIN; index, index-only
  *	  and bitmap scans; unique checks, primary keys).  Everything else
  *	  fails with ERRCODE_FEATURE_NOT_SUPPORTED naming the operation and
@@ -449,11 +449,12 @@ columnar_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
 	*multi_cutoff = InvalidMultiXactId;
 }
 
+/* compaction, index cleanup and truncation: vacuum.c */
 static void
 columnar_relation_vacuum(Relation rel, struct VacuumParams *params,
 						 BufferAccessStrategy bstrategy)
 {
-	/* nothing to reclaim yet: deleted rows stay until VACUUM FULL */
+	ColumnarVacuum(rel, params, bstrategy);
 }
 
 static bool

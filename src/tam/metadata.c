@@ -15,6 +15,9 @@
  *	  columnar_reserved   one row per range of row numbers reserved for rows
  *	                      not yet in a row group, for relations with a
  *	                      unique index (storage id, first row, row count)
+ *	  columnar_free_extent  one row per row group VACUUM superseded: its
+ *	                      row numbers and pages, freed once every snapshot
+ *	                      sees the superseding transaction (vacuum.c)
  *	  columnar_options    compression level and row-group size per relation
  *	                      (kept by pg_dump)
  *
@@ -36,11 +39,15 @@
 #include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
+#include "access/relscan.h"
+#include "executor/tuptable.h"
+#include "storage/bufmgr.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "storage/lmgr.h"
+#include "storage/procarray.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -83,6 +90,15 @@
 #define Anum_res_storage_id 1
 #define Anum_res_first_row 2
 #define Anum_res_row_count 3
+
+/* columns of fluss_grid.columnar_free_extent */
+#define Natts_free 6
+#define Anum_free_storage_id 1
+#define Anum_free_first_row 2
+#define Anum_free_row_count 3
+#define Anum_free_first_block 4
+#define Anum_free_nblocks 5
+#define Anum_free_indexes_clean 6
 
 /* columns of fluss_grid.columnar_options */
 #define Natts_opt 3
@@ -499,6 +515,8 @@ ColumnarDeleteStorageMetadata(uint64 storage_id)
 	delete_by_storage("columnar_chunk", "columnar_chunk_pkey", storage_id);
 	delete_by_storage("columnar_deleted", "columnar_deleted_pkey", storage_id);
 	delete_by_storage("columnar_reserved", "columnar_reserved_pkey", storage_id);
+	delete_by_storage("columnar_free_extent", "columnar_free_extent_pkey",
+					  storage_id);
 }
 
 /*
@@ -661,6 +679,18 @@ ColumnarCheckRow(Relation rel, uint64 storage_id, uint64 rownum, bool wait,
 			XactLockTableWait(wait_for, rel, &tid, XLTW_Delete);
 			continue;
 		}
+		/*
+		 * A VACUUM that committed after our snapshot may have moved the
+		 * row to a new row group: the row this snapshot sees is no longer
+		 * the current version, as after a concurrent update.
+		 */
+		if (!found && ColumnarRowGroupSuperseded(storage_id, rownum))
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent update"),
+					 errdetail("VACUUM moved a row of fluss_columnar relation \"%s\" since this transaction's snapshot was taken.",
+							   RelationGetRelationName(rel)),
+					 errhint("The transaction might succeed if retried.")));
 		if (!found && insert)
 		{
 			Datum		values[Natts_del];
@@ -909,4 +939,391 @@ ColumnarRecentlyDeleted(uint64 storage_id, Snapshot snapshot,
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 	return n;
+}
+
+
+/* ------------------------------------------------------------------------
+ * VACUUM (vacuum.c): superseded row groups and their free extents
+ * ------------------------------------------------------------------------
+ */
+
+/* pages a row group of data_length bytes occupies */
+static uint64
+data_blocks(uint64 data_length)
+{
+	return (data_length + COLUMNAR_PAGE_DATA - 1) / COLUMNAR_PAGE_DATA;
+}
+
+/*
+ * delete the rows of table (key: storage id, then the bigint column attnum)
+ * in [lo, hi)
+ */
+static void
+delete_range(const char *table, const char *index, AttrNumber attnum,
+			 uint64 storage_id, uint64 lo, uint64 hi, Snapshot snapshot)
+{
+	Relation	rel = table_open(meta_relid(table, false), RowExclusiveLock);
+	SysScanDesc scan;
+	ScanKeyData keys[3];
+	HeapTuple	tup;
+
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	ScanKeyInit(&keys[1], attnum, BTGreaterEqualStrategyNumber, F_INT8GE,
+				Int64GetDatum((int64) lo));
+	ScanKeyInit(&keys[2], attnum, BTLessStrategyNumber, F_INT8LT,
+				Int64GetDatum((int64) hi));
+	scan = systable_beginscan(rel, meta_relid(index, false), true, snapshot,
+							  3, keys);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		CatalogTupleDelete(rel, &tup->t_self);
+	systable_endscan(scan);
+	table_close(rel, RowExclusiveLock);
+}
+
+/*
+ * ColumnarSupersedeRowGroup
+ *		In the current transaction (MVCC): delete the metadata of rg (its
+ *		row-group row, chunks and deletion records, as snapshot sees them)
+ *		and record its pages and row numbers in columnar_free_extent.
+ *		Snapshots that do not see this transaction keep reading rg.
+ */
+void
+ColumnarSupersedeRowGroup(ColumnarRowGroup *rg, Snapshot snapshot)
+{
+	uint64		end = rg->first_row + rg->row_count;
+	Relation	rel;
+	Datum		values[Natts_free];
+	bool		nulls[Natts_free] = {false, false, false, false, false, false};
+
+	delete_range("columnar_row_group", "columnar_row_group_pkey",
+				 Anum_rg_first_row, rg->storage_id, rg->first_row, rg->first_row + 1, snapshot);
+	delete_range("columnar_chunk", "columnar_chunk_pkey",
+				 Anum_chunk_first_row, rg->storage_id, rg->first_row, rg->first_row + 1, snapshot);
+	delete_range("columnar_deleted", "columnar_deleted_pkey",
+				 Anum_del_row_number, rg->storage_id, rg->first_row, end, snapshot);
+
+	rel = table_open(meta_relid("columnar_free_extent", false),
+					 RowExclusiveLock);
+	values[Anum_free_storage_id - 1] = Int64GetDatum((int64) rg->storage_id);
+	values[Anum_free_first_row - 1] = Int64GetDatum((int64) rg->first_row);
+	values[Anum_free_row_count - 1] = Int32GetDatum(rg->row_count);
+	values[Anum_free_first_block - 1] = Int64GetDatum((int64) rg->first_block);
+	values[Anum_free_nblocks - 1] =
+		Int64GetDatum((int64) data_blocks(rg->data_length));
+	values[Anum_free_indexes_clean - 1] = BoolGetDatum(false);
+	CatalogTupleInsert(rel, heap_form_tuple(RelationGetDescr(rel), values,
+											nulls));
+	table_close(rel, RowExclusiveLock);
+}
+
+/* whether the xmin of tup committed (hint bits first: frozen rows too) */
+static bool
+xmin_committed(HeapTuple tup)
+{
+	if (HeapTupleHeaderXminCommitted(tup->t_data))
+		return true;
+	if (HeapTupleHeaderXminInvalid(tup->t_data))
+		return false;
+	return TransactionIdDidCommit(HeapTupleHeaderGetRawXmin(tup->t_data));
+}
+
+/*
+ * ColumnarRowGroupSuperseded
+ *		Whether rownum belongs to a row group whose metadata row a committed
+ *		transaction (a VACUUM) deleted and no live row group holds it: a
+ *		snapshot older than that VACUUM may still see the row, but it lives
+ *		on under another row number, so changing it must fail.
+ */
+bool
+ColumnarRowGroupSuperseded(uint64 storage_id, uint64 rownum)
+{
+	Relation	rgrel;
+	Relation	idx;
+	SysScanDesc scan;
+	ScanKeyData keys[2];
+	HeapTuple	tup;
+	TransactionId xmin;
+	ColumnarRowGroup *live;
+	bool		result = false;
+
+	live = ColumnarFindRowGroupDirty(storage_id, rownum, 0, &xmin);
+	if (live != NULL)
+		return false;
+
+	rgrel = table_open(meta_relid("columnar_row_group", false), AccessShareLock);
+	idx = index_open(meta_relid("columnar_row_group_pkey", false),
+					 AccessShareLock);
+	ScanKeyInit(&keys[0], Anum_rg_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	ScanKeyInit(&keys[1], Anum_rg_first_row, BTLessEqualStrategyNumber, F_INT8LE,
+				Int64GetDatum((int64) rownum));
+	scan = systable_beginscan_ordered(rgrel, idx, SnapshotAny, 2, keys);
+	while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, BackwardScanDirection)))
+	{
+		ColumnarRowGroup *cand = row_group_from_tuple(rgrel, tup, 0);
+
+		if (rownum >= cand->first_row + cand->row_count)
+			break;
+		if (xmin_committed(tup))
+		{
+			result = true;
+			break;
+		}
+	}
+	systable_endscan_ordered(scan);
+	index_close(idx, AccessShareLock);
+	table_close(rgrel, AccessShareLock);
+	return result;
+}
+
+/*
+ * ColumnarFreeExtents
+ *		The free extents of storage_id that snapshot sees, oldest row
+ *		numbers first.  With dead_to_all, only those whose inserting
+ *		(superseding) transaction precedes horizon: no snapshot can read
+ *		their row groups any more.
+ */
+List *
+ColumnarFreeExtents(uint64 storage_id, Snapshot snapshot, bool dead_to_all,
+					TransactionId horizon)
+{
+	Relation	rel = table_open(meta_relid("columnar_free_extent", false),
+								 AccessShareLock);
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	List	   *result = NIL;
+
+	ScanKeyInit(&key, Anum_free_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	scan = systable_beginscan(rel, meta_relid("columnar_free_extent_pkey", false),
+							  true, snapshot, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Datum		values[Natts_free];
+		bool		nulls[Natts_free];
+		ColumnarFreeExtent *e;
+		TransactionId xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
+
+		if (dead_to_all && !HeapTupleHeaderXminFrozen(tup->t_data) &&
+			TransactionIdIsNormal(xmin) &&
+			!TransactionIdPrecedes(xmin, horizon))
+			continue;
+		heap_deform_tuple(tup, RelationGetDescr(rel), values, nulls);
+		e = palloc0(sizeof(ColumnarFreeExtent));
+		e->storage_id = storage_id;
+		e->first_row = (uint64) DatumGetInt64(values[Anum_free_first_row - 1]);
+		e->row_count = DatumGetInt32(values[Anum_free_row_count - 1]);
+		e->first_block = (uint64) DatumGetInt64(values[Anum_free_first_block - 1]);
+		e->nblocks = (uint64) DatumGetInt64(values[Anum_free_nblocks - 1]);
+		e->indexes_clean = DatumGetBool(values[Anum_free_indexes_clean - 1]);
+		result = lappend(result, e);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+/* apply fn to the free-extent row of e that snapshot sees */
+static void
+update_extent(ColumnarFreeExtent *e, Snapshot snapshot, bool delete)
+{
+	Relation	rel = table_open(meta_relid("columnar_free_extent", false),
+								 RowExclusiveLock);
+	SysScanDesc scan;
+	ScanKeyData keys[2];
+	HeapTuple	tup;
+
+	ScanKeyInit(&keys[0], Anum_free_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) e->storage_id));
+	ScanKeyInit(&keys[1], Anum_free_first_row, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) e->first_row));
+	scan = systable_beginscan(rel, meta_relid("columnar_free_extent_pkey", false),
+							  true, snapshot, 2, keys);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		if (delete)
+			CatalogTupleDelete(rel, &tup->t_self);
+		else
+		{
+			Datum		values[Natts_free] = {0};
+			bool		nulls[Natts_free] = {false};
+			bool		replace[Natts_free] = {false};
+			HeapTuple	newtup;
+
+			values[Anum_free_indexes_clean - 1] = BoolGetDatum(true);
+			replace[Anum_free_indexes_clean - 1] = true;
+			newtup = heap_modify_tuple(tup, RelationGetDescr(rel), values,
+									   nulls, replace);
+			CatalogTupleUpdate(rel, &newtup->t_self, newtup);
+			heap_freetuple(newtup);
+		}
+	}
+	systable_endscan(scan);
+	table_close(rel, RowExclusiveLock);
+}
+
+/*
+ * ColumnarMarkExtentClean
+ *		Record that the index entries of extent e are gone.
+ */
+void
+ColumnarMarkExtentClean(ColumnarFreeExtent *e, Snapshot snapshot)
+{
+	update_extent(e, snapshot, false);
+}
+
+/*
+ * ColumnarDeleteExtent
+ *		Forget extent e (its pages were truncated away).
+ */
+void
+ColumnarDeleteExtent(ColumnarFreeExtent *e, Snapshot snapshot)
+{
+	update_extent(e, snapshot, true);
+}
+
+/*
+ * ColumnarUsedBlocks
+ *		One past the last block that a row group of storage_id whose
+ *		metadata row still physically exists uses (live, being written,
+ *		deleted but not yet pruned: a snapshot, also on a standby, may
+ *		still read it); at least 1, the metapage.
+ */
+uint64
+ColumnarUsedBlocks(uint64 storage_id)
+{
+	Relation	rgrel = table_open(meta_relid("columnar_row_group", false),
+								   AccessShareLock);
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	uint64		end = 1;
+
+	ScanKeyInit(&key, Anum_rg_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	scan = systable_beginscan(rgrel, meta_relid("columnar_row_group_pkey", false),
+							  true, SnapshotAny, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		ColumnarRowGroup *rg = row_group_from_tuple(rgrel, tup, 0);
+
+		if (rg->data_length > 0)
+			end = Max(end, rg->first_block + data_blocks(rg->data_length));
+		pfree(rg->chunks);
+		pfree(rg);
+	}
+	systable_endscan(scan);
+	table_close(rgrel, AccessShareLock);
+	return end;
+}
+
+/*
+ * ColumnarSupersededRowGroups
+ *		The row groups of storage_id a committed VACUUM superseded that a
+ *		snapshot older than oldest_xmin may still read, with their chunks:
+ *		an index built now must hold their rows (as dead) for such
+ *		snapshots.
+ */
+List *
+ColumnarSupersededRowGroups(uint64 storage_id, TransactionId oldest_xmin,
+							int natts)
+{
+	Relation	rgrel = table_open(meta_relid("columnar_row_group", false),
+								   AccessShareLock);
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	ScanKeyInit(&key, Anum_rg_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	scan = systable_beginscan(rgrel, meta_relid("columnar_row_group_pkey", false),
+							  true, SnapshotAny, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		BufferHeapTupleTableSlot *bslot = (BufferHeapTupleTableSlot *) scan->slot;
+		HTSV_Result state;
+
+		LockBuffer(bslot->buffer, BUFFER_LOCK_SHARE);
+		state = HeapTupleSatisfiesVacuum(tup, oldest_xmin, bslot->buffer);
+		LockBuffer(bslot->buffer, BUFFER_LOCK_UNLOCK);
+		if (state == HEAPTUPLE_RECENTLY_DEAD)
+			result = lappend(result, row_group_from_tuple(rgrel, tup, natts));
+	}
+	systable_endscan(scan);
+	table_close(rgrel, AccessShareLock);
+	foreach(lc, result)
+		read_chunks((ColumnarRowGroup *) lfirst(lc), SnapshotAny);
+	return result;
+}
+
+/*
+ * ColumnarRowGroupRowGone
+ *		Whether the metadata row of the row group of storage_id starting at
+ *		first_row is physically gone.  A row dead to every snapshot (as of
+ *		horizon) is pruned away first, if its page's cleanup lock is free:
+ *		the prune's WAL record cancels the standby queries that could
+ *		still read the row group, before anything it points to is removed.
+ */
+bool
+ColumnarRowGroupRowGone(uint64 storage_id, uint64 first_row,
+						TransactionId horizon)
+{
+	Relation	rgrel = table_open(meta_relid("columnar_row_group", false),
+								   AccessShareLock);
+	SysScanDesc scan;
+	ScanKeyData keys[2];
+	HeapTuple	tup;
+	BlockNumber prune = InvalidBlockNumber;
+	bool		present = false;
+	int			pass;
+
+	for (pass = 0; pass < 2; pass++)
+	{
+		present = false;
+		ScanKeyInit(&keys[0], Anum_rg_storage_id, BTEqualStrategyNumber,
+					F_INT8EQ, Int64GetDatum((int64) storage_id));
+		ScanKeyInit(&keys[1], Anum_rg_first_row, BTEqualStrategyNumber,
+					F_INT8EQ, Int64GetDatum((int64) first_row));
+		scan = systable_beginscan(rgrel, meta_relid("columnar_row_group_pkey", false),
+								  true, SnapshotAny, 2, keys);
+		while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			BufferHeapTupleTableSlot *bslot = (BufferHeapTupleTableSlot *) scan->slot;
+			HTSV_Result state;
+
+			present = true;
+			LockBuffer(bslot->buffer, BUFFER_LOCK_SHARE);
+			state = HeapTupleSatisfiesVacuum(tup, horizon, bslot->buffer);
+			LockBuffer(bslot->buffer, BUFFER_LOCK_UNLOCK);
+			if (state == HEAPTUPLE_DEAD)
+				prune = ItemPointerGetBlockNumber(&tup->t_self);
+		}
+		systable_endscan(scan);
+		if (!present || pass == 1 || prune == InvalidBlockNumber)
+			break;
+
+		/* prune the page, as any scan of it may (heap_page_prune_opt) */
+		{
+			Buffer		buf = ReadBuffer(rgrel, prune);
+
+			if (ConditionalLockBufferForCleanup(buf))
+			{
+				int			nnewlpdead;
+
+				(void) heap_page_prune(rgrel, buf,
+									   GetOldestNonRemovableTransactionId(rgrel),
+									   GlobalVisTestFor(rgrel),
+									   InvalidTransactionId, 0,
+									   &nnewlpdead, NULL);
+				LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+			}
+			ReleaseBuffer(buf);
+		}
+	}
+	table_close(rgrel, AccessShareLock);
+	return !present;
 }

@@ -964,6 +964,47 @@ ColumnarIndexBuildScan(Relation rel, Snapshot snapshot,
 		}
 		ColumnarIndexFetchEnd(fetch);
 		pfree(rownums);
+
+		/*
+		 * Row groups a VACUUM superseded that an older snapshot may still
+		 * read: every row of them, as dead (the deleted ones do no harm).
+		 */
+		{
+			List	   *old_rgs = ColumnarSupersededRowGroups(storage_id,
+															  oldest_xmin,
+															  slot->tts_tupleDescriptor->natts);
+			ListCell   *lc;
+			MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
+													  "fluss_columnar superseded row group",
+													  ALLOCSET_DEFAULT_SIZES);
+
+			foreach(lc, old_rgs)
+			{
+				ColumnarRowGroup *rg = lfirst(lc);
+				ColumnarBatch *b = ColumnarLoadRowGroup(rel,
+														slot->tts_tupleDescriptor,
+														rg, NULL, cxt);
+				int32		r;
+
+				for (r = 0; r < b->nrows; r++)
+				{
+					int			a;
+
+					CHECK_FOR_INTERRUPTS();
+					ExecClearTuple(slot);
+					for (a = 0; a < b->natts; a++)
+					{
+						slot->tts_values[a] = b->values[a][r];
+						slot->tts_isnull[a] = b->isnull[a][r];
+					}
+					ExecStoreVirtualTuple(slot);
+					ColumnarRowNumberToTid(rg->first_row + r, &slot->tts_tid);
+					callback(rel, slot, false, arg);
+				}
+				MemoryContextReset(cxt);
+			}
+			MemoryContextDelete(cxt);
+		}
 	}
 	return alive;
 }

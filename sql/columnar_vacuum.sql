@@ -1,0 +1,195 @@
+-- fluss_columnar: VACUUM compacts small row groups and row groups with many
+-- deleted rows, removes superseded row groups' index entries, truncates a
+-- free tail; every result also read with the custom scan off and through
+-- the indexes
+\set VERBOSITY terse
+SET client_min_messages = warning;
+CREATE SCHEMA colv;
+SET search_path = colv, public;
+
+-- what a table holds, as row groups and rows
+CREATE FUNCTION rg_state(rel regclass,
+                         OUT row_groups bigint, OUT rows bigint,
+                         OUT deleted_rows bigint, OUT free_extents bigint)
+LANGUAGE sql AS $$
+    SELECT (SELECT count(*) FROM fluss_grid.columnar_row_group g
+             WHERE g.storage_id = fluss_grid.columnar_storage_id(rel)),
+           (SELECT coalesce(sum(row_count), 0) FROM fluss_grid.columnar_row_group g
+             WHERE g.storage_id = fluss_grid.columnar_storage_id(rel)),
+           (SELECT count(*) FROM fluss_grid.columnar_deleted d
+             WHERE d.storage_id = fluss_grid.columnar_storage_id(rel)),
+           (SELECT count(*) FROM fluss_grid.columnar_free_extent f
+             WHERE f.storage_id = fluss_grid.columnar_storage_id(rel))
+$$;
+
+-- single-row INSERT transactions: one row group each
+CREATE TABLE s (id int PRIMARY KEY, name text, v float8) USING fluss_columnar;
+CREATE INDEX s_name ON s (name);
+CREATE TABLE s_ref (id int PRIMARY KEY, name text, v float8);
+DO $$
+BEGIN
+    FOR i IN 1..40 LOOP
+        INSERT INTO colv.s VALUES (i, 'n' || (i % 7), i / 4.0);
+        INSERT INTO colv.s_ref VALUES (i, 'n' || (i % 7), i / 4.0);
+        COMMIT;
+    END LOOP;
+END $$;
+SELECT * FROM rg_state('s');
+DELETE FROM s WHERE id % 10 = 0;
+DELETE FROM s_ref WHERE id % 10 = 0;
+SELECT * FROM rg_state('s');
+SELECT row_groups, rows, deleted_rows FROM fluss_grid.columnar_stats('s') WHERE attname = 'id';
+
+VACUUM s;
+-- one row group of the 36 live rows, no deletion records left
+SELECT * FROM rg_state('s');
+SELECT row_groups, rows, deleted_rows FROM fluss_grid.columnar_stats('s') WHERE attname = 'id';
+SELECT count(*) FROM (SELECT * FROM s EXCEPT SELECT * FROM s_ref) d;
+SELECT count(*) FROM (SELECT * FROM s_ref EXCEPT SELECT * FROM s) d;
+SET fluss_grid.columnar_customscan = off;
+SELECT count(*), sum(id), sum(v) FROM s;
+RESET fluss_grid.columnar_customscan;
+
+-- the indexes find each row once, through its new TID
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+EXPLAIN (COSTS OFF) SELECT * FROM s WHERE id = 17;
+SELECT * FROM s WHERE id = 17;
+SELECT id FROM s WHERE id BETWEEN 8 AND 12 ORDER BY id;
+SELECT count(*), sum(id) FROM s WHERE name = 'n3';
+SELECT count(*), sum(id) FROM s_ref WHERE name = 'n3';
+SET enable_indexscan = off;
+SET enable_bitmapscan = on;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM s WHERE name = 'n3';
+SELECT count(*), sum(id) FROM s WHERE name = 'n3';
+RESET enable_indexscan;
+RESET enable_bitmapscan;
+SET enable_bitmapscan = off;
+EXPLAIN (COSTS OFF) SELECT id FROM s WHERE id < 5 ORDER BY id;
+SELECT id FROM s WHERE id < 5 ORDER BY id;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+
+-- the unique index still knows every key, and a deleted key is free
+INSERT INTO s VALUES (17, 'dup', 0);
+INSERT INTO s VALUES (20, 'n6', 5);
+INSERT INTO s_ref VALUES (20, 'n6', 5);
+-- rows moved by VACUUM can be updated and deleted as any other
+UPDATE s SET v = -1 WHERE id = 3;
+UPDATE s_ref SET v = -1 WHERE id = 3;
+DELETE FROM s WHERE id = 4;
+DELETE FROM s_ref WHERE id = 4;
+SELECT count(*) FROM (SELECT * FROM s EXCEPT SELECT * FROM s_ref) d;
+SELECT count(*) FROM (SELECT * FROM s_ref EXCEPT SELECT * FROM s) d;
+
+-- the next VACUUM (no older snapshot left) removes the old row groups'
+-- index entries (and compacts again: three small row groups now)
+SET client_min_messages = info;
+VACUUM (VERBOSE) s;
+RESET client_min_messages;
+SELECT * FROM rg_state('s');
+SELECT indexes_clean, count(*) FROM fluss_grid.columnar_free_extent
+ WHERE storage_id = fluss_grid.columnar_storage_id('s') GROUP BY 1 ORDER BY 1;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT count(*), sum(id) FROM s WHERE id > 0;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+SELECT count(*) FROM (SELECT * FROM s EXCEPT SELECT * FROM s_ref) d;
+SELECT count(*) FROM (SELECT * FROM s_ref EXCEPT SELECT * FROM s) d;
+
+-- repeated VACUUMs change nothing more
+VACUUM s;
+VACUUM s;
+SELECT * FROM rg_state('s');
+SELECT pg_relation_size('s') AS size_after \gset
+VACUUM s;
+SELECT pg_relation_size('s') = :size_after AS same_size;
+
+-- a full row group with many deleted rows is rewritten; one with few is not
+CREATE TABLE b (id int, t text) USING fluss_columnar;
+SELECT fluss_grid.columnar_set('b', row_group_rows => 1000);
+INSERT INTO b SELECT g, repeat('x', g % 50) FROM generate_series(1, 3000) g;
+SELECT * FROM rg_state('b');
+DELETE FROM b WHERE id <= 1000 AND id % 2 = 0;       -- 50% of the first
+DELETE FROM b WHERE id > 1000 AND id <= 1100;         -- 10% of the second
+VACUUM b;
+SELECT * FROM rg_state('b');
+SELECT count(*), sum(id), sum(length(t)) FROM b;
+SELECT count(*), sum(g), sum(g % 50) FROM generate_series(1, 3000) g
+ WHERE NOT ((g <= 1000 AND g % 2 = 0) OR (g > 1000 AND g <= 1100));
+
+-- a row group whose rows are all deleted is superseded without a rewrite
+DELETE FROM b WHERE id > 2000;
+VACUUM b;
+SELECT * FROM rg_state('b');
+SELECT count(*), max(id) FROM b;
+
+-- when the last row groups of the file are superseded, the next VACUUM
+-- gives their pages back (pages inside the file are not reused yet)
+CREATE TABLE tail (id int, t text) USING fluss_columnar;
+SELECT fluss_grid.columnar_set('tail', row_group_rows => 1000);
+INSERT INTO tail SELECT g, md5(g::text) FROM generate_series(1, 3000) g;
+DELETE FROM tail WHERE id > 1000;
+SELECT pg_relation_size('tail') AS tail_before \gset
+VACUUM tail;
+SELECT * FROM rg_state('tail');
+SELECT pg_relation_size('tail') = :tail_before AS same_size;
+VACUUM tail;
+SELECT * FROM rg_state('tail');
+SELECT pg_relation_size('tail') < :tail_before AS shrank;
+SELECT count(*), sum(id) FROM tail;
+INSERT INTO tail VALUES (5000, 'after');
+SELECT count(*), max(id) FROM tail;
+
+-- everything deleted
+DELETE FROM b;
+VACUUM b;
+VACUUM b;
+SELECT * FROM rg_state('b');
+SELECT pg_relation_size('b') / current_setting('block_size')::int AS pages;
+SELECT count(*) FROM b;
+
+-- a transaction that wrote the rows and VACUUM in one session: the rows
+-- stay, in savepoints too
+CREATE TABLE w (id int) USING fluss_columnar;
+INSERT INTO w VALUES (1);
+INSERT INTO w VALUES (2);
+BEGIN;
+INSERT INTO w VALUES (3);
+SAVEPOINT a;
+INSERT INTO w VALUES (4);
+ROLLBACK TO a;
+COMMIT;
+VACUUM w;
+SELECT * FROM w ORDER BY id;
+SELECT * FROM rg_state('w');
+
+-- VACUUM FULL and TRUNCATE after compaction
+VACUUM FULL s;
+SELECT * FROM rg_state('s');
+SELECT count(*) FROM (SELECT * FROM s EXCEPT SELECT * FROM s_ref) d;
+TRUNCATE s;
+VACUUM s;
+SELECT * FROM rg_state('s');
+
+-- an index built after a compaction finds the rows
+CREATE TABLE c (id int, v int) USING fluss_columnar;
+INSERT INTO c VALUES (1, 10);
+INSERT INTO c VALUES (2, 20);
+INSERT INTO c VALUES (3, 30);
+DELETE FROM c WHERE id = 2;
+VACUUM c;
+CREATE UNIQUE INDEX c_id ON c (id);
+SET enable_seqscan = off;
+SELECT * FROM c WHERE id >= 1 ORDER BY id;
+RESET enable_seqscan;
+
+-- VERBOSE says what was done
+SET client_min_messages = info;
+INSERT INTO c VALUES (4, 40);
+INSERT INTO c VALUES (5, 50);
+VACUUM (VERBOSE) c;
+RESET client_min_messages;
+
+DROP SCHEMA colv CASCADE;
