@@ -1262,9 +1262,11 @@ CREATE TABLE fluss_grid.columnar_reserved (
 -- pages of row groups VACUUM superseded (compacted into new row groups, or
 -- every row deleted), inserted by the superseding transaction: the old row
 -- group stays readable for the snapshots that do not see that transaction,
--- so its pages and index entries (row numbers first_row ... first_row +
--- row_count - 1) are freed only when the row's xmin is older than every
--- snapshot; indexes_clean: a later VACUUM removed those index entries
+-- so its index entries (row numbers first_row ... first_row + row_count - 1)
+-- and pages are freed only when the row's xmin is older than every
+-- snapshot; indexes_clean: a later VACUUM removed those index entries, and
+-- a writer may take the pages (deleting the row in its transaction, and
+-- recording what it leaves of them as a row with the same first_row)
 CREATE TABLE fluss_grid.columnar_free_extent (
     storage_id     bigint  NOT NULL,
     first_row      bigint  NOT NULL,
@@ -1272,7 +1274,7 @@ CREATE TABLE fluss_grid.columnar_free_extent (
     first_block    bigint  NOT NULL,
     nblocks        bigint  NOT NULL,
     indexes_clean  boolean NOT NULL,
-    PRIMARY KEY (storage_id, first_row)
+    PRIMARY KEY (storage_id, first_row, first_block)
 );
 
 -- per-relation options, dumped by pg_dump

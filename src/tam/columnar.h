@@ -167,6 +167,8 @@ extern uint64 ColumnarStorageId(Relation rel, bool create);
 extern uint64 ColumnarReserveRows(Relation rel, uint64 count, uint64 expect_start);
 extern int64 ColumnarNextRowGroup(Relation rel);
 extern uint64 ColumnarWriteData(Relation rel, const char *data, uint64 len);
+extern void ColumnarWriteDataAt(Relation rel, BlockNumber first,
+								const char *data, uint64 len);
 extern void ColumnarReadData(Relation rel, uint64 first_block, uint64 offset,
 							 char *dst, uint64 len, int64 row_group,
 							 const char *attname);
@@ -210,13 +212,19 @@ extern int64 ColumnarRecentlyDeleted(uint64 storage_id, Snapshot snapshot,
 
 extern void ColumnarSupersedeRowGroup(ColumnarRowGroup *rg, Snapshot snapshot);
 extern bool ColumnarRowGroupSuperseded(uint64 storage_id, uint64 rownum);
+extern bool ColumnarClaimFreeExtent(uint64 storage_id, uint64 nblocks,
+									uint64 limit, uint64 *first_block);
+extern void ColumnarMoveRowGroup(ColumnarRowGroup *rg, uint64 new_first_block,
+								 Snapshot snapshot);
 extern List *ColumnarFreeExtents(uint64 storage_id, Snapshot snapshot,
 								 bool dead_to_all, TransactionId horizon);
 extern void ColumnarMarkExtentClean(ColumnarFreeExtent *e, Snapshot snapshot);
 extern void ColumnarDeleteExtent(ColumnarFreeExtent *e, Snapshot snapshot);
+extern void ColumnarForgetExtentPages(ColumnarFreeExtent *e,
+									  Snapshot snapshot);
 extern uint64 ColumnarUsedBlocks(uint64 storage_id);
 extern bool ColumnarRowGroupRowGone(uint64 storage_id, uint64 first_row,
-									TransactionId horizon);
+									uint64 first_block, TransactionId horizon);
 extern List *ColumnarSupersededRowGroups(uint64 storage_id,
 										 TransactionId oldest_xmin, int natts);
 

@@ -40,12 +40,12 @@
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/relscan.h"
-#include "executor/tuptable.h"
-#include "storage/bufmgr.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
+#include "executor/tuptable.h"
+#include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "storage/procarray.h"
 #include "utils/fmgroids.h"
@@ -112,6 +112,7 @@ static ColumnarRowGroup *row_group_from_tuple(Relation rgrel, HeapTuple tup,
 static void read_chunks(ColumnarRowGroup *rg, Snapshot snapshot);
 static void delete_by_storage(const char *table, const char *index,
 							  uint64 storage_id);
+static void insert_extent(ColumnarRowGroup *rg, int32 row_count);
 
 /* oid of fluss_grid.<name>, or an error naming the extension */
 static Oid
@@ -992,9 +993,6 @@ void
 ColumnarSupersedeRowGroup(ColumnarRowGroup *rg, Snapshot snapshot)
 {
 	uint64		end = rg->first_row + rg->row_count;
-	Relation	rel;
-	Datum		values[Natts_free];
-	bool		nulls[Natts_free] = {false, false, false, false, false, false};
 
 	delete_range("columnar_row_group", "columnar_row_group_pkey",
 				 Anum_rg_first_row, rg->storage_id, rg->first_row, rg->first_row + 1, snapshot);
@@ -1003,11 +1001,26 @@ ColumnarSupersedeRowGroup(ColumnarRowGroup *rg, Snapshot snapshot)
 	delete_range("columnar_deleted", "columnar_deleted_pkey",
 				 Anum_del_row_number, rg->storage_id, rg->first_row, end, snapshot);
 
-	rel = table_open(meta_relid("columnar_free_extent", false),
-					 RowExclusiveLock);
+	insert_extent(rg, rg->row_count);
+}
+
+/*
+ * insert_extent
+ *		Record the pages of rg as a free extent, not reusable yet; with
+ *		row_count > 0, the index entries of that many rows from
+ *		rg->first_row go before it is.
+ */
+static void
+insert_extent(ColumnarRowGroup *rg, int32 row_count)
+{
+	Relation	rel = table_open(meta_relid("columnar_free_extent", false),
+								 RowExclusiveLock);
+	Datum		values[Natts_free];
+	bool		nulls[Natts_free] = {false, false, false, false, false, false};
+
 	values[Anum_free_storage_id - 1] = Int64GetDatum((int64) rg->storage_id);
 	values[Anum_free_first_row - 1] = Int64GetDatum((int64) rg->first_row);
-	values[Anum_free_row_count - 1] = Int32GetDatum(rg->row_count);
+	values[Anum_free_row_count - 1] = Int32GetDatum(row_count);
 	values[Anum_free_first_block - 1] = Int64GetDatum((int64) rg->first_block);
 	values[Anum_free_nblocks - 1] =
 		Int64GetDatum((int64) data_blocks(rg->data_length));
@@ -1015,6 +1028,121 @@ ColumnarSupersedeRowGroup(ColumnarRowGroup *rg, Snapshot snapshot)
 	CatalogTupleInsert(rel, heap_form_tuple(RelationGetDescr(rel), values,
 											nulls));
 	table_close(rel, RowExclusiveLock);
+}
+
+/*
+ * ColumnarMoveRowGroup
+ *		In the current transaction (MVCC): rg's data now also lies from
+ *		new_first_block.  Its metadata row gets a new version there (the
+ *		row numbers, chunks and deletion records stay); snapshots that do
+ *		not see this transaction keep reading the old pages, recorded as a
+ *		free extent without index entries to remove.
+ */
+void
+ColumnarMoveRowGroup(ColumnarRowGroup *rg, uint64 new_first_block,
+					 Snapshot snapshot)
+{
+	Relation	rgrel = table_open(meta_relid("columnar_row_group", false),
+								   RowExclusiveLock);
+	SysScanDesc scan;
+	ScanKeyData keys[2];
+	HeapTuple	tup;
+	int			n = 0;
+
+	ScanKeyInit(&keys[0], Anum_rg_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) rg->storage_id));
+	ScanKeyInit(&keys[1], Anum_rg_first_row, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) rg->first_row));
+	scan = systable_beginscan(rgrel, meta_relid("columnar_row_group_pkey", false),
+							  true, snapshot, 2, keys);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Datum		values[Natts_rg] = {0};
+		bool		nulls[Natts_rg] = {false};
+		bool		replace[Natts_rg] = {false};
+		HeapTuple	newtup;
+
+		values[Anum_rg_first_block - 1] = Int64GetDatum((int64) new_first_block);
+		replace[Anum_rg_first_block - 1] = true;
+		newtup = heap_modify_tuple(tup, RelationGetDescr(rgrel), values, nulls,
+								   replace);
+		CatalogTupleUpdate(rgrel, &newtup->t_self, newtup);
+		heap_freetuple(newtup);
+		n++;
+	}
+	systable_endscan(scan);
+	table_close(rgrel, RowExclusiveLock);
+	if (n != 1)
+		elog(ERROR, "row group %lld of storage %llu has %d metadata rows",
+			 (long long) rg->row_group, (unsigned long long) rg->storage_id, n);
+	insert_extent(rg, 0);
+}
+
+/*
+ * ColumnarClaimFreeExtent
+ *		Take, in the current transaction, nblocks pages of a free extent of
+ *		storage_id whose index entries are gone (no snapshot can read its
+ *		old row group, see vacuum.c) and that ends at or before block limit;
+ *		their first block goes to *first_block.  The claim deletes the extent's
+ *		row (what is left of it is recorded as a new row): another writer
+ *		that claims the same extent meanwhile finds the row being deleted
+ *		and takes another one; if this transaction aborts, the extent is
+ *		free again.  Returns false when no extent is big enough.
+ */
+bool
+ColumnarClaimFreeExtent(uint64 storage_id, uint64 nblocks, uint64 limit,
+						uint64 *first_block)
+{
+	Oid			relid = meta_relid("columnar_free_extent", true);
+	Relation	rel;
+	Snapshot	snapshot;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	bool		claimed = false;
+
+	if (!OidIsValid(relid) || nblocks == 0)
+		return false;
+	rel = table_open(relid, RowExclusiveLock);
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	ScanKeyInit(&key, Anum_free_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	scan = systable_beginscan(rel, meta_relid("columnar_free_extent_pkey", false),
+							  true, snapshot, 1, &key);
+	while (!claimed && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Datum		values[Natts_free];
+		bool		nulls[Natts_free];
+		uint64		first;
+		uint64		n;
+		TM_FailureData tmfd;
+
+		heap_deform_tuple(tup, RelationGetDescr(rel), values, nulls);
+		first = (uint64) DatumGetInt64(values[Anum_free_first_block - 1]);
+		n = (uint64) DatumGetInt64(values[Anum_free_nblocks - 1]);
+		if (!DatumGetBool(values[Anum_free_indexes_clean - 1]) ||
+			n < nblocks || first == COLUMNAR_METAPAGE_BLOCK ||
+			first + nblocks > limit)
+			continue;
+		if (heap_delete(rel, &tup->t_self, GetCurrentCommandId(true),
+						InvalidSnapshot, false, &tmfd, false) != TM_Ok)
+			continue;			/* another writer took it */
+		if (n > nblocks)
+		{
+			values[Anum_free_first_block - 1] = Int64GetDatum((int64) (first + nblocks));
+			values[Anum_free_nblocks - 1] = Int64GetDatum((int64) (n - nblocks));
+			CatalogTupleInsert(rel, heap_form_tuple(RelationGetDescr(rel),
+													values, nulls));
+		}
+		*first_block = first;
+		claimed = true;
+	}
+	systable_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, RowExclusiveLock);
+	if (claimed)
+		CommandCounterIncrement();
+	return claimed;
 }
 
 /* whether the xmin of tup committed (hint bits first: frozen rows too) */
@@ -1125,25 +1253,35 @@ ColumnarFreeExtents(uint64 storage_id, Snapshot snapshot, bool dead_to_all,
 	return result;
 }
 
-/* apply fn to the free-extent row of e that snapshot sees */
+/* what update_extent does */
+typedef enum ExtentChange
+{
+	EXTENT_MARK_CLEAN,
+	EXTENT_DELETE,
+	EXTENT_FORGET_PAGES
+} ExtentChange;
+
+/* change the free-extent row of e that snapshot sees */
 static void
-update_extent(ColumnarFreeExtent *e, Snapshot snapshot, bool delete)
+update_extent(ColumnarFreeExtent *e, Snapshot snapshot, ExtentChange change)
 {
 	Relation	rel = table_open(meta_relid("columnar_free_extent", false),
 								 RowExclusiveLock);
 	SysScanDesc scan;
-	ScanKeyData keys[2];
+	ScanKeyData keys[3];
 	HeapTuple	tup;
 
 	ScanKeyInit(&keys[0], Anum_free_storage_id, BTEqualStrategyNumber, F_INT8EQ,
 				Int64GetDatum((int64) e->storage_id));
 	ScanKeyInit(&keys[1], Anum_free_first_row, BTEqualStrategyNumber, F_INT8EQ,
 				Int64GetDatum((int64) e->first_row));
+	ScanKeyInit(&keys[2], Anum_free_first_block, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) e->first_block));
 	scan = systable_beginscan(rel, meta_relid("columnar_free_extent_pkey", false),
-							  true, snapshot, 2, keys);
+							  true, snapshot, 3, keys);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
-		if (delete)
+		if (change == EXTENT_DELETE)
 			CatalogTupleDelete(rel, &tup->t_self);
 		else
 		{
@@ -1152,8 +1290,16 @@ update_extent(ColumnarFreeExtent *e, Snapshot snapshot, bool delete)
 			bool		replace[Natts_free] = {false};
 			HeapTuple	newtup;
 
-			values[Anum_free_indexes_clean - 1] = BoolGetDatum(true);
-			replace[Anum_free_indexes_clean - 1] = true;
+			if (change == EXTENT_MARK_CLEAN)
+			{
+				values[Anum_free_indexes_clean - 1] = BoolGetDatum(true);
+				replace[Anum_free_indexes_clean - 1] = true;
+			}
+			else
+			{
+				values[Anum_free_nblocks - 1] = Int64GetDatum(0);
+				replace[Anum_free_nblocks - 1] = true;
+			}
 			newtup = heap_modify_tuple(tup, RelationGetDescr(rel), values,
 									   nulls, replace);
 			CatalogTupleUpdate(rel, &newtup->t_self, newtup);
@@ -1171,17 +1317,28 @@ update_extent(ColumnarFreeExtent *e, Snapshot snapshot, bool delete)
 void
 ColumnarMarkExtentClean(ColumnarFreeExtent *e, Snapshot snapshot)
 {
-	update_extent(e, snapshot, false);
+	update_extent(e, snapshot, EXTENT_MARK_CLEAN);
 }
 
 /*
  * ColumnarDeleteExtent
- *		Forget extent e (its pages were truncated away).
+ *		Forget extent e.
  */
 void
 ColumnarDeleteExtent(ColumnarFreeExtent *e, Snapshot snapshot)
 {
-	update_extent(e, snapshot, true);
+	update_extent(e, snapshot, EXTENT_DELETE);
+}
+
+/*
+ * ColumnarForgetExtentPages
+ *		Extent e keeps only its row numbers (their index entries still go):
+ *		its pages are past the end of what the file will keep.
+ */
+void
+ColumnarForgetExtentPages(ColumnarFreeExtent *e, Snapshot snapshot)
+{
+	update_extent(e, snapshot, EXTENT_FORGET_PAGES);
 }
 
 /*
@@ -1247,6 +1404,9 @@ ColumnarSupersededRowGroups(uint64 storage_id, TransactionId oldest_xmin,
 		BufferHeapTupleTableSlot *bslot = (BufferHeapTupleTableSlot *) scan->slot;
 		HTSV_Result state;
 
+		/* the old version of a moved row group: its rows live on */
+		if (!ItemPointerEquals(&tup->t_self, &tup->t_data->t_ctid))
+			continue;
 		LockBuffer(bslot->buffer, BUFFER_LOCK_SHARE);
 		state = HeapTupleSatisfiesVacuum(tup, oldest_xmin, bslot->buffer);
 		LockBuffer(bslot->buffer, BUFFER_LOCK_UNLOCK);
@@ -1263,14 +1423,16 @@ ColumnarSupersededRowGroups(uint64 storage_id, TransactionId oldest_xmin,
 /*
  * ColumnarRowGroupRowGone
  *		Whether the metadata row of the row group of storage_id starting at
- *		first_row is physically gone.  A row dead to every snapshot (as of
+ *		first_row and stored from first_block is physically gone (a row
+ *		group VACUUM moved has a newer version elsewhere: that one does not
+ *		count).  A row dead to every snapshot (as of
  *		horizon) is pruned away first, if its page's cleanup lock is free:
  *		the prune's WAL record cancels the standby queries that could
  *		still read the row group, before anything it points to is removed.
  */
 bool
 ColumnarRowGroupRowGone(uint64 storage_id, uint64 first_row,
-						TransactionId horizon)
+						uint64 first_block, TransactionId horizon)
 {
 	Relation	rgrel = table_open(meta_relid("columnar_row_group", false),
 								   AccessShareLock);
@@ -1294,7 +1456,12 @@ ColumnarRowGroupRowGone(uint64 storage_id, uint64 first_row,
 		{
 			BufferHeapTupleTableSlot *bslot = (BufferHeapTupleTableSlot *) scan->slot;
 			HTSV_Result state;
+			bool		isnull;
 
+			if ((uint64) DatumGetInt64(heap_getattr(tup, Anum_rg_first_block,
+													RelationGetDescr(rgrel),
+													&isnull)) != first_block)
+				continue;
 			present = true;
 			LockBuffer(bslot->buffer, BUFFER_LOCK_SHARE);
 			state = HeapTupleSatisfiesVacuum(tup, horizon, bslot->buffer);

@@ -18,11 +18,19 @@
  *	  other) written to consecutive new pages, each page filled after its
  *	  header and WAL-logged once as a full page image whose unused tail the
  *	  WAL record leaves out; WAL volume is therefore about the compressed
- *	  size.  Pages are never changed after they are written.  A crash or an
+ *	  size.  Pages are never changed while a row group on them can be
+ *	  read.  A crash or an
  *	  abort after writing them leaves pages no metadata row references.
  *
+ *	  A row group may instead go to the pages of a free extent, a row
+ *	  group that VACUUM superseded and no snapshot can read any more
+ *	  (vacuum.c): the writer claims the extent by deleting its metadata
+ *	  row in its own transaction, then rewrites those pages whole, each
+ *	  WAL-logged as a full page image.
+ *
  *	  Locking: the relation extension lock is held while a row group's
- *	  pages are added, so that they are consecutive.
+ *	  pages are added, so that they are consecutive; a claimed extent is
+ *	  the claiming transaction's alone (its row is being deleted by it).
  *
  * IDENTIFICATION
  *	  src/tam/storage.c
@@ -245,9 +253,50 @@ ColumnarNextRowGroup(Relation rel)
 }
 
 /*
+ * ColumnarWriteDataAt
+ *		Write len bytes on the existing pages from first, which a claimed
+ *		free extent gives this transaction alone (their old contents no
+ *		snapshot can read): each page rebuilt from zeros and WAL-logged as
+ *		a full page image, as new pages are.
+ */
+void
+ColumnarWriteDataAt(Relation rel, BlockNumber first, const char *data,
+					uint64 len)
+{
+	uint64		done = 0;
+	bool		wal = RelationNeedsWAL(rel);
+
+	while (done < len)
+	{
+		uint64		n = Min(len - done, (uint64) COLUMNAR_PAGE_DATA);
+		Buffer		buf;
+		Page		page;
+
+		CHECK_FOR_INTERRUPTS();
+		buf = ReadBufferExtended(rel, MAIN_FORKNUM,
+								 first + (BlockNumber) (done / COLUMNAR_PAGE_DATA),
+								 RBM_ZERO_AND_LOCK, NULL);
+		page = BufferGetPage(buf);
+
+		START_CRIT_SECTION();
+		PageInit(page, BLCKSZ, 0);
+		memcpy((char *) page + SizeOfPageHeaderData, data + done, n);
+		((PageHeader) page)->pd_lower = SizeOfPageHeaderData + n;
+		MarkBufferDirty(buf);
+		if (wal)
+			log_newpage_buffer(buf, true);
+		END_CRIT_SECTION();
+
+		UnlockReleaseBuffer(buf);
+		done += n;
+	}
+}
+
+/*
  * ColumnarWriteData
- *		Append len bytes on new consecutive pages; returns the first block
- *		(0, the metapage, when len is 0: nothing is ever read there).
+ *		Write len bytes on consecutive pages, those of a free extent big
+ *		enough or new ones; returns the first block (0, the metapage, when
+ *		len is 0: nothing is ever read there).
  */
 uint64
 ColumnarWriteData(Relation rel, const char *data, uint64 len)
@@ -255,9 +304,19 @@ ColumnarWriteData(Relation rel, const char *data, uint64 len)
 	uint64		done = 0;
 	BlockNumber first = InvalidBlockNumber;
 	bool		wal = RelationNeedsWAL(rel);
+	uint64		reuse;
 
 	if (len == 0)
 		return 0;
+
+	/* pages a VACUUM freed, if an extent is big enough */
+	if (ColumnarClaimFreeExtent(ColumnarStorageId(rel, true),
+								(len + COLUMNAR_PAGE_DATA - 1) / COLUMNAR_PAGE_DATA,
+								RelationGetNumberOfBlocks(rel), &reuse))
+	{
+		ColumnarWriteDataAt(rel, (BlockNumber) reuse, data, len);
+		return reuse;
+	}
 
 	LockRelationForExtension(rel, ExclusiveLock);
 	while (done < len)

@@ -31,11 +31,18 @@
  *	     row group any more), a later VACUUM removes the old row numbers'
  *	     index entries with ambulkdelete and marks the extent clean.
  *
- *	  3. Truncation.  Pages past the last one any row group that is not
- *	     dead to every snapshot uses are cut off, under AccessExclusiveLock
- *	     taken conditionally (as heap's truncation does), and the extents
- *	     there forgotten.  Clean extents inside the file stay recorded:
- *	     writers do not reuse them yet (VACUUM FULL gives them back).
+ *	  3. Reuse.  Writers (storage.c) put new row groups on the pages of
+ *	     clean extents big enough.  VACUUM moves the last row groups of the
+ *	     file, as they are (same row numbers), to clean extents before
+ *	     them: a new version of the metadata row points to the new pages,
+ *	     the old pages become an extent (without index entries to remove)
+ *	     once no snapshot reads them.
+ *
+ *	  4. Truncation.  Pages past the last one that a row group whose
+ *	     metadata row still exists uses are cut off, under
+ *	     AccessExclusiveLock taken conditionally (as heap's truncation
+ *	     does), by a VACUUM that finds no extent there (an earlier one
+ *	     forgets those extents first: see truncate_tail).
  *
  *	  Lazy VACUUM runs with PROC_IN_VACUUM set, which makes other backends
  *	  leave its transaction id out of their snapshots: a transaction that
@@ -90,6 +97,8 @@ static void cleanup_indexes(Relation rel, uint64 storage_id,
 							BufferAccessStrategy bstrategy);
 static bool range_callback(ItemPointer tid, void *arg);
 static void compact(Relation rel, uint64 storage_id, int elevel);
+static int	by_first_block_desc(const void *a, const void *b);
+static void move_to_free_extents(Relation rel, uint64 storage_id, int elevel);
 static void truncate_tail(Relation rel, uint64 storage_id, int elevel);
 static void insert_index_entries(Relation rel, Relation *indexes,
 								 IndexInfo **infos, int nindexes,
@@ -165,8 +174,19 @@ ColumnarVacuum(Relation rel, struct VacuumParams *params,
 
 	cleanup_indexes(rel, storage_id, horizon, elevel, bstrategy);
 	CommandCounterIncrement();
-	compact(rel, storage_id, elevel);
-	CommandCounterIncrement();
+
+	/* held to commit: the new row groups and moves are not committed yet */
+	if (lock_conditionally(rel, ExclusiveLock))
+	{
+		compact(rel, storage_id, elevel);
+		CommandCounterIncrement();
+		move_to_free_extents(rel, storage_id, elevel);
+		CommandCounterIncrement();
+	}
+	else
+		ereport(elevel,
+				(errmsg("fluss_columnar: skipping compaction of \"%s\": another transaction is writing or locking rows of it",
+						RelationGetRelationName(rel))));
 	truncate_tail(rel, storage_id, elevel);
 }
 
@@ -213,6 +233,7 @@ cleanup_indexes(Relation rel, uint64 storage_id, TransactionId horizon,
 	ListCell   *lc;
 	Relation   *indexes;
 	int			nindexes;
+	int			nselected = 0;
 	int			i;
 
 	ranges.n = 0;
@@ -226,18 +247,25 @@ cleanup_indexes(Relation rel, uint64 storage_id, TransactionId horizon,
 		if (e->indexes_clean)
 			continue;
 		/* the old metadata row goes first (see ColumnarRowGroupRowGone) */
-		if (!ColumnarRowGroupRowGone(storage_id, e->first_row, horizon))
+		if (!ColumnarRowGroupRowGone(storage_id, e->first_row, e->first_block,
+									 horizon))
 			continue;
 		e->selected = true;
+		nselected++;
+		/* a moved row group's rows live on: no index entries to remove */
+		if (e->row_count == 0)
+			continue;
 		ranges.lo[ranges.n] = e->first_row;
 		ranges.hi[ranges.n] = e->first_row + e->row_count;
 		ranges.n++;
 	}
-	if (ranges.n == 0)
+	if (nselected == 0)
 	{
 		UnregisterSnapshot(snapshot);
 		return;
 	}
+	if (ranges.n == 0)
+		goto mark;
 
 	vac_open_indexes(rel, RowExclusiveLock, &nindexes, &indexes);
 	for (i = 0; i < nindexes; i++)
@@ -265,7 +293,11 @@ cleanup_indexes(Relation rel, uint64 storage_id, TransactionId horizon,
 		}
 	}
 	vac_close_indexes(nindexes, indexes, NoLock);
+	ereport(elevel,
+			(errmsg("fluss_columnar: removed the index entries of %d superseded row groups of \"%s\"",
+					ranges.n, RelationGetRelationName(rel))));
 
+mark:
 	foreach(lc, extents)
 	{
 		ColumnarFreeExtent *e = lfirst(lc);
@@ -274,8 +306,8 @@ cleanup_indexes(Relation rel, uint64 storage_id, TransactionId horizon,
 			ColumnarMarkExtentClean(e, snapshot);
 	}
 	ereport(elevel,
-			(errmsg("fluss_columnar: removed the index entries of %d superseded row groups of \"%s\"",
-					ranges.n, RelationGetRelationName(rel))));
+			(errmsg("fluss_columnar: %d free extents of \"%s\" can be reused",
+					nselected, RelationGetRelationName(rel))));
 	UnregisterSnapshot(snapshot);
 }
 
@@ -322,8 +354,8 @@ insert_index_entries(Relation rel, Relation *indexes, IndexInfo **infos,
 
 /*
  * compact
- *		Rewrite the small row groups and those with many deleted rows, if
- *		ExclusiveLock can be had without waiting.
+ *		Rewrite the small row groups and those with many deleted rows
+ *		(ExclusiveLock held).
  */
 static void
 compact(Relation rel, uint64 storage_id, int elevel)
@@ -347,14 +379,6 @@ compact(Relation rel, uint64 storage_id, int elevel)
 	int64		moved = 0;
 	int64		dropped = 0;
 	int			i;
-
-	if (!lock_conditionally(rel, ExclusiveLock))
-	{
-		ereport(elevel,
-				(errmsg("fluss_columnar: skipping compaction of \"%s\": another transaction is writing or locking rows of it",
-						RelationGetRelationName(rel))));
-		return;
-	}
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext,
 								"fluss_columnar vacuum",
@@ -393,7 +417,6 @@ compact(Relation rel, uint64 storage_id, int elevel)
 		UnregisterSnapshot(snapshot);
 		MemoryContextSwitchTo(old);
 		MemoryContextDelete(cxt);
-		UnlockRelation(rel, ExclusiveLock);
 		return;
 	}
 
@@ -457,8 +480,82 @@ compact(Relation rel, uint64 storage_id, int elevel)
 					(long long) moved, (long long) dropped)));
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
+}
 
-	/* held to commit: the new row groups are not committed yet */
+/* ------------------------------------------------------------------------
+ * Moves
+ * ------------------------------------------------------------------------
+ */
+
+/* qsort: row groups by first block, last first */
+static int
+by_first_block_desc(const void *a, const void *b)
+{
+	const ColumnarRowGroup *x = *(ColumnarRowGroup *const *) a;
+	const ColumnarRowGroup *y = *(ColumnarRowGroup *const *) b;
+
+	if (x->first_block == y->first_block)
+		return 0;
+	return x->first_block > y->first_block ? -1 : 1;
+}
+
+/*
+ * move_to_free_extents
+ *		Copy the last row groups of the file, as they are, to reusable free
+ *		extents before them, so that a later VACUUM can truncate the file:
+ *		same row numbers (the index entries stay right), a new version of
+ *		the metadata row pointing to the new pages; older snapshots read
+ *		the old pages, which become a free extent.  Stops at the first row
+ *		group no extent before it can take.
+ */
+static void
+move_to_free_extents(Relation rel, uint64 storage_id, int elevel)
+{
+	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "fluss_columnar vacuum move",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	List	   *rgs = ColumnarReadRowGroups(storage_id, snapshot, 0);
+	ColumnarRowGroup **sorted;
+	ListCell   *lc;
+	int			n = 0;
+	int			i;
+	int			moved = 0;
+
+	sorted = palloc(sizeof(ColumnarRowGroup *) * Max(list_length(rgs), 1));
+	foreach(lc, rgs)
+		sorted[n++] = lfirst(lc);
+	qsort(sorted, n, sizeof(ColumnarRowGroup *), by_first_block_desc);
+	for (i = 0; i < n; i++)
+	{
+		ColumnarRowGroup *rg = sorted[i];
+		uint64		nblocks = (rg->data_length + COLUMNAR_PAGE_DATA - 1) /
+			COLUMNAR_PAGE_DATA;
+		uint64		dest;
+		char	   *data;
+
+		CHECK_FOR_INTERRUPTS();
+		if (nblocks == 0)
+			continue;
+		if (!ColumnarClaimFreeExtent(storage_id, nblocks, rg->first_block,
+									 &dest))
+			break;
+		data = palloc_extended(rg->data_length, MCXT_ALLOC_HUGE);
+		ColumnarReadData(rel, rg->first_block, 0, data, rg->data_length,
+						 rg->row_group, "(all)");
+		ColumnarWriteDataAt(rel, (BlockNumber) dest, data, rg->data_length);
+		pfree(data);
+		ColumnarMoveRowGroup(rg, dest, snapshot);
+		moved++;
+	}
+	UnregisterSnapshot(snapshot);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	if (moved > 0)
+		ereport(elevel,
+				(errmsg("fluss_columnar: moved %d row groups of \"%s\" into free pages before them",
+						moved, RelationGetRelationName(rel))));
 }
 
 /* ------------------------------------------------------------------------
@@ -468,11 +565,20 @@ compact(Relation rel, uint64 storage_id, int elevel)
 
 /*
  * truncate_tail
- *		Cut off the pages after the last one that a row group not dead to
- *		every snapshot uses, if AccessExclusiveLock can be had without
- *		waiting.  With that lock no transaction writes the relation, so
- *		pages after that are of superseded row groups or of aborted
- *		writes.
+ *		Cut off the pages after the last one that a row group whose
+ *		metadata row still exists uses, if AccessExclusiveLock can be had
+ *		without waiting.  With that lock no transaction writes the
+ *		relation, so pages after that are of superseded row groups or of
+ *		aborted writes.
+ *
+ *		The truncation is not transactional (as heap's): if this
+ *		transaction then aborted, or the server crashed before its commit,
+ *		a change to columnar_free_extent made with it would be undone
+ *		while the pages stay cut off, and an extent past the end could be
+ *		claimed once the file grows again over other row groups.  So the
+ *		extents past the end are first forgotten (deleted, or kept without
+ *		pages when their index entries have still to go) by one VACUUM,
+ *		and the file is truncated by a later one that finds none.
  */
 static void
 truncate_tail(Relation rel, uint64 storage_id, int elevel)
@@ -482,6 +588,7 @@ truncate_tail(Relation rel, uint64 storage_id, int elevel)
 	Snapshot	snapshot;
 	List	   *extents;
 	ListCell   *lc;
+	bool		deferred = false;
 
 	if (ColumnarUsedBlocks(storage_id) >= nblocks)
 		return;
@@ -495,25 +602,39 @@ truncate_tail(Relation rel, uint64 storage_id, int elevel)
 	/* again, now that nobody else writes */
 	nblocks = RelationGetNumberOfBlocks(rel);
 	used = ColumnarUsedBlocks(storage_id);
-	if (used < nblocks)
-	{
-		snapshot = RegisterSnapshot(GetLatestSnapshot());
-		extents = ColumnarFreeExtents(storage_id, snapshot, false,
-									  InvalidTransactionId);
-		foreach(lc, extents)
-		{
-			ColumnarFreeExtent *e = lfirst(lc);
+	if (used >= nblocks)
+		return;
 
-			if (e->indexes_clean &&
-				(e->nblocks == 0 || e->first_block >= used))
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	extents = ColumnarFreeExtents(storage_id, snapshot, false,
+								  InvalidTransactionId);
+	foreach(lc, extents)
+	{
+		ColumnarFreeExtent *e = lfirst(lc);
+
+		if (e->nblocks == 0 && e->indexes_clean)
+			ColumnarDeleteExtent(e, snapshot);
+		else if (e->nblocks > 0 && e->first_block + e->nblocks > used)
+		{
+			if (e->indexes_clean)
 				ColumnarDeleteExtent(e, snapshot);
+			else
+				ColumnarForgetExtentPages(e, snapshot);
+			deferred = true;
 		}
-		UnregisterSnapshot(snapshot);
-		RelationTruncate(rel, (BlockNumber) used);
+	}
+	UnregisterSnapshot(snapshot);
+	if (deferred)
+	{
 		ereport(elevel,
-				(errmsg("fluss_columnar: truncated \"%s\" from %u to %llu pages",
+				(errmsg("fluss_columnar: \"%s\" can be truncated from %u to %llu pages by the next VACUUM",
 						RelationGetRelationName(rel), nblocks,
 						(unsigned long long) used)));
+		return;
 	}
-	/* held to commit, as heap's truncation does not: the metadata changed */
+	RelationTruncate(rel, (BlockNumber) used);
+	ereport(elevel,
+			(errmsg("fluss_columnar: truncated \"%s\" from %u to %llu pages",
+					RelationGetRelationName(rel), nblocks,
+					(unsigned long long) used)));
 }
