@@ -216,6 +216,7 @@ extern bool ColumnarClaimFreeExtent(uint64 storage_id, uint64 nblocks,
 									uint64 limit, uint64 *first_block);
 extern void ColumnarMoveRowGroup(ColumnarRowGroup *rg, uint64 new_first_block,
 								 Snapshot snapshot);
+extern int	ColumnarCoalesceExtents(uint64 storage_id);
 extern List *ColumnarFreeExtents(uint64 storage_id, Snapshot snapshot,
 								 bool dead_to_all, TransactionId horizon);
 extern void ColumnarMarkExtentClean(ColumnarFreeExtent *e, Snapshot snapshot);

@@ -1494,3 +1494,84 @@ ColumnarRowGroupRowGone(uint64 storage_id, uint64 first_row,
 	table_close(rgrel, AccessShareLock);
 	return !present;
 }
+
+/* qsort: extents by first block */
+static int
+extent_by_block(const void *a, const void *b)
+{
+	const ColumnarFreeExtent *x = *(ColumnarFreeExtent *const *) a;
+	const ColumnarFreeExtent *y = *(ColumnarFreeExtent *const *) b;
+
+	if (x->first_block == y->first_block)
+		return 0;
+	return x->first_block < y->first_block ? -1 : 1;
+}
+
+/*
+ * ColumnarCoalesceExtents
+ *		Merge runs of adjacent reusable extents of storage_id into one
+ *		extent each, so that a row group bigger than any of them fits.
+ *		The caller keeps writers out (ExclusiveLock on the relation): no
+ *		one claims an extent meanwhile.  Returns how many extents went.
+ */
+int
+ColumnarCoalesceExtents(uint64 storage_id)
+{
+	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	List	   *all = ColumnarFreeExtents(storage_id, snapshot, false,
+										  InvalidTransactionId);
+	ColumnarFreeExtent **ext;
+	ListCell   *lc;
+	int			n = 0;
+	int			merged = 0;
+	int			i;
+
+	ext = palloc(sizeof(ColumnarFreeExtent *) * Max(list_length(all), 1));
+	foreach(lc, all)
+	{
+		ColumnarFreeExtent *e = lfirst(lc);
+
+		if (e->indexes_clean && e->nblocks > 0)
+			ext[n++] = e;
+	}
+	qsort(ext, n, sizeof(ColumnarFreeExtent *), extent_by_block);
+	for (i = 0; i < n;)
+	{
+		int			j = i + 1;
+		uint64		end = ext[i]->first_block + ext[i]->nblocks;
+
+		while (j < n && ext[j]->first_block == end)
+		{
+			end += ext[j]->nblocks;
+			j++;
+		}
+		if (j - i > 1)
+		{
+			Relation	rel;
+			Datum		values[Natts_free];
+			bool		nulls[Natts_free] = {false, false, false, false, false, false};
+			int			k;
+
+			for (k = i; k < j; k++)
+				update_extent(ext[k], snapshot, EXTENT_DELETE);
+			rel = table_open(meta_relid("columnar_free_extent", false),
+							 RowExclusiveLock);
+			values[Anum_free_storage_id - 1] = Int64GetDatum((int64) storage_id);
+			values[Anum_free_first_row - 1] = Int64GetDatum((int64) ext[i]->first_row);
+			values[Anum_free_row_count - 1] = Int32GetDatum(0);
+			values[Anum_free_first_block - 1] = Int64GetDatum((int64) ext[i]->first_block);
+			values[Anum_free_nblocks - 1] =
+				Int64GetDatum((int64) (end - ext[i]->first_block));
+			values[Anum_free_indexes_clean - 1] = BoolGetDatum(true);
+			CatalogTupleInsert(rel, heap_form_tuple(RelationGetDescr(rel),
+													values, nulls));
+			table_close(rel, RowExclusiveLock);
+			merged += j - i - 1;
+		}
+		i = j;
+	}
+	UnregisterSnapshot(snapshot);
+	if (merged > 0)
+		CommandCounterIncrement();
+	return merged;
+}

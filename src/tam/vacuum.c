@@ -32,7 +32,8 @@
  *	     index entries with ambulkdelete and marks the extent clean.
  *
  *	  3. Reuse.  Writers (storage.c) put new row groups on the pages of
- *	     clean extents big enough.  VACUUM moves the last row groups of the
+ *	     clean extents big enough (adjacent ones are merged by VACUUM while
+ *	     it keeps writers out).  VACUUM moves the last row groups of the
  *	     file, as they are (same row numbers), to clean extents before
  *	     them: a new version of the metadata row points to the new pages,
  *	     the old pages become an extent (without index entries to remove)
@@ -172,12 +173,22 @@ ColumnarVacuum(Relation rel, struct VacuumParams *params,
 	InvalidateCatalogSnapshot();
 	horizon = GetOldestNonRemovableTransactionId(rel);
 
-	cleanup_indexes(rel, storage_id, horizon, elevel, bstrategy);
-	CommandCounterIncrement();
+	/* VACUUM (INDEX_CLEANUP OFF): superseded extents stay unusable */
+	if (params->index_cleanup != VACOPTVALUE_DISABLED)
+	{
+		cleanup_indexes(rel, storage_id, horizon, elevel, bstrategy);
+		CommandCounterIncrement();
+	}
 
 	/* held to commit: the new row groups and moves are not committed yet */
 	if (lock_conditionally(rel, ExclusiveLock))
 	{
+		int			merged = ColumnarCoalesceExtents(storage_id);
+
+		if (merged > 0)
+			ereport(elevel,
+					(errmsg("fluss_columnar: merged %d adjacent free extents of \"%s\"",
+							merged, RelationGetRelationName(rel))));
 		compact(rel, storage_id, elevel);
 		CommandCounterIncrement();
 		move_to_free_extents(rel, storage_id, elevel);
@@ -187,7 +198,8 @@ ColumnarVacuum(Relation rel, struct VacuumParams *params,
 		ereport(elevel,
 				(errmsg("fluss_columnar: skipping compaction of \"%s\": another transaction is writing or locking rows of it",
 						RelationGetRelationName(rel))));
-	truncate_tail(rel, storage_id, elevel);
+	if (params->truncate != VACOPTVALUE_DISABLED)
+		truncate_tail(rel, storage_id, elevel);
 }
 
 /* ------------------------------------------------------------------------
@@ -279,7 +291,7 @@ cleanup_indexes(Relation rel, uint64 storage_id, TransactionId horizon,
 		ivinfo.report_progress = false;
 		ivinfo.estimated_count = true;
 		ivinfo.message_level = elevel;
-		ivinfo.num_heap_tuples = rel->rd_rel->reltuples;
+		ivinfo.num_heap_tuples = Max(rel->rd_rel->reltuples, 0);
 		ivinfo.strategy = bstrategy;
 		stats = index_bulk_delete(&ivinfo, NULL, range_callback, &ranges);
 		stats = index_vacuum_cleanup(&ivinfo, stats);

@@ -19,6 +19,7 @@ use lib $FindBin::RealBin;
 use FlussGridTest;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes qw(usleep);
 
 my $primary = fg_node('vac_primary', init => { allows_streaming => 1 });
 $primary->safe_psql(
@@ -123,10 +124,20 @@ is($primary->safe_psql('postgres', $by_index), $expected,
 # into the free pages and truncate the tail (one step each)
 my $size_before = $primary->safe_psql('postgres', "SELECT pg_relation_size('c')");
 $primary->safe_psql('postgres', 'DELETE FROM c WHERE id > 4000');
-$primary->safe_psql('postgres', 'VACUUM c') for 1 .. 5;
+# the standby's feedback (hot_standby_feedback) holds the horizon back for
+# up to a status interval: VACUUM until the file shrinks
+my $shrank = 0;
+for (1 .. 300)
+{
+	$primary->safe_psql('postgres', 'VACUUM c');
+	$shrank = 1
+	  if $primary->safe_psql('postgres', "SELECT pg_relation_size('c')") <
+	  $size_before;
+	last if $shrank;
+	usleep(100_000);
+}
 $expected = $primary->safe_psql('postgres', $summary);
-cmp_ok($primary->safe_psql('postgres', "SELECT pg_relation_size('c')"),
-	'<', $size_before, 'the file shrank');
+ok($shrank, 'the file shrank');
 is($primary->safe_psql('postgres', $by_index), $expected,
 	'the index after cleanup');
 $primary->wait_for_catchup($standby);
