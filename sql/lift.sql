@@ -1,6 +1,6 @@
--- The capture trigger's two lifts: the C lift (capture_method = c, used for
--- statements that only insert or only delete) must write exactly the
--- changelog rows of the SQL lift, component by component, for every
+-- The capture trigger's two lifts: the C lift (capture_method = c; for an
+-- UPDATE it writes one row per sign, checked further down) must write
+-- exactly the changelog rows of the SQL lift, component by component, for every
 -- aggregate kind, input type, FILTER, NULL, NaN, +-Infinity, numeric scale
 -- and a daylight saving transition; and the bucket function must equal the
 -- SQL expression it replaced.
@@ -149,7 +149,17 @@ COMMIT;
 SELECT fluss_grid.wait_for_rollups();
 SELECT fg_check('lift_c_h', lift_ref('lift_c')) AS after_spill;
 
--- capture of an UPDATE stays with the SQL lift; DELETE of everything empties
+-- an UPDATE is lifted in C too, old and new rows pairwise: pairs whose
+-- projection did not change write nothing (as the SQL form's EXCEPT ALL)
+BEGIN;
+UPDATE lift_c SET f8 = f8, note = note WHERE i4 > 0;
+SELECT count(*) AS noop_update_rows FROM :delta_c WHERE xmin = pg_current_xact_id()::xid;
+UPDATE lift_c SET f8 = f8 + 1 WHERE i4 > 0 AND k = 'south';
+SELECT count(*) > 0 AS update_rows, sum(_fg_count) AS net_rows,
+       count(*) FILTER (WHERE _fg_count < 0) = count(*) FILTER (WHERE _fg_count > 0) AS paired
+  FROM :delta_c WHERE xmin = pg_current_xact_id()::xid;
+COMMIT;
+-- changed rows retract and add; DELETE of everything empties
 UPDATE lift_c SET f8 = f8 + 1 WHERE i4 > 0;
 DELETE FROM lift_c WHERE k LIKE 'north%';
 SELECT fluss_grid.wait_for_rollups();

@@ -967,6 +967,26 @@ FgAggParentColumns(StringInfo buf, const FgRollup *r, int i, const char *s)
 	}
 }
 
+/*
+ * FgAggParentColumnNames
+ *		The names FgAggParentColumns gives aggregate i's parent columns, in
+ *		its order.
+ */
+List *
+FgAggParentColumnNames(const FgRollup *r, int i)
+{
+	const FgAgg *agg = &r->aggs[i - 1];
+	List	   *names = NIL;
+
+	for (const FgComp *c = agg_comps(agg); c->name; c++)
+	{
+		names = lappend(names, psprintf("_fg_p_%d_%s", i, c->name));
+		if (c->merge == FG_MERGE_FL)
+			names = lappend(names, psprintf("_fg_p_%d_t", i));
+	}
+	return names;
+}
+
 /* ---------------------------------------------------------------------
  * The C lift
  * ---------------------------------------------------------------------
@@ -1125,6 +1145,44 @@ lift_int(Oid type, Datum x)
 }
 
 /*
+ * lift_first_last
+ *		Keep (x, t) in acc when it sorts before (first) or after (last) what
+ *		acc holds: by time, then by value, a NULL value sorting last (first
+ *		for last()), as the SQL lift's array_agg(... ORDER BY) does.
+ */
+static void
+lift_first_last(const FgAgg *agg, const FgLiftArg *arg, FgLiftAcc *acc,
+				Datum x, bool xnull, Timestamp t, MemoryContext cxt)
+{
+	int			cmp;
+
+	if (!acc->has)
+		cmp = -1;
+	else if (t != acc->t)
+		cmp = (t < acc->t) ? -1 : 1;
+	else if (xnull || acc->isnull)
+		cmp = (xnull ? 1 : 0) - (acc->isnull ? 1 : 0);
+	else
+		cmp = lift_cmp(arg, x, acc->value);
+	if (!is_min_like(agg->kind) && acc->has)
+		cmp = -cmp;
+	if (cmp < 0)
+	{
+		if (xnull)
+		{
+			if (!arg->typbyval && acc->has && !acc->isnull)
+				pfree(DatumGetPointer(acc->value));
+			acc->value = (Datum) 0;
+		}
+		else
+			lift_keep(arg, acc, x, cxt);
+		acc->isnull = xnull;
+		acc->t = t;
+		acc->has = true;
+	}
+}
+
+/*
  * FgAggLiftAccum
  *		Add one row, whose FILTER (if any) passed, to aggregate agg's
  *		accumulators acc[FgAggLiftWidth(agg)].  x is the argument (detoasted
@@ -1214,33 +1272,70 @@ FgAggLiftAccum(const FgAgg *agg, const FgLiftArg *arg, FgLiftAcc *acc,
 					FgTopKAdd(acc->topk, x, 1);
 				}
 				else
-				{
-					/* order by (time, value), a NULL value sorting last */
-					int			cmp;
+					lift_first_last(agg, arg, acc, x, xnull, t, cxt);
+				break;
+		}
+	}
+}
 
-					if (!acc->has)
-						cmp = -1;
-					else if (t != acc->t)
-						cmp = (t < acc->t) ? -1 : 1;
-					else if (xnull || acc->isnull)
-						cmp = (xnull ? 1 : 0) - (acc->isnull ? 1 : 0);
-					else
-						cmp = lift_cmp(arg, x, acc->value);
-					if (!is_min_like(agg->kind) && acc->has)
-						cmp = -cmp;
-					if (cmp < 0)
+/*
+ * FgAggLiftMerge
+ *		Add one row of a rollup source to aggregate agg's accumulators:
+ *		vals/nulls are the row's state components of agg, in
+ *		FgAggParentColumns order (each component, and after a first/last
+ *		value its time).  The merge the SQL lift of a rollup source does.
+ */
+void
+FgAggLiftMerge(const FgAgg *agg, const FgLiftArg *arg, FgLiftAcc *acc,
+			   const Datum *vals, const bool *nulls, MemoryContext cxt)
+{
+	int			j = 0;
+
+	for (const FgComp *c = arg->comps; c->name; c++, acc++)
+	{
+		Datum		v = vals[j];
+		bool		isnull = nulls[j++];
+
+		switch (c->merge)
+		{
+			case FG_MERGE_ADD:
+				if (isnull)
+					break;
+				if (c->rv != FG_RV_FINITE_SUM && c->rv != FG_RV_FINITE_SQ)
+					acc->cnt += DatumGetInt64(v);
+#ifdef HAVE_INT128
+				else if (strcmp(c->type, "bigint") == 0)
+					acc->isum += DatumGetInt64(v);
+#endif
+				else
+					lift_numeric_add(acc, DatumGetNumeric(PG_DETOAST_DATUM(v)), cxt);
+				break;
+			case FG_MERGE_DSC:
+				if (isnull)
+					break;
+				if (!acc->has || DatumGetInt32(v) > acc->dsc)
+					acc->dsc = DatumGetInt32(v);
+				acc->has = true;
+				break;
+			case FG_MERGE_MOM:
+				if (!isnull)
+					FgMomMerge(acc->mom, v);
+				break;
+			case FG_MERGE_EXT:
+				if (!isnull)
+					FgTopKMerge(&acc->topk, DatumGetByteaPP(v), cxt);
+				break;
+			case FG_MERGE_FL:
+				{
+					Datum		t = vals[j];
+					bool		tnull = nulls[j++];
+
+					if (!tnull)
 					{
-						if (xnull)
-						{
-							if (!arg->typbyval && acc->has && !acc->isnull)
-								pfree(DatumGetPointer(acc->value));
-							acc->value = (Datum) 0;
-						}
-						else
-							lift_keep(arg, acc, x, cxt);
-						acc->isnull = xnull;
-						acc->t = t;
-						acc->has = true;
+						if (!isnull && !arg->typbyval && arg->typlen == -1)
+							v = PointerGetDatum(PG_DETOAST_DATUM(v));
+						lift_first_last(agg, arg, acc, v, isnull,
+										DatumGetTimestamp(t), cxt);
 					}
 				}
 				break;

@@ -9,12 +9,15 @@
  *	  directly (lift_direct), without an executor per statement.
  *
  * This replaces the SQL lift (an INSERT ... SELECT ... GROUP BY with two
- * aggregates per state component, most of them idle) for statements whose
- * rows all count with the same sign: INSERT, COPY, DELETE, and the capture
- * of a whole attached or truncated partition.  UPDATEs keep the SQL form,
- * which drops rows whose projection did not change.  The arithmetic per
- * component is aggstate.c's (FgAggLift*), driven by the same tables as the
- * SQL it stands in for.
+ * aggregates per state component, most of them idle) for INSERT, COPY,
+ * DELETE, the capture of a whole attached or truncated partition, and
+ * UPDATE statements: an UPDATE's old and new rows are projected pairwise,
+ * a pair whose projections are equal is dropped (as the SQL form's EXCEPT
+ * ALL drops it), and the rest are lifted into two changelog rows per group,
+ * one per sign.  A rollup source's rows carry states, which are merged
+ * (FgAggLiftMerge) rather than accumulated.  The arithmetic per component
+ * is aggstate.c's (FgAggLift*), driven by the same tables as the SQL it
+ * stands in for.
  *
  * Memory is bounded: when the groups outgrow work_mem, they are written
  * out and the table starts again; the fold combines a group's several
@@ -37,6 +40,7 @@
 #include "executor/spi_priv.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/plancache.h"
@@ -80,6 +84,12 @@ typedef struct LiftState
 	int			tcol;			/* _fg_t, or -1 */
 	int		   *xcol;			/* per aggregate: _fg_x_<i>, or -1 */
 	int		   *fcol;			/* per aggregate: _fg_f_<i>, or -1 */
+	/* a rollup source: _fg_c, and per aggregate its _fg_p_<i>_* columns */
+	int			ccol;
+	int		  **pcol;
+	int		   *pwidth;
+	Datum	   *pvals;
+	bool	   *pnulls;
 	int		   *accoff;			/* per aggregate: first accumulator */
 	int			nacc;
 	FgLiftArg  *args;
@@ -111,6 +121,8 @@ typedef struct LiftState
 	ExprContext *direct_econtext;
 	TupleTableSlot *direct_scanslot;
 	ProjectionInfo *direct_proj;
+	TupleTableSlot *direct_oldslot; /* an UPDATE's old row */
+	ProjectionInfo *direct_oldproj; /* its projection, alongside */
 	ExprState  *direct_qual;
 	TupleDesc	direct_desc;
 } LiftState;
@@ -135,8 +147,6 @@ FgLiftPossible(const FgRollup *r)
 #ifndef HAVE_INT128
 	return false;
 #else
-	if (r->parent_id != 0)
-		return false;			/* a rollup source carries states: SQL */
 	for (int k = 0; k < r->nkeys; k++)
 	{
 		TypeCacheEntry *tce = lookup_type_cache(r->keytypes[k],
@@ -189,24 +199,26 @@ lift_state_create(const FgRollup *r, MemoryContext parent)
  * capture of the same rollup, should an argument expression write to the
  * source, gets a state of its own.
  */
-int64
-FgLiftCapture(FgCacheEntry *e, SPIPlanPtr plan, ParamListInfo params,
-			  int sign, Tuplestorestate *rows, TupleDesc rowdesc)
+static LiftState *
+lift_acquire(FgCacheEntry *e, void **cached, bool *own)
 {
-	LiftState  *volatile ls = (LiftState *) e->lift;
-	volatile bool own = false;
-	SPIExecuteOptions options;
-	int			ret;
-	int64		written;
+	LiftState  *ls = (LiftState *) *cached;
 
+	*own = false;
 	if (ls == NULL)
-		e->lift = ls = lift_state_create(e->rollup, e->cxt);
+		*cached = ls = lift_state_create(e->rollup, e->cxt);
 	else if (ls->busy)
 	{
 		ls = lift_state_create(e->rollup, CurrentMemoryContext);
-		own = true;
+		*own = true;
 	}
+	return ls;
+}
 
+/* ready ls for a capture with sign */
+static void
+lift_begin(LiftState *ls, int sign)
+{
 	/* whatever an earlier failed capture left behind */
 	if (ls->ready)
 		ResetTupleHashTable(ls->hash);
@@ -216,6 +228,22 @@ FgLiftCapture(FgCacheEntry *e, SPIPlanPtr plan, ParamListInfo params,
 	ls->written = 0;
 	ls->limit = (Size) work_mem * 1024;
 	ls->busy = true;
+}
+
+int64
+FgLiftCapture(FgCacheEntry *e, SPIPlanPtr plan, ParamListInfo params,
+			  int sign, Tuplestorestate *rows, TupleDesc rowdesc)
+{
+	LiftState  *volatile ls;
+	volatile bool own;
+	bool		acquired_own;
+	SPIExecuteOptions options;
+	int			ret;
+	int64		written;
+
+	ls = lift_acquire(e, &e->lift, &acquired_own);
+	own = acquired_own;
+	lift_begin(ls, sign);
 	PG_TRY();
 	{
 		ls->delta = table_open(ls->deltaid, RowExclusiveLock);
@@ -287,8 +315,41 @@ lift_startup(DestReceiver *self, int operation, TupleDesc desc)
 	ls->fcol = palloc(sizeof(int) * r->naggs);
 	ls->accoff = palloc(sizeof(int) * r->naggs);
 	ls->args = palloc(sizeof(FgLiftArg) * r->naggs);
+	ls->ccol = -1;
+	if (r->parent_id != 0)
+	{
+		ls->ccol = column_of(desc, "_fg_c");
+		ls->pcol = palloc(sizeof(int *) * r->naggs);
+		ls->pwidth = palloc(sizeof(int) * r->naggs);
+		ls->pvals = palloc(sizeof(Datum) * desc->natts);
+		ls->pnulls = palloc(sizeof(bool) * desc->natts);
+		if (ls->ccol < 0)
+			elog(ERROR, "capture projection of rollup %s does not match its definition",
+				 r->relname);
+	}
 	for (int i = 0; i < r->naggs; i++)
 	{
+		ls->accoff[i] = ls->nacc;
+		ls->nacc += FgAggLiftWidth(&r->aggs[i]);
+		FgAggLiftArgInit(&ls->args[i], &r->aggs[i]);
+		if (r->parent_id != 0)
+		{
+			/* the parent's state columns, as FgAggParentColumns names them */
+			List	   *names = FgAggParentColumnNames(r, i + 1);
+			ListCell   *lc;
+			int			j = 0;
+
+			ls->xcol[i] = ls->fcol[i] = -1;
+			ls->pwidth[i] = list_length(names);
+			ls->pcol[i] = palloc(sizeof(int) * ls->pwidth[i]);
+			foreach(lc, names)
+			{
+				if ((ls->pcol[i][j++] = column_of(desc, lfirst(lc))) < 0)
+					elog(ERROR, "capture projection of rollup %s does not match its definition",
+						 r->relname);
+			}
+			continue;
+		}
 		snprintf(name, sizeof(name), "_fg_x_%d", i + 1);
 		ls->xcol[i] = column_of(desc, name);
 		snprintf(name, sizeof(name), "_fg_f_%d", i + 1);
@@ -297,9 +358,6 @@ lift_startup(DestReceiver *self, int operation, TupleDesc desc)
 			(r->aggs[i].filter != NULL) != (ls->fcol[i] >= 0))
 			elog(ERROR, "capture projection of rollup %s does not match its definition",
 				 r->relname);
-		ls->accoff[i] = ls->nacc;
-		ls->nacc += FgAggLiftWidth(&r->aggs[i]);
-		FgAggLiftArgInit(&ls->args[i], &r->aggs[i]);
 	}
 
 	/* the hash table over (bucket, keys), with GROUP BY's equality */
@@ -407,8 +465,29 @@ lift_receive(TupleTableSlot *slot, DestReceiver *self)
 												   offsetof(LiftGroup, acc) +
 												   sizeof(FgLiftAcc) * ls->nacc);
 	g = (LiftGroup *) entry->additional;
-	g->rows++;
 
+	if (ls->ccol >= 0)
+	{
+		/* a rollup source: merge its row's states */
+		if (!slot->tts_isnull[ls->ccol])
+			g->rows += DatumGetInt64(slot->tts_values[ls->ccol]);
+		for (int i = 0; i < r->naggs; i++)
+		{
+			for (int j = 0; j < ls->pwidth[i]; j++)
+			{
+				ls->pvals[j] = slot->tts_values[ls->pcol[i][j]];
+				ls->pnulls[j] = slot->tts_isnull[ls->pcol[i][j]];
+			}
+			FgAggLiftMerge(&r->aggs[i], &ls->args[i], &g->acc[ls->accoff[i]],
+						   ls->pvals, ls->pnulls, ls->tablecxt);
+		}
+		MemoryContextSwitchTo(old);
+		if (MemoryContextMemAllocated(ls->tablecxt, true) > ls->limit)
+			lift_flush(ls);
+		return true;
+	}
+
+	g->rows++;
 	if (ls->tcol >= 0)
 		t = DatumGetTimestamp(slot->tts_values[ls->tcol]);
 	for (int i = 0; i < r->naggs; i++)
@@ -483,6 +562,12 @@ lift_direct_prepare(LiftState *ls, CachedPlan *cplan, TupleDesc rowdesc)
 											  MakeSingleTupleTableSlot(ls->direct_desc,
 																	   &TTSOpsVirtual),
 											  NULL, ls->direct_scanslot->tts_tupleDescriptor);
+	ls->direct_oldslot = MakeSingleTupleTableSlot(ls->direct_scanslot->tts_tupleDescriptor,
+												  &TTSOpsMinimalTuple);
+	ls->direct_oldproj = ExecBuildProjectionInfo(copyObject(tlist), ls->direct_econtext,
+												 MakeSingleTupleTableSlot(ls->direct_desc,
+																		  &TTSOpsVirtual),
+												 NULL, ls->direct_scanslot->tts_tupleDescriptor);
 	ls->direct_qual = ExecInitQual((List *) copyObject(top->qual), NULL);
 	MemoryContextSwitchTo(old);
 	ls->direct_ok = true;
@@ -499,20 +584,27 @@ lift_direct_prepare(LiftState *ls, CachedPlan *cplan, TupleDesc rowdesc)
  *		caller runs it through SPI.
  */
 static bool
-lift_direct(LiftState *ls, SPIPlanPtr plan, Tuplestorestate *rows,
-			TupleDesc rowdesc)
+lift_direct_usable(LiftState *ls, SPIPlanPtr plan, TupleDesc rowdesc)
 {
 	CachedPlan *cplan = SPI_plan_get_cached_plan(plan);
 	ResourceOwner owner = plan->saved ? CurrentResourceOwner : NULL;
-	ExprContext *econtext;
-	int			ptr;
 
 	if (cplan == NULL)
 		return false;
 	if (ls->direct_plan != cplan || ls->direct_generation != cplan->generation)
 		lift_direct_prepare(ls, cplan, rowdesc);
 	ReleaseCachedPlan(cplan, owner);
-	if (!ls->direct_ok)
+	return ls->direct_ok;
+}
+
+static bool
+lift_direct(LiftState *ls, SPIPlanPtr plan, Tuplestorestate *rows,
+			TupleDesc rowdesc)
+{
+	ExprContext *econtext;
+	int			ptr;
+
+	if (!lift_direct_usable(ls, plan, rowdesc))
 		return false;
 
 	econtext = ls->direct_econtext;
@@ -528,6 +620,145 @@ lift_direct(LiftState *ls, SPIPlanPtr plan, Tuplestorestate *rows,
 		ResetExprContext(econtext);
 	}
 	return true;
+}
+
+/* do two projected rows hold the same values, bit for bit? */
+static bool
+projections_equal(TupleTableSlot *a, TupleTableSlot *b)
+{
+	TupleDesc	desc = a->tts_tupleDescriptor;
+
+	for (int k = 0; k < desc->natts; k++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, k);
+
+		if (a->tts_isnull[k] != b->tts_isnull[k])
+			return false;
+		if (!a->tts_isnull[k] &&
+			!datumIsEqual(a->tts_values[k], b->tts_values[k],
+						  att->attbyval, att->attlen))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * lift_update_pairs
+ *		Project an UPDATE's old and new rows side by side (the transition
+ *		tables hold them in the same order) and lift what changed: old rows
+ *		into minus, new rows into plus.  A pair with equal projections
+ *		changes no group: dropping it keeps an UPDATE of columns the rollup
+ *		does not use from writing anything or retracting an extreme.
+ */
+static void
+lift_update_pairs(LiftState *plus, LiftState *minus,
+				  Tuplestorestate *oldrows, Tuplestorestate *newrows)
+{
+	ExprContext *econtext = plus->direct_econtext;
+	int			pold = tuplestore_alloc_read_pointer(oldrows, EXEC_FLAG_REWIND);
+	int			pnew = tuplestore_alloc_read_pointer(newrows, EXEC_FLAG_REWIND);
+
+	tuplestore_select_read_pointer(oldrows, pold);
+	tuplestore_rescan(oldrows);
+	tuplestore_select_read_pointer(newrows, pnew);
+	tuplestore_rescan(newrows);
+	for (;;)
+	{
+		bool		has_old = tuplestore_gettupleslot(oldrows, true, false,
+													  plus->direct_oldslot);
+		bool		has_new = tuplestore_gettupleslot(newrows, true, false,
+													  plus->direct_scanslot);
+		TupleTableSlot *po = NULL;
+		TupleTableSlot *pn = NULL;
+
+		if (!has_old && !has_new)
+			break;
+		if (has_old)
+		{
+			econtext->ecxt_scantuple = plus->direct_oldslot;
+			if (plus->direct_qual == NULL || ExecQual(plus->direct_qual, econtext))
+				po = ExecProject(plus->direct_oldproj);
+		}
+		if (has_new)
+		{
+			econtext->ecxt_scantuple = plus->direct_scanslot;
+			if (plus->direct_qual == NULL || ExecQual(plus->direct_qual, econtext))
+				pn = ExecProject(plus->direct_proj);
+		}
+		if (po == NULL || pn == NULL || !projections_equal(po, pn))
+		{
+			if (po)
+				lift_receive(po, &minus->pub);
+			if (pn)
+				lift_receive(pn, &plus->pub);
+		}
+		ResetExprContext(econtext);
+	}
+}
+
+/*
+ * FgLiftCaptureUpdate
+ *		The C lift of an UPDATE statement of e's source: oldrows and newrows
+ *		(its transition tables, of descriptor rowdesc) projected by plan,
+ *		the INSERT capture's projection, evaluated directly over each, and
+ *		lifted with signs -1 and +1 into the changelog.  Returns the number
+ *		of delta rows written, or -1 when the plan is not a lone scan that
+ *		can be evaluated so (the caller then runs the SQL form).
+ *
+ * Directly whatever the number of rows: pairing old and new rows needs
+ * both at hand, which an executor run per side would not give.
+ */
+int64
+FgLiftCaptureUpdate(FgCacheEntry *e, SPIPlanPtr plan,
+					Tuplestorestate *oldrows, Tuplestorestate *newrows,
+					TupleDesc rowdesc)
+{
+	LiftState  *volatile plus;
+	LiftState  *volatile minus;
+	volatile bool own_plus;
+	volatile bool own_minus;
+	bool		acquired_own;
+	int64		written;
+
+	plus = lift_acquire(e, &e->lift, &acquired_own);
+	own_plus = acquired_own;
+	if (!lift_direct_usable(plus, plan, rowdesc))
+	{
+		if (own_plus)
+			MemoryContextDelete(plus->cxt);
+		return -1;
+	}
+	lift_begin(plus, 1);
+	minus = lift_acquire(e, &e->lift_minus, &acquired_own);
+	own_minus = acquired_own;
+	lift_begin(minus, -1);
+	PG_TRY();
+	{
+		Relation	delta = table_open(plus->deltaid, RowExclusiveLock);
+
+		plus->delta = minus->delta = delta;
+		lift_startup(&plus->pub, CMD_SELECT, plus->direct_desc);
+		lift_startup(&minus->pub, CMD_SELECT, plus->direct_desc);
+		lift_update_pairs(plus, minus, oldrows, newrows);
+		lift_flush(minus);
+		lift_flush(plus);
+		table_close(delta, NoLock);
+		plus->delta = minus->delta = NULL;
+	}
+	PG_CATCH();
+	{
+		plus->busy = minus->busy = false;
+		plus->delta = minus->delta = NULL;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	plus->busy = minus->busy = false;
+	written = plus->written + minus->written;
+	if (own_plus)
+		MemoryContextDelete(plus->cxt);
+	if (own_minus)
+		MemoryContextDelete(minus->cxt);
+	return written;
 }
 
 /*
