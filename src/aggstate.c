@@ -48,6 +48,7 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "common/int.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/float.h"
@@ -1358,6 +1359,72 @@ int128_to_numeric(int128 v)
 								 int64_to_numeric((int64) (v % e18)), NULL);
 }
 #endif
+
+/*
+ * FgAggLiftEmitPair
+ *		The delta columns of aggregate agg for an UPDATE's group: ins holds
+ *		the accumulators of its new rows, del those of its old rows.  As the
+ *		SQL lift's one row: counters and sums are the difference, the other
+ *		components' inserted part comes from ins and deleted part from del.
+ */
+int
+FgAggLiftEmitPair(const FgAgg *agg, const FgLiftArg *arg, FgLiftAcc *ins,
+				  FgLiftAcc *del, Datum *out, bool *outnull)
+{
+	Datum		dout[FG_LIFT_MAX_WIDTH];
+	bool		dnull[FG_LIFT_MAX_WIDTH];
+	int			n = 0;
+
+	for (const FgComp *c = agg_comps(agg); c->name; c++)
+		n += (c->merge == FG_MERGE_ADD) ? 1 : (c->merge == FG_MERGE_FL) ? 4 : 2;
+	if (n > FG_LIFT_MAX_WIDTH)
+		elog(ERROR, "fluss_grid: aggregate %s has %d delta columns, more than %d",
+			 FgAggKindName(agg->kind), n, FG_LIFT_MAX_WIDTH);
+	n = 0;
+	FgAggLiftEmit(agg, arg, ins, 1, out, outnull);
+	FgAggLiftEmit(agg, arg, del, -1, dout, dnull);
+	for (const FgComp *c = agg_comps(agg); c->name; c++)
+	{
+		switch (c->merge)
+		{
+			case FG_MERGE_ADD:
+				if (strcmp(c->type, "bigint") == 0)
+				{
+					int64		sum;
+
+					if (pg_add_s64_overflow(DatumGetInt64(out[n]),
+											DatumGetInt64(dout[n]), &sum))
+						ereport(ERROR,
+								(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+								 errmsg("bigint out of range")));
+					out[n] = Int64GetDatum(sum);
+				}
+				else
+					out[n] = NumericGetDatum(numeric_add_opt_error(DatumGetNumeric(out[n]),
+																   DatumGetNumeric(dout[n]),
+																   NULL));
+				n++;
+				break;
+			case FG_MERGE_MOM:
+			case FG_MERGE_DSC:
+			case FG_MERGE_EXT:
+				/* inserted, deleted */
+				out[n + 1] = dout[n + 1];
+				outnull[n + 1] = dnull[n + 1];
+				n += 2;
+				break;
+			case FG_MERGE_FL:
+				/* inserted, deleted value; inserted, deleted time */
+				out[n + 1] = dout[n + 1];
+				outnull[n + 1] = dnull[n + 1];
+				out[n + 3] = dout[n + 3];
+				outnull[n + 3] = dnull[n + 3];
+				n += 4;
+				break;
+		}
+	}
+	return n;
+}
 
 /*
  * FgAggLiftEmit

@@ -187,6 +187,11 @@ extern List *FgAggParentColumnNames(const FgRollup *r, int i);
 extern void FgAggLiftMerge(const FgAgg *agg, const FgLiftArg *arg,
 						   FgLiftAcc *acc, const Datum *vals,
 						   const bool *nulls, MemoryContext cxt);
+/* most delta columns of one aggregate (numeric sum: n, s, pinf, ninf, nan, dsc x2) */
+#define FG_LIFT_MAX_WIDTH 8
+extern int	FgAggLiftEmitPair(const FgAgg *agg, const FgLiftArg *arg,
+							  FgLiftAcc *ins, FgLiftAcc *del,
+							  Datum *out, bool *outnull);
 extern int	FgAggLiftEmit(const FgAgg *agg, const FgLiftArg *arg,
 						  FgLiftAcc *acc, int sign, Datum *out, bool *outnull);
 
@@ -244,7 +249,7 @@ typedef struct FgCacheEntry
 	SPIPlanPtr	reset_plan;
 	SPIPlanPtr	refresh_plan;
 	void	   *lift;			/* lift.c's state for the C lift */
-	void	   *lift_minus;		/* and for an UPDATE's old rows */
+	void	   *lift_update;	/* and for UPDATE statements (paired) */
 	int			lift_possible;	/* C lift usable: 1, not: -1, unknown: 0 */
 } FgCacheEntry;
 

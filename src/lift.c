@@ -13,8 +13,8 @@
  * DELETE, the capture of a whole attached or truncated partition, and
  * UPDATE statements: an UPDATE's old and new rows are projected pairwise,
  * a pair whose projections are equal is dropped (as the SQL form's EXCEPT
- * ALL drops it), and the rest are lifted into two changelog rows per group,
- * one per sign.  A rollup source's rows carry states, which are merged
+ * ALL drops it), and the rest are lifted into one changelog row per group
+ * holding both sides, as the SQL lift's.  A rollup source's rows carry states, which are merged
  * (FgAggLiftMerge) rather than accumulated.  The arithmetic per component
  * is aggstate.c's (FgAggLift*), driven by the same tables as the SQL it
  * stands in for.
@@ -58,10 +58,14 @@
  */
 #define FG_LIFT_DIRECT_MAX_ROWS 1000
 
-/* per group: rows counted, then the accumulators of every aggregate */
+/*
+ * per group: rows counted, then the accumulators of every aggregate; for
+ * an UPDATE (paired) the rows and accumulators of the old rows follow
+ */
 typedef struct LiftGroup
 {
 	int64		rows;
+	int64		rows_old;
 	FgLiftAcc	acc[FLEXIBLE_ARRAY_MEMBER];
 } LiftGroup;
 
@@ -72,6 +76,8 @@ typedef struct LiftState
 	bool		busy;			/* a capture is using it */
 	bool		ready;			/* layout and hash table set up */
 	int			sign;			/* +1 inserted rows, -1 deleted rows */
+	bool		paired;			/* an UPDATE: both, one delta row per group */
+	bool		old_row;		/* paired: the row received is an old one */
 	Oid			deltaid;
 	Relation	delta;			/* the changelog, open during a capture */
 	MemoryContext cxt;			/* lives for the statement */
@@ -225,6 +231,8 @@ lift_begin(LiftState *ls, int sign)
 	MemoryContextReset(ls->tablecxt);
 	MemoryContextReset(ls->rowcxt);
 	ls->sign = sign;
+	ls->paired = false;
+	ls->old_row = false;
 	ls->written = 0;
 	ls->limit = (Size) work_mem * 1024;
 	ls->busy = true;
@@ -445,6 +453,8 @@ lift_receive(TupleTableSlot *slot, DestReceiver *self)
 	MemoryContext old;
 	TupleHashEntry entry;
 	LiftGroup  *g;
+	int64	   *rows;
+	FgLiftAcc  *acc;
 	bool		isnew;
 	Timestamp	t = 0;
 
@@ -463,14 +473,17 @@ lift_receive(TupleTableSlot *slot, DestReceiver *self)
 	if (isnew)
 		entry->additional = MemoryContextAllocZero(ls->tablecxt,
 												   offsetof(LiftGroup, acc) +
-												   sizeof(FgLiftAcc) * ls->nacc);
+												   sizeof(FgLiftAcc) * ls->nacc *
+												   (ls->paired ? 2 : 1));
 	g = (LiftGroup *) entry->additional;
+	rows = ls->old_row ? &g->rows_old : &g->rows;
+	acc = ls->old_row ? g->acc + ls->nacc : g->acc;
 
 	if (ls->ccol >= 0)
 	{
 		/* a rollup source: merge its row's states */
 		if (!slot->tts_isnull[ls->ccol])
-			g->rows += DatumGetInt64(slot->tts_values[ls->ccol]);
+			*rows += DatumGetInt64(slot->tts_values[ls->ccol]);
 		for (int i = 0; i < r->naggs; i++)
 		{
 			for (int j = 0; j < ls->pwidth[i]; j++)
@@ -478,7 +491,7 @@ lift_receive(TupleTableSlot *slot, DestReceiver *self)
 				ls->pvals[j] = slot->tts_values[ls->pcol[i][j]];
 				ls->pnulls[j] = slot->tts_isnull[ls->pcol[i][j]];
 			}
-			FgAggLiftMerge(&r->aggs[i], &ls->args[i], &g->acc[ls->accoff[i]],
+			FgAggLiftMerge(&r->aggs[i], &ls->args[i], &acc[ls->accoff[i]],
 						   ls->pvals, ls->pnulls, ls->tablecxt);
 		}
 		MemoryContextSwitchTo(old);
@@ -487,7 +500,7 @@ lift_receive(TupleTableSlot *slot, DestReceiver *self)
 		return true;
 	}
 
-	g->rows++;
+	(*rows)++;
 	if (ls->tcol >= 0)
 		t = DatumGetTimestamp(slot->tts_values[ls->tcol]);
 	for (int i = 0; i < r->naggs; i++)
@@ -505,7 +518,7 @@ lift_receive(TupleTableSlot *slot, DestReceiver *self)
 			if (!xnull && ls->args[i].type == NUMERICOID)
 				x = PointerGetDatum(PG_DETOAST_DATUM(x));
 		}
-		FgAggLiftAccum(&r->aggs[i], &ls->args[i], &g->acc[ls->accoff[i]],
+		FgAggLiftAccum(&r->aggs[i], &ls->args[i], &acc[ls->accoff[i]],
 					   x, xnull, t, ls->tablecxt);
 	}
 	MemoryContextSwitchTo(old);
@@ -645,16 +658,17 @@ projections_equal(TupleTableSlot *a, TupleTableSlot *b)
 /*
  * lift_update_pairs
  *		Project an UPDATE's old and new rows side by side (the transition
- *		tables hold them in the same order) and lift what changed: old rows
- *		into minus, new rows into plus.  A pair with equal projections
+ *		tables hold them in the same order) and lift what changed into the
+ *		paired state ls: old rows on the retracting side, new rows on the
+ *		adding side.  A pair with equal projections
  *		changes no group: dropping it keeps an UPDATE of columns the rollup
  *		does not use from writing anything or retracting an extreme.
  */
 static void
-lift_update_pairs(LiftState *plus, LiftState *minus,
-				  Tuplestorestate *oldrows, Tuplestorestate *newrows)
+lift_update_pairs(LiftState *ls, Tuplestorestate *oldrows,
+				  Tuplestorestate *newrows)
 {
-	ExprContext *econtext = plus->direct_econtext;
+	ExprContext *econtext = ls->direct_econtext;
 	int			pold = tuplestore_alloc_read_pointer(oldrows, EXEC_FLAG_REWIND);
 	int			pnew = tuplestore_alloc_read_pointer(newrows, EXEC_FLAG_REWIND);
 
@@ -665,9 +679,9 @@ lift_update_pairs(LiftState *plus, LiftState *minus,
 	for (;;)
 	{
 		bool		has_old = tuplestore_gettupleslot(oldrows, true, false,
-													  plus->direct_oldslot);
+													  ls->direct_oldslot);
 		bool		has_new = tuplestore_gettupleslot(newrows, true, false,
-													  plus->direct_scanslot);
+													  ls->direct_scanslot);
 		TupleTableSlot *po = NULL;
 		TupleTableSlot *pn = NULL;
 
@@ -675,22 +689,26 @@ lift_update_pairs(LiftState *plus, LiftState *minus,
 			break;
 		if (has_old)
 		{
-			econtext->ecxt_scantuple = plus->direct_oldslot;
-			if (plus->direct_qual == NULL || ExecQual(plus->direct_qual, econtext))
-				po = ExecProject(plus->direct_oldproj);
+			econtext->ecxt_scantuple = ls->direct_oldslot;
+			if (ls->direct_qual == NULL || ExecQual(ls->direct_qual, econtext))
+				po = ExecProject(ls->direct_oldproj);
 		}
 		if (has_new)
 		{
-			econtext->ecxt_scantuple = plus->direct_scanslot;
-			if (plus->direct_qual == NULL || ExecQual(plus->direct_qual, econtext))
-				pn = ExecProject(plus->direct_proj);
+			econtext->ecxt_scantuple = ls->direct_scanslot;
+			if (ls->direct_qual == NULL || ExecQual(ls->direct_qual, econtext))
+				pn = ExecProject(ls->direct_proj);
 		}
 		if (po == NULL || pn == NULL || !projections_equal(po, pn))
 		{
 			if (po)
-				lift_receive(po, &minus->pub);
+			{
+				ls->old_row = true;
+				lift_receive(po, &ls->pub);
+				ls->old_row = false;
+			}
 			if (pn)
-				lift_receive(pn, &plus->pub);
+				lift_receive(pn, &ls->pub);
 		}
 		ResetExprContext(econtext);
 	}
@@ -701,7 +719,9 @@ lift_update_pairs(LiftState *plus, LiftState *minus,
  *		The C lift of an UPDATE statement of e's source: oldrows and newrows
  *		(its transition tables, of descriptor rowdesc) projected by plan,
  *		the INSERT capture's projection, evaluated directly over each, and
- *		lifted with signs -1 and +1 into the changelog.  Returns the number
+ *		lifted into one changelog row per group holding both sides (as the
+ *		SQL lift's row: its counters and sums the difference, its
+ *		inserted and deleted parts the new and the old rows').  Returns the number
  *		of delta rows written, or -1 when the plan is not a lone scan that
  *		can be evaluated so (the caller then runs the SQL form).
  *
@@ -713,51 +733,41 @@ FgLiftCaptureUpdate(FgCacheEntry *e, SPIPlanPtr plan,
 					Tuplestorestate *oldrows, Tuplestorestate *newrows,
 					TupleDesc rowdesc)
 {
-	LiftState  *volatile plus;
-	LiftState  *volatile minus;
-	volatile bool own_plus;
-	volatile bool own_minus;
+	LiftState  *volatile ls;
+	volatile bool own;
 	bool		acquired_own;
 	int64		written;
 
-	plus = lift_acquire(e, &e->lift, &acquired_own);
-	own_plus = acquired_own;
-	if (!lift_direct_usable(plus, plan, rowdesc))
+	ls = lift_acquire(e, &e->lift_update, &acquired_own);
+	own = acquired_own;
+	if (!lift_direct_usable(ls, plan, rowdesc))
 	{
-		if (own_plus)
-			MemoryContextDelete(plus->cxt);
+		if (own)
+			MemoryContextDelete(ls->cxt);
 		return -1;
 	}
-	lift_begin(plus, 1);
-	minus = lift_acquire(e, &e->lift_minus, &acquired_own);
-	own_minus = acquired_own;
-	lift_begin(minus, -1);
+	lift_begin(ls, 1);
+	ls->paired = true;
 	PG_TRY();
 	{
-		Relation	delta = table_open(plus->deltaid, RowExclusiveLock);
-
-		plus->delta = minus->delta = delta;
-		lift_startup(&plus->pub, CMD_SELECT, plus->direct_desc);
-		lift_startup(&minus->pub, CMD_SELECT, plus->direct_desc);
-		lift_update_pairs(plus, minus, oldrows, newrows);
-		lift_flush(minus);
-		lift_flush(plus);
-		table_close(delta, NoLock);
-		plus->delta = minus->delta = NULL;
+		ls->delta = table_open(ls->deltaid, RowExclusiveLock);
+		lift_startup(&ls->pub, CMD_SELECT, ls->direct_desc);
+		lift_update_pairs(ls, oldrows, newrows);
+		lift_flush(ls);
+		table_close(ls->delta, NoLock);
+		ls->delta = NULL;
 	}
 	PG_CATCH();
 	{
-		plus->busy = minus->busy = false;
-		plus->delta = minus->delta = NULL;
+		ls->busy = false;
+		ls->delta = NULL;
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	plus->busy = minus->busy = false;
-	written = plus->written + minus->written;
-	if (own_plus)
-		MemoryContextDelete(plus->cxt);
-	if (own_minus)
-		MemoryContextDelete(minus->cxt);
+	ls->busy = false;
+	written = ls->written;
+	if (own)
+		MemoryContextDelete(ls->cxt);
 	return written;
 }
 
@@ -833,11 +843,20 @@ lift_flush(LiftState *ls)
 			ls->out[j] = ls->outslot->tts_values[j];
 			ls->outnull[j] = ls->outslot->tts_isnull[j];
 		}
-		ls->out[j] = Int64GetDatum(ls->sign * g->rows);
+		ls->out[j] = Int64GetDatum(ls->paired ? g->rows - g->rows_old
+								   : ls->sign * g->rows);
 		ls->outnull[j++] = false;
 		for (int i = 0; i < r->naggs; i++)
-			j += FgAggLiftEmit(&r->aggs[i], &ls->args[i], &g->acc[ls->accoff[i]],
-							   ls->sign, ls->out + j, ls->outnull + j);
+		{
+			if (ls->paired)
+				j += FgAggLiftEmitPair(&r->aggs[i], &ls->args[i],
+									   &g->acc[ls->accoff[i]],
+									   &g->acc[ls->nacc + ls->accoff[i]],
+									   ls->out + j, ls->outnull + j);
+			else
+				j += FgAggLiftEmit(&r->aggs[i], &ls->args[i], &g->acc[ls->accoff[i]],
+								   ls->sign, ls->out + j, ls->outnull + j);
+		}
 		Assert(j == ls->nout);
 
 		for (int a = 0; a < desc->natts; a++)
