@@ -177,6 +177,32 @@ SELECT * FROM u WHERE id IN (5, 7, 8, 1000, 3000, 7000) ORDER BY id;
 RESET enable_seqscan;
 SELECT * FROM u WHERE id IN (5, 7, 8, 1000, 3000, 7000) ORDER BY id;
 SELECT count(*), count(DISTINCT id) FROM u;
+-- reservation records live only as long as their transaction
+CREATE TABLE ur (id int PRIMARY KEY) USING fluss_columnar;
+CREATE FUNCTION live_reservations(rel regclass) RETURNS bigint LANGUAGE sql
+  AS 'SELECT count(*) FROM fluss_grid.columnar_reserved WHERE storage_id = fluss_grid.columnar_storage_id(rel)';
+BEGIN;
+INSERT INTO ur VALUES (1);
+SELECT live_reservations('ur');
+SAVEPOINT s;
+INSERT INTO ur SELECT g FROM generate_series(2, 1000) g;
+SELECT live_reservations('ur') > 1 AS grew;
+ROLLBACK TO SAVEPOINT s;
+SELECT live_reservations('ur');
+COMMIT;
+SELECT live_reservations('ur'), count(*) FROM ur;
+BEGIN;
+INSERT INTO ur VALUES (2);
+TRUNCATE ur;
+INSERT INTO ur VALUES (3);
+SAVEPOINT s;
+INSERT INTO ur SELECT g FROM generate_series(4, 500) g;
+RELEASE SAVEPOINT s;
+COMMIT;
+SELECT live_reservations('ur'), count(*), min(id), max(id) FROM ur;
+INSERT INTO ur VALUES (3);
+DROP TABLE ur;
+DROP FUNCTION live_reservations(regclass);
 -- a unique constraint added to duplicates, a partial unique index
 CREATE TABLE d (k int, s text) USING fluss_columnar;
 INSERT INTO d VALUES (1, 'a'), (1, 'b'), (2, 'c');

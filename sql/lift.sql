@@ -1,6 +1,6 @@
--- The capture trigger's two lifts: the C lift (capture_method = c, used for
--- statements that only insert or only delete) must write exactly the
--- changelog rows of the SQL lift, component by component, for every
+-- The capture trigger's two lifts: the C lift (capture_method = c) must
+-- write exactly the changelog rows of the SQL lift (an UPDATE's too),
+-- component by component, for every
 -- aggregate kind, input type, FILTER, NULL, NaN, +-Infinity, numeric scale
 -- and a daylight saving transition; and the bucket function must equal the
 -- SQL expression it replaced.
@@ -89,18 +89,24 @@ SELECT CASE WHEN g % 97 = 0 THEN NULL
   FROM generate_series(1, 4000) g;
 
 BEGIN;
+-- (enough memory that no statement's groups are written out in parts)
+SET LOCAL work_mem = '64MB';
 SET LOCAL fluss_grid.capture_method = 'c';
 INSERT INTO lift_c SELECT ts, k, i2, i4, i8, f4, f8, n, note FROM lift_rows;
 INSERT INTO lift_c SELECT ts, k, i2, i4, i8, f4, f8, n, note FROM lift_rows WHERE g % 500 = 7;
 DELETE FROM lift_c WHERE i2 % 7 = 0;
 INSERT INTO lift_c VALUES ('2026-03-29 01:30+01', 'single', 1, 2, 3, 4, 5, 6.50, 'x');
 DELETE FROM lift_c WHERE k = 'single';
+UPDATE lift_c SET f8 = f8 * 2, n = n + 1.5, i4 = i4 - 3 WHERE i2 % 5 = 1;
+UPDATE lift_c SET ts = ts + interval '2 hours', k = 'moved' WHERE i2 % 13 = 0;
 SET LOCAL fluss_grid.capture_method = 'sql';
 INSERT INTO lift_s SELECT ts, k, i2, i4, i8, f4, f8, n, note FROM lift_rows;
 INSERT INTO lift_s SELECT ts, k, i2, i4, i8, f4, f8, n, note FROM lift_rows WHERE g % 500 = 7;
 DELETE FROM lift_s WHERE i2 % 7 = 0;
 INSERT INTO lift_s VALUES ('2026-03-29 01:30+01', 'single', 1, 2, 3, 4, 5, 6.50, 'x');
 DELETE FROM lift_s WHERE k = 'single';
+UPDATE lift_s SET f8 = f8 * 2, n = n + 1.5, i4 = i4 - 3 WHERE i2 % 5 = 1;
+UPDATE lift_s SET ts = ts + interval '2 hours', k = 'moved' WHERE i2 % 13 = 0;
 -- same delta rows, digit for digit (numeric scales included)
 SELECT (SELECT count(*) FROM :delta_c) AS rows_c, (SELECT count(*) FROM :delta_s) AS rows_s;
 SELECT count(*) AS differing FROM (
@@ -149,7 +155,17 @@ COMMIT;
 SELECT fluss_grid.wait_for_rollups();
 SELECT fg_check('lift_c_h', lift_ref('lift_c')) AS after_spill;
 
--- capture of an UPDATE stays with the SQL lift; DELETE of everything empties
+-- an UPDATE is lifted in C too, old and new rows pairwise: pairs whose
+-- projection did not change write nothing (as the SQL form's EXCEPT ALL)
+BEGIN;
+UPDATE lift_c SET f8 = f8, note = note WHERE i4 > 0;
+SELECT count(*) AS noop_update_rows FROM :delta_c WHERE xmin = pg_current_xact_id()::xid;
+UPDATE lift_c SET f8 = f8 + 1 WHERE i4 > 0 AND k = 'south';
+SELECT count(*) > 0 AS update_rows, sum(_fg_count) AS net_rows,
+       bool_and(_fg_16_ins IS NOT NULL AND _fg_16_del IS NOT NULL) AS one_row_per_group
+  FROM :delta_c WHERE xmin = pg_current_xact_id()::xid;
+COMMIT;
+-- changed rows retract and add; DELETE of everything empties
 UPDATE lift_c SET f8 = f8 + 1 WHERE i4 > 0;
 DELETE FROM lift_c WHERE k LIKE 'north%';
 SELECT fluss_grid.wait_for_rollups();

@@ -48,6 +48,7 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "common/int.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/float.h"
@@ -967,6 +968,26 @@ FgAggParentColumns(StringInfo buf, const FgRollup *r, int i, const char *s)
 	}
 }
 
+/*
+ * FgAggParentColumnNames
+ *		The names FgAggParentColumns gives aggregate i's parent columns, in
+ *		its order.
+ */
+List *
+FgAggParentColumnNames(const FgRollup *r, int i)
+{
+	const FgAgg *agg = &r->aggs[i - 1];
+	List	   *names = NIL;
+
+	for (const FgComp *c = agg_comps(agg); c->name; c++)
+	{
+		names = lappend(names, psprintf("_fg_p_%d_%s", i, c->name));
+		if (c->merge == FG_MERGE_FL)
+			names = lappend(names, psprintf("_fg_p_%d_t", i));
+	}
+	return names;
+}
+
 /* ---------------------------------------------------------------------
  * The C lift
  * ---------------------------------------------------------------------
@@ -1125,6 +1146,44 @@ lift_int(Oid type, Datum x)
 }
 
 /*
+ * lift_first_last
+ *		Keep (x, t) in acc when it sorts before (first) or after (last) what
+ *		acc holds: by time, then by value, a NULL value sorting last (first
+ *		for last()), as the SQL lift's array_agg(... ORDER BY) does.
+ */
+static void
+lift_first_last(const FgAgg *agg, const FgLiftArg *arg, FgLiftAcc *acc,
+				Datum x, bool xnull, Timestamp t, MemoryContext cxt)
+{
+	int			cmp;
+
+	if (!acc->has)
+		cmp = -1;
+	else if (t != acc->t)
+		cmp = (t < acc->t) ? -1 : 1;
+	else if (xnull || acc->isnull)
+		cmp = (xnull ? 1 : 0) - (acc->isnull ? 1 : 0);
+	else
+		cmp = lift_cmp(arg, x, acc->value);
+	if (!is_min_like(agg->kind) && acc->has)
+		cmp = -cmp;
+	if (cmp < 0)
+	{
+		if (xnull)
+		{
+			if (!arg->typbyval && acc->has && !acc->isnull)
+				pfree(DatumGetPointer(acc->value));
+			acc->value = (Datum) 0;
+		}
+		else
+			lift_keep(arg, acc, x, cxt);
+		acc->isnull = xnull;
+		acc->t = t;
+		acc->has = true;
+	}
+}
+
+/*
  * FgAggLiftAccum
  *		Add one row, whose FILTER (if any) passed, to aggregate agg's
  *		accumulators acc[FgAggLiftWidth(agg)].  x is the argument (detoasted
@@ -1214,33 +1273,70 @@ FgAggLiftAccum(const FgAgg *agg, const FgLiftArg *arg, FgLiftAcc *acc,
 					FgTopKAdd(acc->topk, x, 1);
 				}
 				else
-				{
-					/* order by (time, value), a NULL value sorting last */
-					int			cmp;
+					lift_first_last(agg, arg, acc, x, xnull, t, cxt);
+				break;
+		}
+	}
+}
 
-					if (!acc->has)
-						cmp = -1;
-					else if (t != acc->t)
-						cmp = (t < acc->t) ? -1 : 1;
-					else if (xnull || acc->isnull)
-						cmp = (xnull ? 1 : 0) - (acc->isnull ? 1 : 0);
-					else
-						cmp = lift_cmp(arg, x, acc->value);
-					if (!is_min_like(agg->kind) && acc->has)
-						cmp = -cmp;
-					if (cmp < 0)
+/*
+ * FgAggLiftMerge
+ *		Add one row of a rollup source to aggregate agg's accumulators:
+ *		vals/nulls are the row's state components of agg, in
+ *		FgAggParentColumns order (each component, and after a first/last
+ *		value its time).  The merge the SQL lift of a rollup source does.
+ */
+void
+FgAggLiftMerge(const FgAgg *agg, const FgLiftArg *arg, FgLiftAcc *acc,
+			   const Datum *vals, const bool *nulls, MemoryContext cxt)
+{
+	int			j = 0;
+
+	for (const FgComp *c = arg->comps; c->name; c++, acc++)
+	{
+		Datum		v = vals[j];
+		bool		isnull = nulls[j++];
+
+		switch (c->merge)
+		{
+			case FG_MERGE_ADD:
+				if (isnull)
+					break;
+				if (c->rv != FG_RV_FINITE_SUM && c->rv != FG_RV_FINITE_SQ)
+					acc->cnt += DatumGetInt64(v);
+#ifdef HAVE_INT128
+				else if (strcmp(c->type, "bigint") == 0)
+					acc->isum += DatumGetInt64(v);
+#endif
+				else
+					lift_numeric_add(acc, DatumGetNumeric(PG_DETOAST_DATUM(v)), cxt);
+				break;
+			case FG_MERGE_DSC:
+				if (isnull)
+					break;
+				if (!acc->has || DatumGetInt32(v) > acc->dsc)
+					acc->dsc = DatumGetInt32(v);
+				acc->has = true;
+				break;
+			case FG_MERGE_MOM:
+				if (!isnull)
+					FgMomMerge(acc->mom, v);
+				break;
+			case FG_MERGE_EXT:
+				if (!isnull)
+					FgTopKMerge(&acc->topk, DatumGetByteaPP(v), cxt);
+				break;
+			case FG_MERGE_FL:
+				{
+					Datum		t = vals[j];
+					bool		tnull = nulls[j++];
+
+					if (!tnull)
 					{
-						if (xnull)
-						{
-							if (!arg->typbyval && acc->has && !acc->isnull)
-								pfree(DatumGetPointer(acc->value));
-							acc->value = (Datum) 0;
-						}
-						else
-							lift_keep(arg, acc, x, cxt);
-						acc->isnull = xnull;
-						acc->t = t;
-						acc->has = true;
+						if (!isnull && !arg->typbyval && arg->typlen == -1)
+							v = PointerGetDatum(PG_DETOAST_DATUM(v));
+						lift_first_last(agg, arg, acc, v, isnull,
+										DatumGetTimestamp(t), cxt);
 					}
 				}
 				break;
@@ -1263,6 +1359,72 @@ int128_to_numeric(int128 v)
 								 int64_to_numeric((int64) (v % e18)), NULL);
 }
 #endif
+
+/*
+ * FgAggLiftEmitPair
+ *		The delta columns of aggregate agg for an UPDATE's group: ins holds
+ *		the accumulators of its new rows, del those of its old rows.  As the
+ *		SQL lift's one row: counters and sums are the difference, the other
+ *		components' inserted part comes from ins and deleted part from del.
+ */
+int
+FgAggLiftEmitPair(const FgAgg *agg, const FgLiftArg *arg, FgLiftAcc *ins,
+				  FgLiftAcc *del, Datum *out, bool *outnull)
+{
+	Datum		dout[FG_LIFT_MAX_WIDTH];
+	bool		dnull[FG_LIFT_MAX_WIDTH];
+	int			n = 0;
+
+	for (const FgComp *c = agg_comps(agg); c->name; c++)
+		n += (c->merge == FG_MERGE_ADD) ? 1 : (c->merge == FG_MERGE_FL) ? 4 : 2;
+	if (n > FG_LIFT_MAX_WIDTH)
+		elog(ERROR, "fluss_grid: aggregate %s has %d delta columns, more than %d",
+			 FgAggKindName(agg->kind), n, FG_LIFT_MAX_WIDTH);
+	n = 0;
+	FgAggLiftEmit(agg, arg, ins, 1, out, outnull);
+	FgAggLiftEmit(agg, arg, del, -1, dout, dnull);
+	for (const FgComp *c = agg_comps(agg); c->name; c++)
+	{
+		switch (c->merge)
+		{
+			case FG_MERGE_ADD:
+				if (strcmp(c->type, "bigint") == 0)
+				{
+					int64		sum;
+
+					if (pg_add_s64_overflow(DatumGetInt64(out[n]),
+											DatumGetInt64(dout[n]), &sum))
+						ereport(ERROR,
+								(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+								 errmsg("bigint out of range")));
+					out[n] = Int64GetDatum(sum);
+				}
+				else
+					out[n] = NumericGetDatum(numeric_add_opt_error(DatumGetNumeric(out[n]),
+																   DatumGetNumeric(dout[n]),
+																   NULL));
+				n++;
+				break;
+			case FG_MERGE_MOM:
+			case FG_MERGE_DSC:
+			case FG_MERGE_EXT:
+				/* inserted, deleted */
+				out[n + 1] = dout[n + 1];
+				outnull[n + 1] = dnull[n + 1];
+				n += 2;
+				break;
+			case FG_MERGE_FL:
+				/* inserted, deleted value; inserted, deleted time */
+				out[n + 1] = dout[n + 1];
+				outnull[n + 1] = dnull[n + 1];
+				out[n + 3] = dout[n + 3];
+				outnull[n + 3] = dnull[n + 3];
+				n += 4;
+				break;
+		}
+	}
+	return n;
+}
 
 /*
  * FgAggLiftEmit

@@ -213,6 +213,7 @@ fluss_grid_capture(PG_FUNCTION_ARGS)
 	bool		wrote;
 	int			sign;
 	uint64		lifted;
+	int64		lifted_c;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -327,6 +328,16 @@ fluss_grid_capture(PG_FUNCTION_ARGS)
 							   mode == FG_CAPTURE_INSERT ? td->tg_newtable :
 							   mode == FG_CAPTURE_DELETE ? td->tg_oldtable : NULL,
 							   RelationGetDescr(td->tg_relation));
+	}
+	else if (mode == FG_CAPTURE_UPDATE && lift_sign(e, FG_CAPTURE_INSERT) != 0 &&
+			 (lifted_c = FgLiftCaptureUpdate(e, capture_plan(e, td->tg_relation,
+															 FG_CAPTURE_INSERT, true),
+											 td->tg_oldtable, td->tg_newtable,
+											 RelationGetDescr(td->tg_relation))) >= 0)
+	{
+		/* an UPDATE statement: old and new rows lifted pairwise in C */
+		ret = SPI_OK_SELECT;
+		lifted = (uint64) lifted_c;
 	}
 	else
 	{

@@ -359,6 +359,48 @@ FgTopKSerialize(const FgTopK *tk)
 	return b;
 }
 
+/*
+ * FgTopKMerge
+ *		Unite the stored list b into *tkp, a list of its kind, or a new list
+ *		in cxt when *tkp is NULL: the transition of topk_merge, and the C
+ *		lift of a rollup source.  Allocates nothing for by-value types once
+ *		the list exists.
+ */
+void
+FgTopKMerge(FgTopK **tkp, bytea *b, MemoryContext cxt)
+{
+	FgTopK	   *st = *tkp;
+	FgTopK		in;
+	FgTopK		res;
+	FgTopK	   *lists[2];
+	static const int signs[2] = {1, 1};
+
+	if (st == NULL)
+	{
+		st = MemoryContextAlloc(cxt, sizeof(FgTopK));
+		topk_read(st, b, NULL);
+		st->cxt = cxt;
+		topk_own(st);
+		*tkp = st;
+		return;
+	}
+	topk_read(&in, b, st);
+	lists[0] = st;
+	lists[1] = &in;
+	topk_like(&res, st);
+	topk_combine(&res, lists, signs, 2);
+	if (!st->typbyval)
+	{
+		/* the survivors become the list's own; the old values go */
+		FgTopK		old = *st;
+
+		topk_own(&res);
+		for (int i = 0; i < old.n; i++)
+			topk_free_value(&old, old.vals[i]);
+	}
+	*st = res;
+}
+
 /* the argument types of min/max that rollups support */
 static bool
 topk_type_ok(Oid typid)
@@ -671,10 +713,6 @@ fluss_grid_topk_merge_accum(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcxt;
 	FgTopK	   *st;
-	FgTopK		in;
-	FgTopK		res;
-	FgTopK	   *lists[2];
-	static const int signs[2] = {1, 1};
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
 		elog(ERROR, "fluss_grid.topk_merge called in non-aggregate context");
@@ -685,29 +723,7 @@ fluss_grid_topk_merge_accum(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 		PG_RETURN_POINTER(st);
 	}
-	if (st == NULL)
-	{
-		st = MemoryContextAlloc(aggcxt, sizeof(FgTopK));
-		topk_read(st, PG_GETARG_BYTEA_PP(1), NULL);
-		st->cxt = aggcxt;
-		topk_own(st);
-		PG_RETURN_POINTER(st);
-	}
-	topk_read(&in, PG_GETARG_BYTEA_PP(1), st);
-	lists[0] = st;
-	lists[1] = &in;
-	topk_like(&res, st);
-	topk_combine(&res, lists, signs, 2);
-	if (!st->typbyval)
-	{
-		/* the survivors become the state's own; the old values go */
-		FgTopK		old = *st;
-
-		topk_own(&res);
-		for (int i = 0; i < old.n; i++)
-			topk_free_value(&old, old.vals[i]);
-	}
-	*st = res;
+	FgTopKMerge(&st, PG_GETARG_BYTEA_PP(1), aggcxt);
 	PG_RETURN_POINTER(st);
 }
 

@@ -183,6 +183,15 @@ extern void FgAggLiftArgInit(FgLiftArg *arg, const FgAgg *agg);
 extern void FgAggLiftAccum(const FgAgg *agg, const FgLiftArg *arg,
 						   FgLiftAcc *acc, Datum x, bool xnull, Timestamp t,
 						   MemoryContext cxt);
+extern List *FgAggParentColumnNames(const FgRollup *r, int i);
+extern void FgAggLiftMerge(const FgAgg *agg, const FgLiftArg *arg,
+						   FgLiftAcc *acc, const Datum *vals,
+						   const bool *nulls, MemoryContext cxt);
+/* most delta columns of one aggregate (numeric sum: n, s, pinf, ninf, nan, dsc x2) */
+#define FG_LIFT_MAX_WIDTH 8
+extern int	FgAggLiftEmitPair(const FgAgg *agg, const FgLiftArg *arg,
+							  FgLiftAcc *ins, FgLiftAcc *del,
+							  Datum *out, bool *outnull);
 extern int	FgAggLiftEmit(const FgAgg *agg, const FgLiftArg *arg,
 						  FgLiftAcc *acc, int sign, Datum *out, bool *outnull);
 
@@ -199,10 +208,12 @@ extern FgTopK *FgTopKCreate(Oid typid, bool is_max, MemoryContext cxt);
 extern void FgTopKAdd(FgTopK *tk, Datum x, int64 w);
 extern bool FgTopKIsEmpty(const FgTopK *tk);
 extern bytea *FgTopKSerialize(const FgTopK *tk);
+extern void FgTopKMerge(FgTopK **tkp, bytea *b, MemoryContext cxt);
 
 /* moments.c */
 extern void FgMomAccum(float8 *v, double x);
 extern Datum FgMomArray(const float8 *v);
+extern void FgMomMerge(float8 *v, Datum d);
 
 /* ---------------------------------------------------------------------
  * Catalog (catalog.c)
@@ -238,6 +249,7 @@ typedef struct FgCacheEntry
 	SPIPlanPtr	reset_plan;
 	SPIPlanPtr	refresh_plan;
 	void	   *lift;			/* lift.c's state for the C lift */
+	void	   *lift_update;	/* and for UPDATE statements (paired) */
 	int			lift_possible;	/* C lift usable: 1, not: -1, unknown: 0 */
 } FgCacheEntry;
 
@@ -292,6 +304,10 @@ extern bool FgLiftPossible(const FgRollup *r);
 extern int64 FgLiftCapture(FgCacheEntry *e, SPIPlanPtr plan,
 						   ParamListInfo params, int sign,
 						   Tuplestorestate *rows, TupleDesc rowdesc);
+extern int64 FgLiftCaptureUpdate(FgCacheEntry *e, SPIPlanPtr plan,
+								 Tuplestorestate *oldrows,
+								 Tuplestorestate *newrows,
+								 TupleDesc rowdesc);
 extern bool FgSuppressDdlFollowUp;
 
 /* ---------------------------------------------------------------------

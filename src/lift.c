@@ -9,12 +9,15 @@
  *	  directly (lift_direct), without an executor per statement.
  *
  * This replaces the SQL lift (an INSERT ... SELECT ... GROUP BY with two
- * aggregates per state component, most of them idle) for statements whose
- * rows all count with the same sign: INSERT, COPY, DELETE, and the capture
- * of a whole attached or truncated partition.  UPDATEs keep the SQL form,
- * which drops rows whose projection did not change.  The arithmetic per
- * component is aggstate.c's (FgAggLift*), driven by the same tables as the
- * SQL it stands in for.
+ * aggregates per state component, most of them idle) for INSERT, COPY,
+ * DELETE, the capture of a whole attached or truncated partition, and
+ * UPDATE statements: an UPDATE's old and new rows are projected pairwise,
+ * a pair whose projections are equal is dropped (as the SQL form's EXCEPT
+ * ALL drops it), and the rest are lifted into one changelog row per group
+ * holding both sides, as the SQL lift's.  A rollup source's rows carry states, which are merged
+ * (FgAggLiftMerge) rather than accumulated.  The arithmetic per component
+ * is aggstate.c's (FgAggLift*), driven by the same tables as the SQL it
+ * stands in for.
  *
  * Memory is bounded: when the groups outgrow work_mem, they are written
  * out and the table starts again; the fold combines a group's several
@@ -37,6 +40,7 @@
 #include "executor/spi_priv.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/plancache.h"
@@ -54,10 +58,14 @@
  */
 #define FG_LIFT_DIRECT_MAX_ROWS 1000
 
-/* per group: rows counted, then the accumulators of every aggregate */
+/*
+ * per group: rows counted, then the accumulators of every aggregate; for
+ * an UPDATE (paired) the rows and accumulators of the old rows follow
+ */
 typedef struct LiftGroup
 {
 	int64		rows;
+	int64		rows_old;
 	FgLiftAcc	acc[FLEXIBLE_ARRAY_MEMBER];
 } LiftGroup;
 
@@ -68,6 +76,8 @@ typedef struct LiftState
 	bool		busy;			/* a capture is using it */
 	bool		ready;			/* layout and hash table set up */
 	int			sign;			/* +1 inserted rows, -1 deleted rows */
+	bool		paired;			/* an UPDATE: both, one delta row per group */
+	bool		old_row;		/* paired: the row received is an old one */
 	Oid			deltaid;
 	Relation	delta;			/* the changelog, open during a capture */
 	MemoryContext cxt;			/* lives for the statement */
@@ -80,6 +90,12 @@ typedef struct LiftState
 	int			tcol;			/* _fg_t, or -1 */
 	int		   *xcol;			/* per aggregate: _fg_x_<i>, or -1 */
 	int		   *fcol;			/* per aggregate: _fg_f_<i>, or -1 */
+	/* a rollup source: _fg_c, and per aggregate its _fg_p_<i>_* columns */
+	int			ccol;
+	int		  **pcol;
+	int		   *pwidth;
+	Datum	   *pvals;
+	bool	   *pnulls;
 	int		   *accoff;			/* per aggregate: first accumulator */
 	int			nacc;
 	FgLiftArg  *args;
@@ -111,6 +127,8 @@ typedef struct LiftState
 	ExprContext *direct_econtext;
 	TupleTableSlot *direct_scanslot;
 	ProjectionInfo *direct_proj;
+	TupleTableSlot *direct_oldslot; /* an UPDATE's old row */
+	ProjectionInfo *direct_oldproj; /* its projection, alongside */
 	ExprState  *direct_qual;
 	TupleDesc	direct_desc;
 } LiftState;
@@ -135,8 +153,6 @@ FgLiftPossible(const FgRollup *r)
 #ifndef HAVE_INT128
 	return false;
 #else
-	if (r->parent_id != 0)
-		return false;			/* a rollup source carries states: SQL */
 	for (int k = 0; k < r->nkeys; k++)
 	{
 		TypeCacheEntry *tce = lookup_type_cache(r->keytypes[k],
@@ -189,33 +205,53 @@ lift_state_create(const FgRollup *r, MemoryContext parent)
  * capture of the same rollup, should an argument expression write to the
  * source, gets a state of its own.
  */
-int64
-FgLiftCapture(FgCacheEntry *e, SPIPlanPtr plan, ParamListInfo params,
-			  int sign, Tuplestorestate *rows, TupleDesc rowdesc)
+static LiftState *
+lift_acquire(FgCacheEntry *e, void **cached, bool *own)
 {
-	LiftState  *volatile ls = (LiftState *) e->lift;
-	volatile bool own = false;
-	SPIExecuteOptions options;
-	int			ret;
-	int64		written;
+	LiftState  *ls = (LiftState *) *cached;
 
+	*own = false;
 	if (ls == NULL)
-		e->lift = ls = lift_state_create(e->rollup, e->cxt);
+		*cached = ls = lift_state_create(e->rollup, e->cxt);
 	else if (ls->busy)
 	{
 		ls = lift_state_create(e->rollup, CurrentMemoryContext);
-		own = true;
+		*own = true;
 	}
+	return ls;
+}
 
+/* ready ls for a capture with sign */
+static void
+lift_begin(LiftState *ls, int sign)
+{
 	/* whatever an earlier failed capture left behind */
 	if (ls->ready)
 		ResetTupleHashTable(ls->hash);
 	MemoryContextReset(ls->tablecxt);
 	MemoryContextReset(ls->rowcxt);
 	ls->sign = sign;
+	ls->paired = false;
+	ls->old_row = false;
 	ls->written = 0;
 	ls->limit = (Size) work_mem * 1024;
 	ls->busy = true;
+}
+
+int64
+FgLiftCapture(FgCacheEntry *e, SPIPlanPtr plan, ParamListInfo params,
+			  int sign, Tuplestorestate *rows, TupleDesc rowdesc)
+{
+	LiftState  *volatile ls;
+	volatile bool own;
+	bool		acquired_own;
+	SPIExecuteOptions options;
+	int			ret;
+	int64		written;
+
+	ls = lift_acquire(e, &e->lift, &acquired_own);
+	own = acquired_own;
+	lift_begin(ls, sign);
 	PG_TRY();
 	{
 		ls->delta = table_open(ls->deltaid, RowExclusiveLock);
@@ -287,8 +323,41 @@ lift_startup(DestReceiver *self, int operation, TupleDesc desc)
 	ls->fcol = palloc(sizeof(int) * r->naggs);
 	ls->accoff = palloc(sizeof(int) * r->naggs);
 	ls->args = palloc(sizeof(FgLiftArg) * r->naggs);
+	ls->ccol = -1;
+	if (r->parent_id != 0)
+	{
+		ls->ccol = column_of(desc, "_fg_c");
+		ls->pcol = palloc(sizeof(int *) * r->naggs);
+		ls->pwidth = palloc(sizeof(int) * r->naggs);
+		ls->pvals = palloc(sizeof(Datum) * desc->natts);
+		ls->pnulls = palloc(sizeof(bool) * desc->natts);
+		if (ls->ccol < 0)
+			elog(ERROR, "capture projection of rollup %s does not match its definition",
+				 r->relname);
+	}
 	for (int i = 0; i < r->naggs; i++)
 	{
+		ls->accoff[i] = ls->nacc;
+		ls->nacc += FgAggLiftWidth(&r->aggs[i]);
+		FgAggLiftArgInit(&ls->args[i], &r->aggs[i]);
+		if (r->parent_id != 0)
+		{
+			/* the parent's state columns, as FgAggParentColumns names them */
+			List	   *names = FgAggParentColumnNames(r, i + 1);
+			ListCell   *lc;
+			int			j = 0;
+
+			ls->xcol[i] = ls->fcol[i] = -1;
+			ls->pwidth[i] = list_length(names);
+			ls->pcol[i] = palloc(sizeof(int) * ls->pwidth[i]);
+			foreach(lc, names)
+			{
+				if ((ls->pcol[i][j++] = column_of(desc, lfirst(lc))) < 0)
+					elog(ERROR, "capture projection of rollup %s does not match its definition",
+						 r->relname);
+			}
+			continue;
+		}
 		snprintf(name, sizeof(name), "_fg_x_%d", i + 1);
 		ls->xcol[i] = column_of(desc, name);
 		snprintf(name, sizeof(name), "_fg_f_%d", i + 1);
@@ -297,9 +366,6 @@ lift_startup(DestReceiver *self, int operation, TupleDesc desc)
 			(r->aggs[i].filter != NULL) != (ls->fcol[i] >= 0))
 			elog(ERROR, "capture projection of rollup %s does not match its definition",
 				 r->relname);
-		ls->accoff[i] = ls->nacc;
-		ls->nacc += FgAggLiftWidth(&r->aggs[i]);
-		FgAggLiftArgInit(&ls->args[i], &r->aggs[i]);
 	}
 
 	/* the hash table over (bucket, keys), with GROUP BY's equality */
@@ -387,6 +453,8 @@ lift_receive(TupleTableSlot *slot, DestReceiver *self)
 	MemoryContext old;
 	TupleHashEntry entry;
 	LiftGroup  *g;
+	int64	   *rows;
+	FgLiftAcc  *acc;
 	bool		isnew;
 	Timestamp	t = 0;
 
@@ -405,10 +473,34 @@ lift_receive(TupleTableSlot *slot, DestReceiver *self)
 	if (isnew)
 		entry->additional = MemoryContextAllocZero(ls->tablecxt,
 												   offsetof(LiftGroup, acc) +
-												   sizeof(FgLiftAcc) * ls->nacc);
+												   sizeof(FgLiftAcc) * ls->nacc *
+												   (ls->paired ? 2 : 1));
 	g = (LiftGroup *) entry->additional;
-	g->rows++;
+	rows = ls->old_row ? &g->rows_old : &g->rows;
+	acc = ls->old_row ? g->acc + ls->nacc : g->acc;
 
+	if (ls->ccol >= 0)
+	{
+		/* a rollup source: merge its row's states */
+		if (!slot->tts_isnull[ls->ccol])
+			*rows += DatumGetInt64(slot->tts_values[ls->ccol]);
+		for (int i = 0; i < r->naggs; i++)
+		{
+			for (int j = 0; j < ls->pwidth[i]; j++)
+			{
+				ls->pvals[j] = slot->tts_values[ls->pcol[i][j]];
+				ls->pnulls[j] = slot->tts_isnull[ls->pcol[i][j]];
+			}
+			FgAggLiftMerge(&r->aggs[i], &ls->args[i], &acc[ls->accoff[i]],
+						   ls->pvals, ls->pnulls, ls->tablecxt);
+		}
+		MemoryContextSwitchTo(old);
+		if (MemoryContextMemAllocated(ls->tablecxt, true) > ls->limit)
+			lift_flush(ls);
+		return true;
+	}
+
+	(*rows)++;
 	if (ls->tcol >= 0)
 		t = DatumGetTimestamp(slot->tts_values[ls->tcol]);
 	for (int i = 0; i < r->naggs; i++)
@@ -426,7 +518,7 @@ lift_receive(TupleTableSlot *slot, DestReceiver *self)
 			if (!xnull && ls->args[i].type == NUMERICOID)
 				x = PointerGetDatum(PG_DETOAST_DATUM(x));
 		}
-		FgAggLiftAccum(&r->aggs[i], &ls->args[i], &g->acc[ls->accoff[i]],
+		FgAggLiftAccum(&r->aggs[i], &ls->args[i], &acc[ls->accoff[i]],
 					   x, xnull, t, ls->tablecxt);
 	}
 	MemoryContextSwitchTo(old);
@@ -483,6 +575,12 @@ lift_direct_prepare(LiftState *ls, CachedPlan *cplan, TupleDesc rowdesc)
 											  MakeSingleTupleTableSlot(ls->direct_desc,
 																	   &TTSOpsVirtual),
 											  NULL, ls->direct_scanslot->tts_tupleDescriptor);
+	ls->direct_oldslot = MakeSingleTupleTableSlot(ls->direct_scanslot->tts_tupleDescriptor,
+												  &TTSOpsMinimalTuple);
+	ls->direct_oldproj = ExecBuildProjectionInfo(copyObject(tlist), ls->direct_econtext,
+												 MakeSingleTupleTableSlot(ls->direct_desc,
+																		  &TTSOpsVirtual),
+												 NULL, ls->direct_scanslot->tts_tupleDescriptor);
 	ls->direct_qual = ExecInitQual((List *) copyObject(top->qual), NULL);
 	MemoryContextSwitchTo(old);
 	ls->direct_ok = true;
@@ -499,20 +597,27 @@ lift_direct_prepare(LiftState *ls, CachedPlan *cplan, TupleDesc rowdesc)
  *		caller runs it through SPI.
  */
 static bool
-lift_direct(LiftState *ls, SPIPlanPtr plan, Tuplestorestate *rows,
-			TupleDesc rowdesc)
+lift_direct_usable(LiftState *ls, SPIPlanPtr plan, TupleDesc rowdesc)
 {
 	CachedPlan *cplan = SPI_plan_get_cached_plan(plan);
 	ResourceOwner owner = plan->saved ? CurrentResourceOwner : NULL;
-	ExprContext *econtext;
-	int			ptr;
 
 	if (cplan == NULL)
 		return false;
 	if (ls->direct_plan != cplan || ls->direct_generation != cplan->generation)
 		lift_direct_prepare(ls, cplan, rowdesc);
 	ReleaseCachedPlan(cplan, owner);
-	if (!ls->direct_ok)
+	return ls->direct_ok;
+}
+
+static bool
+lift_direct(LiftState *ls, SPIPlanPtr plan, Tuplestorestate *rows,
+			TupleDesc rowdesc)
+{
+	ExprContext *econtext;
+	int			ptr;
+
+	if (!lift_direct_usable(ls, plan, rowdesc))
 		return false;
 
 	econtext = ls->direct_econtext;
@@ -528,6 +633,142 @@ lift_direct(LiftState *ls, SPIPlanPtr plan, Tuplestorestate *rows,
 		ResetExprContext(econtext);
 	}
 	return true;
+}
+
+/* do two projected rows hold the same values, bit for bit? */
+static bool
+projections_equal(TupleTableSlot *a, TupleTableSlot *b)
+{
+	TupleDesc	desc = a->tts_tupleDescriptor;
+
+	for (int k = 0; k < desc->natts; k++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, k);
+
+		if (a->tts_isnull[k] != b->tts_isnull[k])
+			return false;
+		if (!a->tts_isnull[k] &&
+			!datumIsEqual(a->tts_values[k], b->tts_values[k],
+						  att->attbyval, att->attlen))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * lift_update_pairs
+ *		Project an UPDATE's old and new rows side by side (the transition
+ *		tables hold them in the same order) and lift what changed into the
+ *		paired state ls: old rows on the retracting side, new rows on the
+ *		adding side.  A pair with equal projections
+ *		changes no group: dropping it keeps an UPDATE of columns the rollup
+ *		does not use from writing anything or retracting an extreme.
+ */
+static void
+lift_update_pairs(LiftState *ls, Tuplestorestate *oldrows,
+				  Tuplestorestate *newrows)
+{
+	ExprContext *econtext = ls->direct_econtext;
+	int			pold = tuplestore_alloc_read_pointer(oldrows, EXEC_FLAG_REWIND);
+	int			pnew = tuplestore_alloc_read_pointer(newrows, EXEC_FLAG_REWIND);
+
+	tuplestore_select_read_pointer(oldrows, pold);
+	tuplestore_rescan(oldrows);
+	tuplestore_select_read_pointer(newrows, pnew);
+	tuplestore_rescan(newrows);
+	for (;;)
+	{
+		bool		has_old = tuplestore_gettupleslot(oldrows, true, false,
+													  ls->direct_oldslot);
+		bool		has_new = tuplestore_gettupleslot(newrows, true, false,
+													  ls->direct_scanslot);
+		TupleTableSlot *po = NULL;
+		TupleTableSlot *pn = NULL;
+
+		if (!has_old && !has_new)
+			break;
+		if (has_old)
+		{
+			econtext->ecxt_scantuple = ls->direct_oldslot;
+			if (ls->direct_qual == NULL || ExecQual(ls->direct_qual, econtext))
+				po = ExecProject(ls->direct_oldproj);
+		}
+		if (has_new)
+		{
+			econtext->ecxt_scantuple = ls->direct_scanslot;
+			if (ls->direct_qual == NULL || ExecQual(ls->direct_qual, econtext))
+				pn = ExecProject(ls->direct_proj);
+		}
+		if (po == NULL || pn == NULL || !projections_equal(po, pn))
+		{
+			if (po)
+			{
+				ls->old_row = true;
+				lift_receive(po, &ls->pub);
+				ls->old_row = false;
+			}
+			if (pn)
+				lift_receive(pn, &ls->pub);
+		}
+		ResetExprContext(econtext);
+	}
+}
+
+/*
+ * FgLiftCaptureUpdate
+ *		The C lift of an UPDATE statement of e's source: oldrows and newrows
+ *		(its transition tables, of descriptor rowdesc) projected by plan,
+ *		the INSERT capture's projection, evaluated directly over each, and
+ *		lifted into one changelog row per group holding both sides (as the
+ *		SQL lift's row: its counters and sums the difference, its
+ *		inserted and deleted parts the new and the old rows').  Returns the number
+ *		of delta rows written, or -1 when the plan is not a lone scan that
+ *		can be evaluated so (the caller then runs the SQL form).
+ *
+ * Directly whatever the number of rows: pairing old and new rows needs
+ * both at hand, which an executor run per side would not give.
+ */
+int64
+FgLiftCaptureUpdate(FgCacheEntry *e, SPIPlanPtr plan,
+					Tuplestorestate *oldrows, Tuplestorestate *newrows,
+					TupleDesc rowdesc)
+{
+	LiftState  *volatile ls;
+	volatile bool own;
+	bool		acquired_own;
+	int64		written;
+
+	ls = lift_acquire(e, &e->lift_update, &acquired_own);
+	own = acquired_own;
+	if (!lift_direct_usable(ls, plan, rowdesc))
+	{
+		if (own)
+			MemoryContextDelete(ls->cxt);
+		return -1;
+	}
+	lift_begin(ls, 1);
+	ls->paired = true;
+	PG_TRY();
+	{
+		ls->delta = table_open(ls->deltaid, RowExclusiveLock);
+		lift_startup(&ls->pub, CMD_SELECT, ls->direct_desc);
+		lift_update_pairs(ls, oldrows, newrows);
+		lift_flush(ls);
+		table_close(ls->delta, NoLock);
+		ls->delta = NULL;
+	}
+	PG_CATCH();
+	{
+		ls->busy = false;
+		ls->delta = NULL;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	ls->busy = false;
+	written = ls->written;
+	if (own)
+		MemoryContextDelete(ls->cxt);
+	return written;
 }
 
 /*
@@ -602,11 +843,20 @@ lift_flush(LiftState *ls)
 			ls->out[j] = ls->outslot->tts_values[j];
 			ls->outnull[j] = ls->outslot->tts_isnull[j];
 		}
-		ls->out[j] = Int64GetDatum(ls->sign * g->rows);
+		ls->out[j] = Int64GetDatum(ls->paired ? g->rows - g->rows_old
+								   : ls->sign * g->rows);
 		ls->outnull[j++] = false;
 		for (int i = 0; i < r->naggs; i++)
-			j += FgAggLiftEmit(&r->aggs[i], &ls->args[i], &g->acc[ls->accoff[i]],
-							   ls->sign, ls->out + j, ls->outnull + j);
+		{
+			if (ls->paired)
+				j += FgAggLiftEmitPair(&r->aggs[i], &ls->args[i],
+									   &g->acc[ls->accoff[i]],
+									   &g->acc[ls->nacc + ls->accoff[i]],
+									   ls->out + j, ls->outnull + j);
+			else
+				j += FgAggLiftEmit(&r->aggs[i], &ls->args[i], &g->acc[ls->accoff[i]],
+								   ls->sign, ls->out + j, ls->outnull + j);
+		}
 		Assert(j == ls->nout);
 
 		for (int a = 0; a < desc->natts; a++)

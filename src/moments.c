@@ -169,6 +169,20 @@ mom_combine(float8 *a, const float8 *b, double sign)
 }
 
 /*
+ * FgMomMerge
+ *		Add the state d (a float8[] Datum) to v: mom_merge, for the C lift
+ *		of a rollup source.
+ */
+void
+FgMomMerge(float8 *v, Datum d)
+{
+	float8		b[FG_MOM_LEN];
+
+	mom_read(d, b);
+	mom_combine(v, b, 1.0);
+}
+
+/*
  * fluss_grid_mom_accum
  *		Aggregate transition: add one finite value.
  */

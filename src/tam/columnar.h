@@ -198,8 +198,10 @@ extern TM_Result ColumnarCheckRow(Relation rel, uint64 storage_id,
 								  TM_FailureData *tmfd, bool insert,
 								  bool is_update);
 extern double ColumnarCountRows(uint64 storage_id, Snapshot snapshot);
-extern void ColumnarInsertReservation(uint64 storage_id, uint64 first_row,
-									  uint64 count);
+extern ItemPointerData ColumnarInsertReservation(uint64 storage_id,
+												 uint64 first_row,
+												 uint64 count);
+extern void ColumnarDeleteReservations(List *tids);
 extern TransactionId ColumnarReservationXid(uint64 storage_id, uint64 rownum);
 extern ColumnarRowGroup *ColumnarFindRowGroupDirty(uint64 storage_id,
 												   uint64 rownum, int natts,

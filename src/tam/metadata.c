@@ -748,18 +748,55 @@ ColumnarCountRows(uint64 storage_id, Snapshot snapshot)
  *		check meeting an index entry of such a row, which is in this
  *		backend's write buffer only, learns from it whom to wait for.
  */
-void
+ItemPointerData
 ColumnarInsertReservation(uint64 storage_id, uint64 first_row, uint64 count)
 {
 	Relation	rel = table_open(meta_relid("columnar_reserved", false),
 								 RowExclusiveLock);
 	Datum		values[Natts_res];
 	bool		nulls[Natts_res] = {false, false, false};
+	HeapTuple	tup;
 
 	values[Anum_res_storage_id - 1] = Int64GetDatum((int64) storage_id);
 	values[Anum_res_first_row - 1] = Int64GetDatum((int64) first_row);
 	values[Anum_res_row_count - 1] = Int64GetDatum((int64) count);
-	CatalogTupleInsert(rel, heap_form_tuple(RelationGetDescr(rel), values, nulls));
+	tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+	CatalogTupleInsert(rel, tup);
+	table_close(rel, RowExclusiveLock);
+	return tup->t_self;
+}
+
+/*
+ * ColumnarDeleteReservations
+ *		Delete the reservation rows at tids, which this transaction
+ *		inserted, once every row they announced is in a row group: the
+ *		writer calls it before commit, after the last flush, so the rows
+ *		die with the commit instead of piling up.  A row already deleted by
+ *		this transaction (TRUNCATE or DROP of the relation) is left alone.
+ */
+void
+ColumnarDeleteReservations(List *tids)
+{
+	Relation	rel;
+	ListCell   *lc;
+
+	if (tids == NIL)
+		return;
+	/* the rows may have been inserted by the current command */
+	CommandCounterIncrement();
+	rel = table_open(meta_relid("columnar_reserved", false), RowExclusiveLock);
+	foreach(lc, tids)
+	{
+		HeapTupleData tuple;
+		Buffer		buffer;
+
+		/* gone already when this transaction dropped or emptied the storage */
+		tuple.t_self = *(ItemPointer) lfirst(lc);
+		if (!heap_fetch(rel, SnapshotSelf, &tuple, &buffer, false))
+			continue;
+		ReleaseBuffer(buffer);
+		simple_heap_delete(rel, &tuple.t_self);
+	}
 	table_close(rel, RowExclusiveLock);
 }
 

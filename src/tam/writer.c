@@ -58,9 +58,17 @@ typedef struct FlushedRowGroup
 	ColumnarRowGroup *rg;
 } FlushedRowGroup;
 
+/* a columnar_reserved row this transaction inserted */
+typedef struct Reservation
+{
+	SubTransactionId subxid;
+	ItemPointerData tid;
+} Reservation;
+
 /* newest first */
 static ColumnarWriteBuffer *buffers = NULL;
 static List *flushed = NIL;
+static List *reservations = NIL;	/* in TopTransactionContext */
 static bool callbacks_registered = false;
 
 static void xact_callback(XactEvent event, void *arg);
@@ -216,7 +224,17 @@ ColumnarInsert(Relation rel, TupleTableSlot *slot, CommandId cid, int32 coming)
 		}
 		buf->reserved_end = start + want;
 		if (has_unique_index(rel))
-			ColumnarInsertReservation(storage_id, start, want);
+		{
+			ItemPointerData tid = ColumnarInsertReservation(storage_id, start, want);
+			Reservation *res = MemoryContextAlloc(TopTransactionContext,
+												  sizeof(Reservation));
+
+			res->subxid = GetCurrentSubTransactionId();
+			res->tid = tid;
+			old = MemoryContextSwitchTo(TopTransactionContext);
+			reservations = lappend(reservations, res);
+			MemoryContextSwitchTo(old);
+		}
 	}
 
 	slot_getallattrs(slot);
@@ -502,6 +520,23 @@ xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PRE_PREPARE:
 			while (buffers)
 				flush_or_drop(buffers);
+
+			/*
+			 * Every reserved row is now in a row group or nowhere, and the
+			 * row groups are what other transactions' unique checks find
+			 * from here on: the reservation rows have served.
+			 */
+			if (reservations != NIL)
+			{
+				List	   *tids = NIL;
+				ListCell   *lc;
+
+				foreach(lc, reservations)
+					tids = lappend(tids, &((Reservation *) lfirst(lc))->tid);
+				ColumnarDeleteReservations(tids);
+				list_free(tids);
+				reservations = NIL;
+			}
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_ABORT:
@@ -511,6 +546,7 @@ xact_callback(XactEvent event, void *arg)
 			/* the memory went with TopTransactionContext */
 			buffers = NULL;
 			flushed = NIL;
+			reservations = NIL;
 			ColumnarResetFetchCache();
 			break;
 		default:
@@ -552,6 +588,17 @@ subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 				else
 					buf->subxid = parentSubid;
 			}
+			{
+				ListCell   *lc;
+
+				foreach(lc, reservations)
+				{
+					Reservation *res = lfirst(lc);
+
+					if (res->subxid == mySubid)
+						res->subxid = parentSubid;
+				}
+			}
 			break;
 		case SUBXACT_EVENT_ABORT_SUB:
 			{
@@ -569,6 +616,14 @@ subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 
 					if (f->subxid >= mySubid)
 						flushed = foreach_delete_current(flushed, lc);
+				}
+				/* rolled back with the subtransaction */
+				foreach(lc, reservations)
+				{
+					Reservation *res = lfirst(lc);
+
+					if (res->subxid >= mySubid)
+						reservations = foreach_delete_current(reservations, lc);
 				}
 				ColumnarResetFetchCache();
 			}
