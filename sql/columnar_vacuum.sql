@@ -260,6 +260,31 @@ SET enable_seqscan = off;
 SELECT * FROM c WHERE id >= 1 ORDER BY id;
 RESET enable_seqscan;
 
+-- partial and expression indexes get the new entries they should
+CREATE TABLE px (id int, name text) USING fluss_columnar;
+CREATE INDEX px_odd ON px (id) WHERE id % 2 = 1;
+CREATE INDEX px_lower ON px (lower(name));
+DO $$
+BEGIN
+    FOR i IN 1..20 LOOP
+        INSERT INTO colv.px VALUES (i, 'Name' || (i % 4));
+        COMMIT;
+    END LOOP;
+END $$;
+DELETE FROM px WHERE id IN (3, 4);
+VACUUM px;
+VACUUM px;
+SELECT * FROM rg_state('px');
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+EXPLAIN (COSTS OFF) SELECT id FROM px WHERE id % 2 = 1 AND id < 10 ORDER BY id;
+SELECT id FROM px WHERE id % 2 = 1 AND id < 10 ORDER BY id;
+EXPLAIN (COSTS OFF) SELECT id FROM px WHERE lower(name) = 'name3' ORDER BY id;
+SELECT id FROM px WHERE lower(name) = 'name3' ORDER BY id;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+SELECT id FROM px WHERE lower(name) = 'name3' ORDER BY id;
+
 -- VERBOSE says what was done
 SET client_min_messages = info;
 INSERT INTO c VALUES (4, 40);
