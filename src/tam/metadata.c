@@ -1208,14 +1208,18 @@ ColumnarRowGroupSuperseded(uint64 storage_id, uint64 rownum)
 	SysScanDesc scan;
 	ScanKeyData keys[2];
 	HeapTuple	tup;
-	TransactionId xmin;
-	ColumnarRowGroup *live;
-	bool		result = false;
+	SnapshotData dirty;
+	bool		live = false;
+	bool		superseded = false;
 
-	live = ColumnarFindRowGroupDirty(storage_id, rownum, 0, &xmin);
-	if (live != NULL)
-		return false;
-
+	/*
+	 * Every version of the metadata rows of the row group holding rownum
+	 * (row groups never overlap, and only a move gives one a second
+	 * version): a live one (for a dirty snapshot: committed or in progress,
+	 * not deleted by a committed transaction) means the row is where it
+	 * was; none, but one whose insert committed, means a VACUUM superseded
+	 * it.  No row group at all: the row is still in a write buffer.
+	 */
 	rgrel = table_open(meta_relid("columnar_row_group", false), AccessShareLock);
 	idx = index_open(meta_relid("columnar_row_group_pkey", false),
 					 AccessShareLock);
@@ -1226,20 +1230,31 @@ ColumnarRowGroupSuperseded(uint64 storage_id, uint64 rownum)
 	scan = systable_beginscan_ordered(rgrel, idx, SnapshotAny, 2, keys);
 	while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, BackwardScanDirection)))
 	{
-		ColumnarRowGroup *cand = row_group_from_tuple(rgrel, tup, 0);
+		BufferHeapTupleTableSlot *bslot = (BufferHeapTupleTableSlot *) scan->slot;
+		bool		isnull;
+		uint64		first = (uint64) DatumGetInt64(heap_getattr(tup, Anum_rg_first_row,
+																RelationGetDescr(rgrel),
+																&isnull));
+		int32		count = DatumGetInt32(heap_getattr(tup, Anum_rg_row_count,
+													   RelationGetDescr(rgrel),
+													   &isnull));
 
-		if (rownum >= cand->first_row + cand->row_count)
+		if (rownum >= first + count)
+			break;
+		InitDirtySnapshot(dirty);
+		LockBuffer(bslot->buffer, BUFFER_LOCK_SHARE);
+		if (HeapTupleSatisfiesVisibility(tup, &dirty, bslot->buffer))
+			live = true;
+		LockBuffer(bslot->buffer, BUFFER_LOCK_UNLOCK);
+		if (live)
 			break;
 		if (xmin_committed(tup))
-		{
-			result = true;
-			break;
-		}
+			superseded = true;
 	}
 	systable_endscan_ordered(scan);
 	index_close(idx, AccessShareLock);
 	table_close(rgrel, AccessShareLock);
-	return result;
+	return superseded && !live;
 }
 
 /*
