@@ -61,6 +61,20 @@ SELECT g, count(*), sum(id), sum(v), min(s), max(s) FROM t GROUP BY g;
 EXPLAIN (COSTS OFF) SELECT count(*), sum(v) FROM t WHERE id > 15000;
 EXPLAIN (COSTS OFF) SELECT * FROM t WHERE s = 'r1' AND id < 3000;
 
+-- workers as for a heap of the file or, when larger, of the decoded
+-- values the query reads: 100,000 int8 of one value compress to a few
+-- pages (below min_parallel_table_scan_size = 512kB, 64 pages) but decode
+-- to ~100 pages; count(*) decodes nothing
+CREATE TABLE z (x int8) USING fluss_columnar;
+INSERT INTO z SELECT 7 FROM generate_series(1, 100000);
+ANALYZE z;
+SELECT pg_relation_size('z') < 512 * 1024 AS small_file;
+SET min_parallel_table_scan_size = '512kB';
+EXPLAIN (COSTS OFF) SELECT sum(x) FROM z;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM z;
+SELECT sum(x) FROM z;
+SET min_parallel_table_scan_size = 0;
+
 -- results: parallel = serial = heap
 SELECT par('SELECT count(*) FROM t', 'SELECT count(*) FROM h');
 SELECT par('SELECT g, count(*), sum(id), sum(v), min(s), max(s) FROM t GROUP BY g',

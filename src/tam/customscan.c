@@ -338,6 +338,7 @@ columnar_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	int			nneeded = 0;
 	Bitmapset  *attrs;
 	double		share;
+	double		pages;
 	int			workers;
 
 	if (prev_set_rel_pathlist_hook)
@@ -381,10 +382,17 @@ columnar_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 
 	add_path(rel, (Path *) columnar_path(rel, seq, share));
 
-	/* the partial path: workers as for a heap of the file's size */
+	/*
+	 * The partial path: workers as for a heap of the file's size or, when
+	 * larger, of the decoded values the query reads (rows times the width
+	 * of its target): decoding, not reading, is the work to share, and a
+	 * well-compressed file is small for it.
+	 */
 	if (!rel->consider_parallel)
 		return;
-	workers = compute_parallel_worker(rel, rel->pages, -1,
+	pages = Max((double) rel->pages,
+				rel->tuples * rel->reltarget->width / BLCKSZ);
+	workers = compute_parallel_worker(rel, pages, -1,
 									  max_parallel_workers_per_gather);
 	if (workers <= 0)
 		return;
