@@ -18,7 +18,7 @@ REGRESS = setup api errors semantics hierarchy timezone partition security lift 
 REGRESS_OPTS = --temp-config=test/fluss_grid.conf --temp-instance=./tmp_check \
                --load-extension=fluss_grid
 
-ISOLATION = concurrent_writers fold_race create_during_ingest columnar_concurrency columnar_unique
+ISOLATION = concurrent_writers fold_race create_during_ingest columnar_concurrency columnar_unique columnar_parallel
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=output_iso \
                  --temp-config=test/fluss_grid.conf --temp-instance=./tmp_iso \
                  --load-extension=fluss_grid
