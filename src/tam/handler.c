@@ -871,13 +871,18 @@ parallel_plan_ok(PlannedStmt *stmt)
 	if (!worker_scans_ok(stmt, stmt->planTree, false, &saw_gather))
 		return false;
 	foreach(lc, stmt->subplans)
-	{
-		Plan	   *sub = lfirst(lc);
-
-		if (sub && !worker_scans_ok(stmt, sub, saw_gather && sub->parallel_safe,
-									&saw_gather))
+		if (!worker_scans_ok(stmt, lfirst(lc), false, &saw_gather))
 			return false;
-	}
+	/* a parallel-safe subplan may be run by a worker of any Gather */
+	if (saw_gather)
+		foreach(lc, stmt->subplans)
+		{
+			Plan	   *sub = lfirst(lc);
+
+			if (sub && sub->parallel_safe &&
+				!worker_scans_ok(stmt, sub, true, &saw_gather))
+				return false;
+		}
 	return true;
 }
 
