@@ -16,12 +16,12 @@ SHLIB_LINK += -lzstd
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 
 REGRESS = setup api errors semantics hierarchy timezone partition security lift transform warehouse columnar columnar_encoding columnar_index columnar_scan \
-          columnar_vacuum
+          columnar_vacuum columnar_parallel
 REGRESS_OPTS = --temp-config=test/fluss_grid.conf --temp-instance=./tmp_check \
                --load-extension=fluss_grid
 
 ISOLATION = concurrent_writers fold_race create_during_ingest columnar_concurrency columnar_unique \
-            columnar_vacuum
+            columnar_vacuum columnar_parallel
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=output_iso \
                  --temp-config=test/fluss_grid.conf --temp-instance=./tmp_iso \
                  --load-extension=fluss_grid

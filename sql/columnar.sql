@@ -248,7 +248,9 @@ SELECT count(*) AS rollup_groups,
   FROM src_m;
 SELECT fluss_grid.drop_rollup('src_m');
 
--- no parallel plans on columnar tables
+-- no parallel plans on columnar tables without the custom scan (its
+-- parallel form is tested in columnar_parallel)
+SET fluss_grid.columnar_customscan = off;
 SET max_parallel_workers_per_gather = 2;
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
@@ -263,6 +265,7 @@ RESET max_parallel_workers_per_gather;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
+RESET fluss_grid.columnar_customscan;
 
 -- unsupported operations and bad arguments fail clearly
 CREATE INDEX CONCURRENTLY ON c (id);

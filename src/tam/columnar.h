@@ -20,6 +20,8 @@
 #include "access/htup.h"
 #include "access/tableam.h"
 #include "nodes/bitmapset.h"
+#include "nodes/plannodes.h"
+#include "port/atomics.h"
 #include "storage/bufpage.h"
 #include "storage/itemptr.h"
 #include "utils/rel.h"
@@ -256,6 +258,7 @@ extern void ColumnarFlushRelation(Relation rel, bool all_subxacts);
 extern void ColumnarDiscardStorage(uint64 storage_id);
 extern ColumnarWriteBuffer *ColumnarPendingBuffers(void);
 extern List *ColumnarFlushedRowGroups(uint64 storage_id);
+extern bool ColumnarTransactionWrote(void);
 extern void ColumnarSetPendingOptions(Relation rel, const ColumnarOptions *o);
 
 /* reader.c: scans and fetches */
@@ -280,6 +283,8 @@ typedef bool (*ColumnarRowGroupFilter) (ColumnarRowGroup *rg, void *arg);
 extern void ColumnarScanSetProjection(TableScanDesc scan, Bitmapset *attrs,
 									  ColumnarRowGroupFilter filter,
 									  void *filter_arg);
+extern void ColumnarScanSetShared(TableScanDesc scan, pg_atomic_uint64 *next,
+								  bool with_tail);
 extern int64 ColumnarScanSkippedRowGroups(TableScanDesc scan);
 extern void ColumnarResetFetchCache(void);
 
@@ -306,6 +311,7 @@ extern bool ColumnarBitmapNextTuple(TableScanDesc scan,
 /* customscan.c: projection and row-group skipping */
 extern bool fluss_grid_columnar_customscan;
 extern void ColumnarCustomScanInit(void);
+extern bool ColumnarIsParallelScan(Plan *plan);
 
 static inline void
 ColumnarRowNumberToTid(uint64 rownum, ItemPointer tid)

@@ -26,9 +26,12 @@
  *
  *	  Rows are read through the access method's own scan (reader.c), so
  *	  visibility, this transaction's buffered rows and TIDs (for UPDATE
- *	  and DELETE above the scan) are those of a sequential scan.  The path
- *	  is not parallel-aware: parallel plans of fluss_columnar relations
- *	  are refused by the planner hook of handler.c.
+ *	  and DELETE above the scan) are those of a sequential scan.
+ *
+ *	  A partial path (Parallel Custom Scan under a Gather) shares the row
+ *	  groups among the participants through a counter in the DSM segment
+ *	  (see "Parallel execution" below); it is the only path by which
+ *	  parallel workers read a fluss_columnar relation.
  *
  *	  fluss_grid.columnar_customscan = off offers no such path.
  *
@@ -40,6 +43,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/parallel.h"
 #include "access/nbtree.h"
 #include "access/relscan.h"
 #include "access/sysattr.h"
@@ -55,6 +59,7 @@
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/pg_list.h"
+#include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
 #include "optimizer/paths.h"
@@ -67,6 +72,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
+#include "utils/snapmgr.h"
 
 #include "tam/columnar.h"
 
@@ -95,8 +101,26 @@ typedef struct ColumnarScanState
 	MemoryContext filter_cxt;	/* reset per row group tested */
 	MemoryContext value_cxt;	/* skipping quals' values, per scan */
 	TableScanDesc scan;			/* NULL until the first row is asked */
-	int64		skipped;		/* over rescans */
+	int64		skipped;		/* over rescans, this process */
+	/* parallel scans */
+	struct ColumnarParallelState *pstate;	/* NULL: not (yet) parallel */
+	Snapshot	worker_snapshot;	/* a worker's copy of the leader's */
+	int64		workers_skipped;	/* workers', collected by the leader */
 } ColumnarScanState;
+
+/*
+ * The shared state of a parallel ColumnarScan, in the DSM segment of its
+ * Gather: the index of the next row group to claim in the list that every
+ * participant reads itself (the same snapshot, row-number order), the row
+ * groups the workers skipped, and the leader's snapshot.
+ */
+typedef struct ColumnarParallelState
+{
+	pg_atomic_uint64 next_rg;
+	pg_atomic_uint64 skipped;	/* added by workers at their end */
+	bool		has_snapshot;	/* snapshot below: an MVCC one */
+	char		snapshot[FLEXIBLE_ARRAY_MEMBER];
+} ColumnarParallelState;
 
 bool		fluss_grid_columnar_customscan = true;
 
@@ -114,6 +138,16 @@ static void columnar_end(CustomScanState *node);
 static void columnar_rescan(CustomScanState *node);
 static void columnar_explain(CustomScanState *node, List *ancestors,
 							 ExplainState *es);
+static Size columnar_estimate_dsm(CustomScanState *node,
+								  ParallelContext *pcxt);
+static void columnar_initialize_dsm(CustomScanState *node,
+									ParallelContext *pcxt, void *coordinate);
+static void columnar_reinitialize_dsm(CustomScanState *node,
+									  ParallelContext *pcxt,
+									  void *coordinate);
+static void columnar_initialize_worker(CustomScanState *node, shm_toc *toc,
+									   void *coordinate);
+static void columnar_shutdown(CustomScanState *node);
 static bool skip_qual_info(Expr *clause, Index relid, Oid *opno_out,
 						   Var **var_out, Expr **other_out, int *strategy_out,
 						   Oid *cmp_out);
@@ -135,6 +169,11 @@ static const CustomExecMethods columnar_exec_methods = {
 	.ExecCustomScan = columnar_exec,
 	.EndCustomScan = columnar_end,
 	.ReScanCustomScan = columnar_rescan,
+	.EstimateDSMCustomScan = columnar_estimate_dsm,
+	.InitializeDSMCustomScan = columnar_initialize_dsm,
+	.ReInitializeDSMCustomScan = columnar_reinitialize_dsm,
+	.InitializeWorkerCustomScan = columnar_initialize_worker,
+	.ShutdownCustomScan = columnar_shutdown,
 	.ExplainCustomScan = columnar_explain,
 };
 
@@ -148,6 +187,18 @@ ColumnarCustomScanInit(void)
 	RegisterCustomScanMethods(&columnar_scan_methods);
 	prev_set_rel_pathlist_hook = set_rel_pathlist_hook;
 	set_rel_pathlist_hook = columnar_set_rel_pathlist;
+}
+
+/*
+ * ColumnarIsParallelScan
+ *		Whether plan is a parallel-aware ColumnarScan (the one scan of a
+ *		fluss_columnar relation parallel workers may run).
+ */
+bool
+ColumnarIsParallelScan(Plan *plan)
+{
+	return IsA(plan, CustomScan) && plan->parallel_aware &&
+		((CustomScan *) plan)->methods == &columnar_scan_methods;
 }
 
 /* ------------------------------------------------------------------------
@@ -199,16 +250,86 @@ needed_attrs(RelOptInfo *rel, int natts, Bitmapset **out)
 }
 
 /*
+ * parallel_divisor
+ *		The share of a partial path's rows one participant handles, as
+ *		costsize.c computes it for a parallel sequential scan (the leader
+ *		contributes less the more workers there are).
+ */
+static double
+parallel_divisor(int workers)
+{
+	double		divisor = workers;
+
+	if (parallel_leader_participation)
+	{
+		double		leader = 1.0 - (0.3 * workers);
+
+		if (leader > 0)
+			divisor += leader;
+	}
+	return divisor;
+}
+
+/*
+ * columnar_path
+ *		A ColumnarScan path over rel, costed from the sequential scan path
+ *		seq (serial or partial, with as many workers as the path gets):
+ *		cpu_tuple_cost per row stays; the rest of the run cost, pages and
+ *		all, is taken as per-column work and scaled by share, the share of
+ *		columns decoded.  The result is below the sequential scan's
+ *		whenever a column is left out, and by a hair (0.1%) when every
+ *		column is read, so that ties go to the path that can skip row
+ *		groups.
+ */
+static CustomPath *
+columnar_path(RelOptInfo *rel, Path *seq, double share)
+{
+	CustomPath *cpath = makeNode(CustomPath);
+	Cost		cpu;
+	Cost		run = seq->total_cost - seq->startup_cost;
+
+	cpath->path.pathtype = T_CustomScan;
+	cpath->path.parent = rel;
+	cpath->path.pathtarget = rel->reltarget;
+	cpath->path.param_info = seq->param_info;	/* lateral references */
+	cpath->path.parallel_aware = seq->parallel_aware;
+	cpath->path.parallel_safe = seq->parallel_safe;
+	cpath->path.parallel_workers = seq->parallel_workers;
+	cpath->path.rows = seq->rows;
+	cpath->path.pathkeys = NIL;
+	cpath->flags = CUSTOMPATH_SUPPORT_PROJECTION;
+	cpath->methods = &columnar_path_methods;
+
+	cpu = cpu_tuple_cost * rel->tuples;
+	if (seq->parallel_workers > 0)
+		cpu /= parallel_divisor(seq->parallel_workers);
+	cpath->path.startup_cost = seq->startup_cost;
+	if (run > cpu)
+		cpath->path.total_cost = seq->startup_cost + cpu +
+			(run - cpu) * share * 0.999;
+	else
+		cpath->path.total_cost = seq->startup_cost + run * 0.999;
+	return cpath;
+}
+
+/*
  * columnar_set_rel_pathlist
  *		Add a ColumnarScan path for a plain base relation of the access
- *		method, costed as the sequential scan with its read and decode
- *		share scaled by the share of columns it decodes.
+ *		method, and a partial (parallel-aware) one when the relation may
+ *		be scanned in parallel.
+ *
+ *		The partial path is the only way a fluss_columnar relation is read
+ *		by parallel workers: the access method has no parallel table scan
+ *		of its own (heap's Parallel Seq Scan, parallel index and bitmap
+ *		scans would use it), so the other partial paths are dropped, and
+ *		the other paths of the relation are marked parallel-unsafe so that
+ *		no worker runs them (under a Parallel Append, as a join's inner
+ *		side).  The planner hook of handler.c checks the final plan.
  */
 static void
 columnar_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 						  RangeTblEntry *rte)
 {
-	CustomPath *cpath;
 	Path	   *seq = NULL;
 	ListCell   *lc;
 	Relation	relation;
@@ -217,7 +338,8 @@ columnar_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	int			nneeded = 0;
 	Bitmapset  *attrs;
 	double		share;
-	Cost		cpu;
+	double		pages;
+	int			workers;
 
 	if (prev_set_rel_pathlist_hook)
 		prev_set_rel_pathlist_hook(root, rel, rti, rte);
@@ -253,37 +375,29 @@ columnar_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 		nneeded = nlive;
 	share = nlive > 0 ? (double) nneeded / nlive : 1.0;
 
-	cpath = makeNode(CustomPath);
-	cpath->path.pathtype = T_CustomScan;
-	cpath->path.parent = rel;
-	cpath->path.pathtarget = rel->reltarget;
-	cpath->path.param_info = seq->param_info;	/* lateral references */
-	cpath->path.parallel_aware = false;
-	cpath->path.parallel_safe = rel->consider_parallel;
-	cpath->path.parallel_workers = 0;
-	cpath->path.rows = seq->rows;
-	cpath->path.pathkeys = NIL;
-	cpath->flags = CUSTOMPATH_SUPPORT_PROJECTION;
-	cpath->methods = &columnar_path_methods;
+	/* no worker may run a scan that is not ours and parallel-aware */
+	rel->partial_pathlist = NIL;
+	foreach(lc, rel->pathlist)
+		((Path *) lfirst(lc))->parallel_safe = false;
+
+	add_path(rel, (Path *) columnar_path(rel, seq, share));
 
 	/*
-	 * The quals' and target's per-row work is the sequential scan's; what
-	 * a column costs (reading, decompressing, decoding) scales with the
-	 * columns decoded.  cpu_tuple_cost per row stays; the rest of the run
-	 * cost, pages and all, is taken as per-column work.  The result is
-	 * below the sequential scan's whenever a column is left out, and by a
-	 * hair (0.1%) when every column is read, so that ties go to the path
-	 * that can skip row groups.
+	 * The partial path: workers as for a heap of the file's size or, when
+	 * larger, of the decoded values the query reads (rows times the width
+	 * of its target): decoding, not reading, is the work to share, and a
+	 * well-compressed file is small for it.
 	 */
-	cpu = cpu_tuple_cost * rel->tuples;
-	cpath->path.startup_cost = seq->startup_cost;
-	if (seq->total_cost - seq->startup_cost > cpu)
-		cpath->path.total_cost = seq->startup_cost + cpu +
-			(seq->total_cost - seq->startup_cost - cpu) * share * 0.999;
-	else
-		cpath->path.total_cost = seq->startup_cost +
-			(seq->total_cost - seq->startup_cost) * 0.999;
-	add_path(rel, (Path *) cpath);
+	if (!rel->consider_parallel)
+		return;
+	pages = Max((double) rel->pages,
+				rel->tuples * rel->reltarget->width / BLCKSZ);
+	workers = compute_parallel_worker(rel, pages, -1,
+									  max_parallel_workers_per_gather);
+	if (workers <= 0)
+		return;
+	seq = create_seqscan_path(root, rel, rel->lateral_relids, workers);
+	add_partial_path(rel, (Path *) columnar_path(rel, seq, share));
 }
 
 /*
@@ -590,11 +704,17 @@ open_scan(ColumnarScanState *state)
 		q->value = datumCopy(value, typbyval, typlen);
 		MemoryContextSwitchTo(old);
 	}
-	state->scan = table_beginscan(ss->ss_currentRelation, estate->es_snapshot,
+	state->scan = table_beginscan(ss->ss_currentRelation,
+								  state->worker_snapshot ? state->worker_snapshot :
+								  estate->es_snapshot,
 								  0, NULL);
 	ColumnarScanSetProjection(state->scan, state->attrs,
 							  state->nskip > 0 ? row_group_may_match : NULL,
 							  state);
+	/* parallel: claim row groups; only the leader reads its own rows */
+	if (state->pstate)
+		ColumnarScanSetShared(state->scan, &state->pstate->next_rg,
+							  !IsParallelWorker());
 }
 
 /* ExecScan's access method: the next row of the relation */
@@ -624,13 +744,23 @@ columnar_exec(CustomScanState *node)
 	return ExecScan(&node->ss, columnar_next, columnar_recheck);
 }
 
-/* close the scan, keeping its count of skipped row groups */
+/*
+ * close_scan
+ *		Close the scan, keeping its count of skipped row groups (a
+ *		worker's goes to the shared state, for the leader's EXPLAIN).
+ */
 static void
 close_scan(ColumnarScanState *state)
 {
+	int64		skipped;
+
 	if (state->scan == NULL)
 		return;
-	state->skipped += ColumnarScanSkippedRowGroups(state->scan);
+	skipped = ColumnarScanSkippedRowGroups(state->scan);
+	if (IsParallelWorker() && state->pstate)
+		pg_atomic_fetch_add_u64(&state->pstate->skipped, (uint64) skipped);
+	else
+		state->skipped += skipped;
 	table_endscan(state->scan);
 	state->scan = NULL;
 }
@@ -638,7 +768,14 @@ close_scan(ColumnarScanState *state)
 static void
 columnar_end(CustomScanState *node)
 {
-	close_scan((ColumnarScanState *) node);
+	ColumnarScanState *state = (ColumnarScanState *) node;
+
+	close_scan(state);
+	if (state->worker_snapshot)
+	{
+		UnregisterSnapshot(state->worker_snapshot);
+		state->worker_snapshot = NULL;
+	}
 }
 
 /* the next scan starts over, with the Params of then */
@@ -647,6 +784,105 @@ columnar_rescan(CustomScanState *node)
 {
 	close_scan((ColumnarScanState *) node);
 	ExecScanReScan(&node->ss);
+}
+
+/* ------------------------------------------------------------------------
+ * Parallel execution
+ *
+ * Every participant (the leader and each worker) opens its own scan with
+ * the leader's snapshot, so reads the same list of row groups from the
+ * metadata, in row-number order; the next index to read is claimed from
+ * a counter in the DSM segment, so each row group is read by exactly one
+ * participant.  The rows only the leader can read (its write buffers, and
+ * the row groups its transaction flushed that the metadata does not show
+ * to the snapshot) are read by the leader alone, after its row groups:
+ * workers have none.  A leader holding such rows would read them only if
+ * it runs the scan to its end, which a Parallel Append or a Parallel Hash
+ * build does not promise, so handler.c does not start workers at all in a
+ * transaction that wrote fluss_columnar rows (the whole plan then runs in
+ * the leader, and this node reads everything).
+ * ------------------------------------------------------------------------
+ */
+
+/* the DSM size: the shared state and the leader's snapshot */
+static Size
+columnar_estimate_dsm(CustomScanState *node, ParallelContext *pcxt)
+{
+	Snapshot	snapshot = node->ss.ps.state->es_snapshot;
+	Size		size = offsetof(ColumnarParallelState, snapshot);
+
+	if (IsMVCCSnapshot(snapshot))
+		size = add_size(size, EstimateSnapshotSpace(snapshot));
+	return size;
+}
+
+/* the leader: initialise the shared state, use it for its own part */
+static void
+columnar_initialize_dsm(CustomScanState *node, ParallelContext *pcxt,
+						void *coordinate)
+{
+	ColumnarScanState *state = (ColumnarScanState *) node;
+	ColumnarParallelState *pstate = coordinate;
+	Snapshot	snapshot = node->ss.ps.state->es_snapshot;
+
+	pg_atomic_init_u64(&pstate->next_rg, 0);
+	pg_atomic_init_u64(&pstate->skipped, 0);
+	pstate->has_snapshot = IsMVCCSnapshot(snapshot);
+	if (pstate->has_snapshot)
+		SerializeSnapshot(snapshot, pstate->snapshot);
+	state->pstate = pstate;
+}
+
+/*
+ * A rescan of the Gather: the row groups are claimed again from the
+ * first.  The workers of the previous scan are gone; what they skipped is
+ * kept for EXPLAIN.
+ */
+static void
+columnar_reinitialize_dsm(CustomScanState *node, ParallelContext *pcxt,
+						  void *coordinate)
+{
+	ColumnarScanState *state = (ColumnarScanState *) node;
+	ColumnarParallelState *pstate = coordinate;
+
+	state->workers_skipped += (int64) pg_atomic_exchange_u64(&pstate->skipped, 0);
+	pg_atomic_write_u64(&pstate->next_rg, 0);
+}
+
+/* a worker: the shared state and a copy of the leader's snapshot */
+static void
+columnar_initialize_worker(CustomScanState *node, shm_toc *toc,
+						   void *coordinate)
+{
+	ColumnarScanState *state = (ColumnarScanState *) node;
+	ColumnarParallelState *pstate = coordinate;
+
+	state->pstate = pstate;
+	if (pstate->has_snapshot)
+		state->worker_snapshot =
+			RegisterSnapshot(RestoreSnapshot(pstate->snapshot));
+}
+
+/*
+ * Before the DSM segment goes (the scan is done, or a Limit above has all
+ * it needs): the scan is closed; a worker hands over its count of skipped
+ * row groups, the leader collects the counts of the workers that finished
+ * and forgets the segment (a rescan of the Gather makes a new one).
+ */
+static void
+columnar_shutdown(CustomScanState *node)
+{
+	ColumnarScanState *state = (ColumnarScanState *) node;
+
+	if (state->pstate == NULL)
+		return;
+	close_scan(state);
+	if (!IsParallelWorker())
+	{
+		state->workers_skipped +=
+			(int64) pg_atomic_exchange_u64(&state->pstate->skipped, 0);
+		state->pstate = NULL;
+	}
 }
 
 /*
@@ -689,7 +925,7 @@ columnar_explain(CustomScanState *node, List *ancestors, ExplainState *es)
 							es);
 		if (es->analyze)
 		{
-			int64		skipped = state->skipped;
+			int64		skipped = state->skipped + state->workers_skipped;
 
 			if (state->scan)
 				skipped += ColumnarScanSkippedRowGroups(state->scan);

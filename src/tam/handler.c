@@ -14,8 +14,10 @@
  *	  fails with ERRCODE_FEATURE_NOT_SUPPORTED naming the operation and
  *	  the access method: CREATE INDEX / REINDEX CONCURRENTLY, BRIN,
  *	  exclusion constraints, ON CONFLICT, CLUSTER, TABLESAMPLE, parallel
- *	  scans (the planner hook keeps parallel plans away from these tables,
- *	  whose unflushed rows only the writing backend can see), UNLOGGED
+ *	  scans of the access method itself (parallel workers read these
+ *	  tables only through the parallel ColumnarScan of customscan.c; the
+ *	  planner hook checks plans, and no workers are started in a
+ *	  transaction holding rows only its backend can see), UNLOGGED
  *	  tables.
  *
  * IDENTIFICATION
@@ -29,6 +31,7 @@
 #include "access/brin.h"
 #include "access/heapam.h"
 #include "access/multixact.h"
+#include "access/parallel.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
@@ -70,11 +73,16 @@ static object_access_hook_type prev_object_access_hook = NULL;
 static get_relation_info_hook_type prev_get_relation_info_hook = NULL;
 static planner_hook_type prev_planner_hook = NULL;
 static ProcessUtility_hook_type prev_process_utility_hook = NULL;
+static ExecutorRun_hook_type prev_executor_run_hook = NULL;
 
 /* set while planning when a fluss_columnar relation was seen */
 static bool planning_saw_columnar = false;
 
+/* > 0 while a utility statement fills a fluss_columnar relation */
+static int	filling_columnar = 0;
+
 static void unsupported(const char *what) pg_attribute_noreturn();
+static bool fills_columnar(Node *stmt);
 
 /* ERRCODE_FEATURE_NOT_SUPPORTED for an operation not supported yet */
 static void
@@ -781,11 +789,112 @@ columnar_get_relation_info(PlannerInfo *root, Oid relationObjectId,
 }
 
 /*
+ * worker_scans_ok
+ *		Whether every scan of a fluss_columnar relation in plan that a
+ *		parallel worker may run (in_worker: plan is below a Gather or
+ *		Gather Merge) is a parallel-aware ColumnarScan; the other scans
+ *		of these relations would use the access method's parallel scan,
+ *		which does not exist, or read the whole relation in each worker,
+ *		which the custom scan's path marking is meant to prevent.
+ */
+static bool
+worker_scans_ok(PlannedStmt *stmt, Plan *plan, bool in_worker,
+				bool *saw_gather)
+{
+	ListCell   *lc;
+	List	   *children = NIL;
+
+	if (plan == NULL)
+		return true;
+	check_stack_depth();
+	switch (nodeTag(plan))
+	{
+		case T_Gather:
+		case T_GatherMerge:
+			in_worker = true;
+			*saw_gather = true;
+			break;
+		case T_SeqScan:
+		case T_SampleScan:
+		case T_IndexScan:
+		case T_IndexOnlyScan:
+		case T_BitmapHeapScan:
+		case T_TidScan:
+		case T_TidRangeScan:
+		case T_CustomScan:
+			{
+				Index		scanrelid = ((Scan *) plan)->scanrelid;
+
+				if (in_worker && scanrelid > 0 &&
+					!ColumnarIsParallelScan(plan))
+				{
+					RangeTblEntry *rte = rt_fetch(scanrelid, stmt->rtable);
+
+					if (rte->rtekind == RTE_RELATION &&
+						ColumnarIsColumnarRelid(rte->relid))
+						return false;
+				}
+				if (IsA(plan, CustomScan))
+					children = ((CustomScan *) plan)->custom_plans;
+			}
+			break;
+		case T_Append:
+			children = ((Append *) plan)->appendplans;
+			break;
+		case T_MergeAppend:
+			children = ((MergeAppend *) plan)->mergeplans;
+			break;
+		case T_SubqueryScan:
+			children = list_make1(((SubqueryScan *) plan)->subplan);
+			break;
+		default:
+			break;
+	}
+	foreach(lc, children)
+		if (!worker_scans_ok(stmt, lfirst(lc), in_worker, saw_gather))
+			return false;
+	return worker_scans_ok(stmt, plan->lefttree, in_worker, saw_gather) &&
+		worker_scans_ok(stmt, plan->righttree, in_worker, saw_gather);
+}
+
+/*
+ * parallel_plan_ok
+ *		Whether a parallel plan reads fluss_columnar relations only in the
+ *		leader or through parallel-aware ColumnarScans.  Subplans that are
+ *		parallel-safe may run in a worker when the plan has a Gather.
+ */
+static bool
+parallel_plan_ok(PlannedStmt *stmt)
+{
+	bool		saw_gather = false;
+	ListCell   *lc;
+
+	if (!worker_scans_ok(stmt, stmt->planTree, false, &saw_gather))
+		return false;
+	foreach(lc, stmt->subplans)
+		if (!worker_scans_ok(stmt, lfirst(lc), false, &saw_gather))
+			return false;
+	/* a parallel-safe subplan may be run by a worker of any Gather */
+	if (saw_gather)
+		foreach(lc, stmt->subplans)
+		{
+			Plan	   *sub = lfirst(lc);
+
+			if (sub && sub->parallel_safe &&
+				!worker_scans_ok(stmt, sub, true, &saw_gather))
+				return false;
+		}
+	return true;
+}
+
+/*
  * columnar_planner
- *		A plan that reads a fluss_columnar relation must not run in
- *		parallel: the rows another backend's transaction has not flushed
- *		are in that backend's memory only, and parallel scans are not
- *		implemented yet.  Such plans are made again without parallelism.
+ *		A parallel plan may read a fluss_columnar relation only through the
+ *		parallel-aware ColumnarScan (customscan.c) in its workers, and not
+ *		at all when that scan is turned off: such plans are made again
+ *		without parallelism.  (The rows another backend's transaction has
+ *		not flushed are in that backend's memory only: workers are not
+ *		started in such a transaction, see columnar_executor_run.)
  */
 static PlannedStmt *
 columnar_planner(Query *parse, const char *query_string, int cursorOptions,
@@ -828,7 +937,8 @@ columnar_planner(Query *parse, const char *query_string, int cursorOptions,
 		else
 			result = standard_planner(first, query_string, cursorOptions,
 									  boundParams);
-		if (planning_saw_columnar && result->parallelModeNeeded)
+		if (planning_saw_columnar && result->parallelModeNeeded &&
+			(!fluss_grid_columnar_customscan || !parallel_plan_ok(result)))
 		{
 			int			opts = cursorOptions & ~CURSOR_OPT_PARALLEL_OK;
 
@@ -848,6 +958,60 @@ columnar_planner(Query *parse, const char *query_string, int cursorOptions,
 	return result;
 }
 
+/*
+ * columnar_executor_run
+ *		Run a parallel plan without workers (in the leader alone, as a
+ *		cursor's) when this transaction holds fluss_columnar rows another
+ *		process cannot read: rows in its write buffers, row groups it
+ *		flushed (their rows' command ids are in its memory).  Parallel
+ *		mode forbids writes, so that cannot change while the plan runs; a
+ *		plan made before the writes (a prepared statement) is caught here.
+ *		A parallel-aware ColumnarScan without workers reads everything.
+ *
+ *		Also when the rows of the plan fill a fluss_columnar relation
+ *		(CREATE TABLE AS, materialized views): the leader writes them
+ *		while the workers run, and the access method's first write of a
+ *		new relation file takes a storage id from a sequence, which
+ *		parallel mode forbids.
+ *
+ *		The executor decides from the statement's parallelModeNeeded when
+ *		the run starts (execute_once = false is not honoured the same way
+ *		by every minor release), so the run is given a copy of the
+ *		statement without it; the cached plan itself is never changed.
+ */
+static void
+columnar_executor_run(QueryDesc *queryDesc, ScanDirection direction,
+					  uint64 count, bool execute_once)
+{
+	PlannedStmt *stmt = queryDesc->plannedstmt;
+
+	if (stmt->parallelModeNeeded && !IsParallelWorker() &&
+		(filling_columnar > 0 || ColumnarTransactionWrote()))
+	{
+		PlannedStmt *serial = palloc(sizeof(PlannedStmt));
+
+		memcpy(serial, stmt, sizeof(PlannedStmt));
+		serial->parallelModeNeeded = false;
+		queryDesc->plannedstmt = serial;
+	}
+	PG_TRY();
+	{
+		if (prev_executor_run_hook)
+			prev_executor_run_hook(queryDesc, direction, count, execute_once);
+		else
+			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+	}
+	PG_FINALLY();
+	{
+		if (queryDesc->plannedstmt != stmt)
+		{
+			pfree(queryDesc->plannedstmt);
+			queryDesc->plannedstmt = stmt;
+		}
+	}
+	PG_END_TRY();
+}
+
 /* whether the REINDEX options ask for CONCURRENTLY */
 static bool
 reindex_concurrently(ReindexStmt *stmt)
@@ -860,6 +1024,41 @@ reindex_concurrently(ReindexStmt *stmt)
 
 		if (strcmp(opt->defname, "concurrently") == 0 && defGetBoolean(opt))
 			return true;
+	}
+	return false;
+}
+
+/*
+ * fills_columnar
+ *		Whether a utility statement fills a fluss_columnar relation with
+ *		the rows of a query: CREATE TABLE AS, SELECT INTO, CREATE and
+ *		REFRESH MATERIALIZED VIEW (also under EXPLAIN ANALYZE).
+ */
+static bool
+fills_columnar(Node *stmt)
+{
+	if (IsA(stmt, ExplainStmt))
+	{
+		Query	   *q = (Query *) ((ExplainStmt *) stmt)->query;
+
+		if (q == NULL || !IsA(q, Query) || q->utilityStmt == NULL)
+			return false;
+		stmt = q->utilityStmt;
+	}
+	if (IsA(stmt, CreateTableAsStmt))
+	{
+		IntoClause *into = ((CreateTableAsStmt *) stmt)->into;
+		const char *am = into->accessMethod ? into->accessMethod :
+			default_table_access_method;
+
+		return am != NULL && strcmp(am, COLUMNAR_AM_NAME) == 0;
+	}
+	if (IsA(stmt, RefreshMatViewStmt))
+	{
+		Oid			relid = RangeVarGetRelid(((RefreshMatViewStmt *) stmt)->relation,
+											 NoLock, true);
+
+		return OidIsValid(relid) && ColumnarIsColumnarRelid(relid);
 	}
 	return false;
 }
@@ -878,6 +1077,7 @@ columnar_process_utility(PlannedStmt *pstmt, const char *queryString,
 						 DestReceiver *dest, QueryCompletion *qc)
 {
 	Node	   *stmt = pstmt->utilityStmt;
+	bool		fills;
 
 	if (IsA(stmt, IndexStmt) && ((IndexStmt *) stmt)->concurrent)
 	{
@@ -899,12 +1099,25 @@ columnar_process_utility(PlannedStmt *pstmt, const char *queryString,
 			unsupported("REINDEX CONCURRENTLY");
 	}
 
-	if (prev_process_utility_hook)
-		prev_process_utility_hook(pstmt, queryString, readOnlyTree, context,
-								  params, queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
+	/* a fluss_columnar relation filled from a query: see executor_run */
+	fills = fills_columnar(stmt);
+	if (fills)
+		filling_columnar++;
+	PG_TRY();
+	{
+		if (prev_process_utility_hook)
+			prev_process_utility_hook(pstmt, queryString, readOnlyTree,
+									  context, params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree,
+									context, params, queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		if (fills)
+			filling_columnar--;
+	}
+	PG_END_TRY();
 }
 
 /*
@@ -922,6 +1135,8 @@ TamInit(void)
 	planner_hook = columnar_planner;
 	prev_process_utility_hook = ProcessUtility_hook;
 	ProcessUtility_hook = columnar_process_utility;
+	prev_executor_run_hook = ExecutorRun_hook;
+	ExecutorRun_hook = columnar_executor_run;
 	ColumnarWriterInit();
 	ColumnarCustomScanInit();
 }

@@ -35,6 +35,7 @@
 #include "executor/tuptable.h"
 #include "nodes/tidbitmap.h"
 #include "miscadmin.h"
+#include "port/atomics.h"
 #include "storage/predicate.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -61,6 +62,8 @@ typedef struct ColumnarScanDescData
 	ColumnarRowGroupFilter filter;	/* NULL: read every row group */
 	void	   *filter_arg;
 	int64		skipped;		/* row groups the filter skipped */
+	pg_atomic_uint64 *shared_next;	/* parallel: next index to claim */
+	bool		no_tail;		/* parallel worker: row groups only */
 } ColumnarScanDescData;
 
 typedef ColumnarScanDescData *ColumnarScanDesc;
@@ -411,6 +414,27 @@ ColumnarScanSetProjection(TableScanDesc sscan, Bitmapset *attrs,
 	MemoryContextSwitchTo(old);
 }
 
+/*
+ * ColumnarScanSetShared
+ *		Make the scan one participant of a parallel scan: the row groups
+ *		of its list (the same list in every participant: the same
+ *		snapshot, row-number order) are claimed by index through *next,
+ *		shared by the participants.  A participant without tail reads
+ *		none of the rows only this backend's transaction can see (its
+ *		own row groups the metadata does not show, its write buffers):
+ *		workers, which have none anyway.  Set before the first row.
+ */
+void
+ColumnarScanSetShared(TableScanDesc sscan, pg_atomic_uint64 *next,
+					  bool with_tail)
+{
+	ColumnarScanDesc scan = (ColumnarScanDesc) sscan;
+
+	scan->shared_next = next;
+	scan->no_tail = !with_tail;
+	scan->tail_done = scan->no_tail;
+}
+
 /* how many row groups the scan's filter has skipped */
 int64
 ColumnarScanSkippedRowGroups(TableScanDesc sscan)
@@ -438,7 +462,7 @@ ColumnarRescan(TableScanDesc sscan, struct ScanKeyData *key, bool set_params,
 	scan->batch = NULL;
 	scan->pos = 0;
 	scan->tail = NIL;
-	scan->tail_done = false;
+	scan->tail_done = scan->no_tail;
 	MemoryContextReset(scan->batch_cxt);
 }
 
@@ -498,6 +522,14 @@ ColumnarGetNextSlot(TableScanDesc sscan, ScanDirection direction,
 		/* next batch */
 		MemoryContextReset(scan->batch_cxt);
 		scan->pos = 0;
+		if (scan->shared_next != NULL &&
+			scan->next_rg < list_length(scan->row_groups))
+		{
+			/* parallel: the next row group no participant has claimed */
+			uint64		claim = pg_atomic_fetch_add_u64(scan->shared_next, 1);
+
+			scan->next_rg = (int) Min(claim, (uint64) list_length(scan->row_groups));
+		}
 		if (scan->next_rg < list_length(scan->row_groups))
 		{
 			ColumnarRowGroup *rg = list_nth(scan->row_groups, scan->next_rg++);

@@ -510,6 +510,26 @@ ColumnarFlushedRowGroups(uint64 storage_id)
 	return result;
 }
 
+/*
+ * ColumnarTransactionWrote
+ *		Whether this backend holds rows of its transaction that another
+ *		backend cannot read as it would: buffered rows, or row groups it
+ *		flushed (whose rows' command ids only it knows).  Parallel workers
+ *		are not started while this is true (handler.c).
+ */
+bool
+ColumnarTransactionWrote(void)
+{
+	ColumnarWriteBuffer *buf;
+
+	if (flushed != NIL)
+		return true;
+	for (buf = buffers; buf; buf = buf->next)
+		if (buf->nrows > 0)
+			return true;
+	return false;
+}
+
 /* commit: buffers become row groups; end: forget everything */
 static void
 xact_callback(XactEvent event, void *arg)
