@@ -19,6 +19,7 @@
 
 #include "access/htup.h"
 #include "access/tableam.h"
+#include "fmgr.h"
 #include "nodes/bitmapset.h"
 #include "storage/bufpage.h"
 #include "storage/itemptr.h"
@@ -127,18 +128,28 @@ typedef struct ColumnarBatch
 	uint64	   *rownums;		/* [row]; NULL: first_row + row */
 } ColumnarBatch;
 
-/* a rows' write buffer of one relation storage in one subtransaction */
+/*
+ * A rows' write buffer of one relation storage in one subtransaction,
+ * column by column: values[att][row], by-value types as they are, others
+ * pointing to copies in value_cxt (detoasted varlenas).  Columns added
+ * after the buffer was made (att >= natts) hold their missing value.
+ */
 typedef struct ColumnarWriteBuffer
 {
 	Oid			relid;
 	uint64		storage_id;
 	SubTransactionId subxid;
-	MemoryContext context;
-	uint64		first_row;		/* row number of rows[0] */
+	MemoryContext context;		/* the buffer's arrays */
+	MemoryContext value_cxt;	/* by-reference values; reset at a flush */
+	char	   *arena;			/* free space of value_cxt's last block */
+	Size		arena_left;
+	uint64		first_row;		/* row number of row 0 */
 	uint64		reserved_end;	/* first row number not reserved */
 	int32		nrows;
 	int32		maxrows;
-	HeapTuple  *rows;
+	int			natts;			/* columns of values/isnull */
+	Datum	  **values;			/* [att][row] */
+	bool	  **isnull;			/* [att][row] */
 	CommandId  *cids;
 	Size		bytes;
 	ColumnarOptions options;
@@ -216,6 +227,8 @@ extern void ColumnarInsert(Relation rel, TupleTableSlot *slot, CommandId cid,
 extern void ColumnarFlushRelation(Relation rel, bool all_subxacts);
 extern void ColumnarDiscardStorage(uint64 storage_id);
 extern ColumnarWriteBuffer *ColumnarPendingBuffers(void);
+extern void ColumnarBufferRow(ColumnarWriteBuffer *buf, TupleDesc desc,
+							  int32 row, Datum *values, bool *isnull);
 extern List *ColumnarFlushedRowGroups(uint64 storage_id);
 extern void ColumnarSetPendingOptions(Relation rel, const ColumnarOptions *o);
 
@@ -242,6 +255,26 @@ extern void ColumnarScanSetProjection(TableScanDesc scan, Bitmapset *attrs,
 									  ColumnarRowGroupFilter filter,
 									  void *filter_arg);
 extern int64 ColumnarScanSkippedRowGroups(TableScanDesc scan);
+
+/*
+ * A qual "column op value" of the scan's quals (op a btree comparison of
+ * the column type's default operator family, value not NULL), which a
+ * scan may apply to the decoded values of a row group before any row is
+ * formed: a row failing it fails the quals, which still run on every row
+ * returned.  cmp is the family's order proc (column type, value type).
+ */
+typedef struct ColumnarRowQual
+{
+	AttrNumber	attno;
+	int			strategy;		/* BTLessStrategyNumber ... */
+	Oid			collation;
+	FmgrInfo   *cmp;
+	Datum		value;
+} ColumnarRowQual;
+
+extern void ColumnarScanSetRowQuals(TableScanDesc scan,
+									const ColumnarRowQual *quals, int nquals);
+extern int64 ColumnarScanEmptyRowGroups(TableScanDesc scan);
 extern void ColumnarResetFetchCache(void);
 
 /* reader.c: fetches for index scans, index builds, bitmap scans */

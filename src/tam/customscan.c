@@ -96,6 +96,7 @@ typedef struct ColumnarScanState
 	MemoryContext value_cxt;	/* skipping quals' values, per scan */
 	TableScanDesc scan;			/* NULL until the first row is asked */
 	int64		skipped;		/* over rescans */
+	int64		empty;			/* row groups without a row passing */
 } ColumnarScanState;
 
 bool		fluss_grid_columnar_customscan = true;
@@ -118,6 +119,7 @@ static bool skip_qual_info(Expr *clause, Index relid, Oid *opno_out,
 						   Var **var_out, Expr **other_out, int *strategy_out,
 						   Oid *cmp_out);
 static bool row_group_may_match(ColumnarRowGroup *rg, void *arg);
+static void set_row_quals(ColumnarScanState *state);
 
 static const CustomPathMethods columnar_path_methods = {
 	.CustomName = "ColumnarScan",
@@ -560,6 +562,39 @@ row_group_may_match(ColumnarRowGroup *rg, void *arg)
 	return may;
 }
 
+/*
+ * set_row_quals
+ *		The skipping quals with a value also filter the decoded values of
+ *		each row group before rows are formed (reader.c): the same
+ *		comparisons the quals make, only earlier.
+ */
+static void
+set_row_quals(ColumnarScanState *state)
+{
+	ColumnarRowQual *quals;
+	int			n = 0;
+	int			k;
+
+	if (state->nskip == 0)
+		return;
+	quals = palloc(sizeof(ColumnarRowQual) * state->nskip);
+	for (k = 0; k < state->nskip; k++)
+	{
+		SkipQual   *q = &state->skip[k];
+
+		if (!q->usable)
+			continue;
+		quals[n].attno = q->attno;
+		quals[n].strategy = q->strategy;
+		quals[n].collation = q->collation;
+		quals[n].cmp = &q->cmp;
+		quals[n].value = q->value;
+		n++;
+	}
+	ColumnarScanSetRowQuals(state->scan, quals, n);
+	pfree(quals);
+}
+
 /* open the scan: evaluate the skipping quals' Params and Consts */
 static void
 open_scan(ColumnarScanState *state)
@@ -595,6 +630,7 @@ open_scan(ColumnarScanState *state)
 	ColumnarScanSetProjection(state->scan, state->attrs,
 							  state->nskip > 0 ? row_group_may_match : NULL,
 							  state);
+	set_row_quals(state);
 }
 
 /* ExecScan's access method: the next row of the relation */
@@ -631,6 +667,7 @@ close_scan(ColumnarScanState *state)
 	if (state->scan == NULL)
 		return;
 	state->skipped += ColumnarScanSkippedRowGroups(state->scan);
+	state->empty += ColumnarScanEmptyRowGroups(state->scan);
 	table_endscan(state->scan);
 	state->scan = NULL;
 }
@@ -690,10 +727,16 @@ columnar_explain(CustomScanState *node, List *ancestors, ExplainState *es)
 		if (es->analyze)
 		{
 			int64		skipped = state->skipped;
+			int64		empty = state->empty;
 
 			if (state->scan)
+			{
 				skipped += ColumnarScanSkippedRowGroups(state->scan);
+				empty += ColumnarScanEmptyRowGroups(state->scan);
+			}
 			ExplainPropertyInteger("Row Groups Skipped", NULL, skipped, es);
+			ExplainPropertyInteger("Row Groups Without Matches", NULL, empty,
+								   es);
 		}
 	}
 }
