@@ -34,6 +34,14 @@
 
 #include "tam/columnar.h"
 
+/*
+ * zstd contexts, made at first use and kept for the backend's life: a
+ * context per chunk cost its allocation (megabytes at higher levels, page
+ * faults included) for every column of every row group written or read.
+ */
+static ZSTD_CCtx *zstd_cctx = NULL;
+static ZSTD_DCtx *zstd_dctx = NULL;
+
 static void corrupted(Relation rel, Form_pg_attribute att, int64 row_group,
 					  const char *why) pg_attribute_noreturn();
 static bool delta_type(Oid typid);
@@ -584,8 +592,15 @@ decode_decimal(Relation rel, Form_pg_attribute att, const char *raw,
 	if (len - DECIMAL_HEADER_BYTES != (uint64) nvals * width)
 		corrupted(rel, att, row_group, "Mantissa bytes do not match the row count.");
 
+	/*
+	 * The mantissas are assembled in values itself (a Datum holds a uint64
+	 * here: float8 is by value), then turned into floats in place, from
+	 * the last row back so that NULL rows can be spread out: x[k] is only
+	 * overwritten at row i >= k.
+	 */
+	StaticAssertStmt(sizeof(Datum) == sizeof(uint64), "Datum holds a uint64");
 	p = raw + DECIMAL_HEADER_BYTES;
-	x = palloc_extended(sizeof(uint64) * Max(nvals, 1), MCXT_ALLOC_HUGE);
+	x = (uint64 *) values;
 	for (k = 0; k < nvals; k++)
 		x[k] = (uint8) p[k];
 	for (i = 1; i < width; i++)
@@ -599,8 +614,8 @@ decode_decimal(Relation rel, Form_pg_attribute att, const char *raw,
 		for (k = stride; k < nvals; k++)
 			x[k] = x[k - stride] + unzigzag(x[k]);	/* wraps: as encoded */
 
-	k = 0;
-	for (i = 0; i < nrows; i++)
+	k = nvals - 1;
+	for (i = nrows - 1; i >= 0; i--)
 	{
 		double		v;
 
@@ -611,9 +626,8 @@ decode_decimal(Relation rel, Form_pg_attribute att, const char *raw,
 		}
 		v = decimal_value((int64) ((uint64) base + x[k]), d);
 		values[i] = float4 ? Float4GetDatum((float) v) : Float8GetDatum(v);
-		k++;
+		k--;
 	}
-	pfree(x);
 }
 
 /*
@@ -767,7 +781,12 @@ compress:
 
 	bound = ZSTD_compressBound(raw.len);
 	stored = palloc_extended(bound, MCXT_ALLOC_HUGE);
-	rc = ZSTD_compress(stored, bound, raw.data, raw.len, level);
+	if (zstd_cctx == NULL && (zstd_cctx = ZSTD_createCCtx()) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("Failed to create a zstd compression context.")));
+	rc = ZSTD_compressCCtx(zstd_cctx, stored, bound, raw.data, raw.len, level);
 	if (ZSTD_isError(rc))
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
@@ -832,7 +851,12 @@ ColumnarDecodeChunk(Relation rel, Form_pg_attribute att, const char *stored,
 		if (rawlen >= MaxAllocHugeSize)
 			corrupted(rel, att, row_group, "Impossible decompressed length.");
 		buf = palloc_extended(rawlen + 1, MCXT_ALLOC_HUGE);
-		rc = ZSTD_decompress(buf, rawlen, stored, chunk->length);
+		if (zstd_dctx == NULL && (zstd_dctx = ZSTD_createDCtx()) == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory"),
+					 errdetail("Failed to create a zstd decompression context.")));
+		rc = ZSTD_decompressDCtx(zstd_dctx, buf, rawlen, stored, chunk->length);
 		if (ZSTD_isError(rc))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
@@ -898,6 +922,29 @@ ColumnarDecodeChunk(Relation rel, Form_pg_attribute att, const char *stored,
 			corrupted(rel, att, row_group, "Value bytes do not match the row count.");
 		if (chunk->encoding == COLUMNAR_ENCODING_SHUFFLE && width == 1)
 			corrupted(rel, att, row_group, "Impossible encoding.");
+		if (nvals == nrows && width == 8 &&
+			(chunk->encoding == COLUMNAR_ENCODING_PLAIN ||
+			 chunk->encoding == COLUMNAR_ENCODING_DELTA))
+		{
+			/* the common case of times and bigints, without a switch a row */
+			const char *src = raw + pos;
+
+			for (i = 0; i < nrows; i++)
+			{
+				uint64		v;
+
+				memcpy(&v, src + (Size) i * 8, 8);
+				if (chunk->encoding == COLUMNAR_ENCODING_DELTA)
+				{
+					v += prev;
+					prev = v;
+				}
+				values[i] = Int64GetDatum((int64) v);
+			}
+			if (buf)
+				pfree(buf);
+			return;
+		}
 		for (i = 0; i < nrows; i++)
 		{
 			uint64		v;
