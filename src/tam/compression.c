@@ -410,25 +410,32 @@ decimal_choose_stride(const uint64 *x, int32 n)
 	int32		s;
 	int32		i;
 
-	int32		sample[DECIMAL_STRIDE_SAMPLES];
+	uint32		costs[DECIMAL_MAX_STRIDE + 1];
 	int32		j;
 
 	if (n < 16)
 		return 0;
-	for (j = 0; j < DECIMAL_STRIDE_SAMPLES; j++)
-		sample[j] = maxs + (int32) ((int64) j * (n - maxs) / DECIMAL_STRIDE_SAMPLES);
-	for (s = 1; s <= maxs; s++)
-	{
-		uint64		cost = 0;
 
-		for (j = 0; j < DECIMAL_STRIDE_SAMPLES; j++)
-			cost += bit_length(zigzag(x[sample[j]] - x[sample[j] - s]));
-		if (cost < best_cost)
+	/*
+	 * Sample by sample, every stride: the values one sample is compared
+	 * with lie next to each other (stride by stride they were a cache miss
+	 * each).  At most 128 x 64 bits a stride: fits a uint32.
+	 */
+	memset(costs, 0, sizeof(uint32) * (maxs + 1));
+	for (j = 0; j < DECIMAL_STRIDE_SAMPLES; j++)
+	{
+		int32		at = maxs + (int32) ((int64) j * (n - maxs) / DECIMAL_STRIDE_SAMPLES);
+		uint64		v = x[at];
+
+		for (s = 1; s <= maxs; s++)
+			costs[s] += bit_length(zigzag(v - x[at - s]));
+	}
+	for (s = 1; s <= maxs; s++)
+		if (costs[s] < best_cost)
 		{
-			best_cost = cost;
+			best_cost = costs[s];
 			best = s;
 		}
-	}
 	for (i = 0; i < n; i++)
 	{
 		cost_none += bit_length(x[i]);
