@@ -119,6 +119,10 @@ SELECT same('SELECT g, b FROM r WHERE b < true');
 SELECT same('SELECT g, b FROM r WHERE b >= true');
 SELECT same('SELECT g, iv FROM r WHERE iv > interval ''1 hour''');
 SELECT same('SELECT g, iv FROM r WHERE iv <= ''00:30:00''::interval');
+-- decimal-encoded floats with NULLs decoded only for the rows that passed
+SELECT same('SELECT g, f4, f8 FROM r WHERE i4 >= 60000 AND i4 < 90000');
+SELECT same('SELECT g, f8, num FROM r WHERE tc < ''b''');
+SELECT attname, encodings FROM fluss_grid.columnar_stats('r') WHERE attname IN ('f4', 'f8');
 -- several quals, NULL values, quals that are not skip quals
 SELECT same('SELECT g FROM r WHERE i4 > 20000 AND f8 < 5 AND tc >= ''a''');
 SELECT same('SELECT g FROM r WHERE i4 > NULL::int4');

@@ -214,6 +214,7 @@ extern char *ColumnarEncodeChunk(Form_pg_attribute att, Datum *values,
 extern void ColumnarDecodeChunk(Relation rel, Form_pg_attribute att,
 								const char *stored, ColumnarChunk *chunk,
 								int32 nrows, int64 row_group,
+								const bool *wanted,
 								Datum *values, bool *isnull);
 extern uint32 ColumnarChecksum(const char *data, uint64 len);
 extern void ColumnarChunkMinMax(Form_pg_attribute att, Datum *values,

@@ -53,7 +53,7 @@ static bool encode_decimal(Form_pg_attribute att, Datum *values, bool *isnull,
 static void decode_decimal(Relation rel, Form_pg_attribute att,
 						   const char *raw, uint64 len, ColumnarChunk *chunk,
 						   int32 nrows, int32 nvals, int64 row_group,
-						   Datum *values, bool *isnull);
+						   const bool *wanted, Datum *values, bool *isnull);
 
 /*
  * ColumnarChecksum
@@ -562,7 +562,8 @@ encode_decimal(Form_pg_attribute att, Datum *values, bool *isnull,
 static void
 decode_decimal(Relation rel, Form_pg_attribute att, const char *raw,
 			   uint64 len, ColumnarChunk *chunk, int32 nrows, int32 nvals,
-			   int64 row_group, Datum *values, bool *isnull)
+			   int64 row_group, const bool *wanted, Datum *values,
+			   bool *isnull)
 {
 	bool		float4 = (att->atttypid == FLOAT4OID);
 	int			d;
@@ -626,8 +627,9 @@ decode_decimal(Relation rel, Form_pg_attribute att, const char *raw,
 	{
 		double		v;
 
-		if (isnull[i])
+		if (isnull[i] || (wanted && !wanted[i]))
 		{
+			k -= !isnull[i];
 			values[i] = (Datum) 0;
 			continue;
 		}
@@ -832,12 +834,15 @@ corrupted(Relation rel, Form_pg_attribute att, int64 row_group,
  * ColumnarDecodeChunk
  *		Check, decompress and decode the stored bytes of one chunk into
  *		nrows values and null flags.  By-reference values are allocated in
- *		the current memory context.
+ *		the current memory context.  wanted (NULL: all rows) names the rows
+ *		whose values the caller will look at: a decoder may leave the
+ *		others' values 0 where that saves work (the null flags and every
+ *		check are always done in full).
  */
 void
 ColumnarDecodeChunk(Relation rel, Form_pg_attribute att, const char *stored,
 					ColumnarChunk *chunk, int32 nrows, int64 row_group,
-					Datum *values, bool *isnull)
+					const bool *wanted, Datum *values, bool *isnull)
 {
 	const char *raw;
 	char	   *buf = NULL;
@@ -920,7 +925,7 @@ ColumnarDecodeChunk(Relation rel, Form_pg_attribute att, const char *stored,
 			chunk->encoding == COLUMNAR_ENCODING_DECIMAL_DELTA)
 		{
 			decode_decimal(rel, att, raw + pos, rawlen - pos, chunk, nrows,
-						   nvals, row_group, values, isnull);
+						   nvals, row_group, wanted, values, isnull);
 			if (buf)
 				pfree(buf);
 			return;

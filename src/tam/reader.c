@@ -91,7 +91,8 @@ static void build_tail(ColumnarScanDesc scan);
 static void apply_visibility(ColumnarScanDesc scan, ColumnarBatch *batch,
 							 ColumnarRowGroup *own);
 static void load_columns(Relation rel, TupleDesc desc, ColumnarRowGroup *rg,
-						 Bitmapset *attrs, ColumnarBatch *batch);
+						 Bitmapset *attrs, const bool *wanted,
+						 ColumnarBatch *batch);
 static ColumnarBatch *load_row_group(ColumnarScanDesc scan,
 									 ColumnarRowGroup *rg,
 									 ColumnarRowGroup *own);
@@ -132,7 +133,7 @@ ColumnarLoadRowGroup(Relation rel, TupleDesc desc, ColumnarRowGroup *rg,
 				 errmsg("corrupted metadata of row group %lld of relation \"%s\"",
 						(long long) rg->row_group, RelationGetRelationName(rel)),
 				 errdetail("Row count %d is impossible.", rg->row_count)));
-	load_columns(rel, desc, rg, attrs, batch);
+	load_columns(rel, desc, rg, attrs, NULL, batch);
 	MemoryContextSwitchTo(old);
 	return batch;
 }
@@ -140,11 +141,12 @@ ColumnarLoadRowGroup(Relation rel, TupleDesc desc, ColumnarRowGroup *rg,
 /*
  * load_columns
  *		Decode into batch (allocated in the current memory context) the
- *		columns of rg in attrs (NULL: all) that it does not hold yet.
+ *		columns of rg in attrs (NULL: all) that it does not hold yet; only
+ *		the rows in wanted (NULL: all) need correct values.
  */
 static void
 load_columns(Relation rel, TupleDesc desc, ColumnarRowGroup *rg,
-			 Bitmapset *attrs, ColumnarBatch *batch)
+			 Bitmapset *attrs, const bool *wanted, ColumnarBatch *batch)
 {
 	int			i;
 
@@ -197,7 +199,7 @@ load_columns(Relation rel, TupleDesc desc, ColumnarRowGroup *rg,
 			ColumnarReadData(rel, rg->first_block, c->offset, stored, c->length,
 							 rg->row_group, NameStr(att->attname));
 			ColumnarDecodeChunk(rel, att, stored, c, rg->row_count,
-								rg->row_group, values, isnull);
+								rg->row_group, wanted, values, isnull);
 			pfree(stored);
 		}
 	}
@@ -270,6 +272,7 @@ strategy_holds(int strategy, int32 cmp)
 static int32
 apply_row_quals(ColumnarScanDesc scan, ColumnarBatch *batch)
 {
+	bool		ok[3];			/* by comparison result + 1 */
 	int32		nrows = batch->nrows;
 	bool	   *vis = batch->visible;
 	int32		left = 0;
@@ -294,6 +297,9 @@ apply_row_quals(ColumnarScanDesc scan, ColumnarBatch *batch)
 			continue;
 		values = batch->values[q->attno - 1];
 		isnull = batch->isnull[q->attno - 1];
+		ok[0] = strategy_holds(st, -1);
+		ok[1] = strategy_holds(st, 0);
+		ok[2] = strategy_holds(st, 1);
 
 		switch (q->cmp->fn_oid)
 		{
@@ -303,14 +309,13 @@ apply_row_quals(ColumnarScanDesc scan, ColumnarBatch *batch)
 				{
 					int64		v = DatumGetInt64(q->value);
 
+					/* no branch a row (a NULL's value is read, not used) */
 					for (r = 0; r < nrows; r++)
-						if (vis[r])
-						{
-							int64		x = DatumGetInt64(values[r]);
+					{
+						int64		x = DatumGetInt64(values[r]);
 
-							vis[r] = !isnull[r] &&
-								strategy_holds(st, (x > v) - (x < v));
-						}
+						vis[r] = vis[r] & !isnull[r] & ok[(x > v) - (x < v) + 1];
+					}
 				}
 				break;
 			case F_BTINT4CMP:
@@ -318,14 +323,13 @@ apply_row_quals(ColumnarScanDesc scan, ColumnarBatch *batch)
 				{
 					int32		v = DatumGetInt32(q->value);
 
+					/* no branch a row (a NULL's value is read, not used) */
 					for (r = 0; r < nrows; r++)
-						if (vis[r])
-						{
-							int32		x = DatumGetInt32(values[r]);
+					{
+						int32		x = DatumGetInt32(values[r]);
 
-							vis[r] = !isnull[r] &&
-								strategy_holds(st, (x > v) - (x < v));
-						}
+						vis[r] = vis[r] & !isnull[r] & ok[(x > v) - (x < v) + 1];
+					}
 				}
 				break;
 			case F_BTFLOAT8CMP:
@@ -391,7 +395,8 @@ load_row_group(ColumnarScanDesc scan, ColumnarRowGroup *rg,
 		scan->empty++;
 		return NULL;
 	}
-	load_columns(rel, scan->desc, rg, scan->attrs, batch);
+	/* the rows hidden now are never looked at: their values may be left */
+	load_columns(rel, scan->desc, rg, scan->attrs, batch->visible, batch);
 	MemoryContextSwitchTo(old);
 	return batch;
 }
