@@ -197,4 +197,22 @@ SELECT id, left(s, 12), length(s), c, t, z FROM w ORDER BY id;
 SELECT (SELECT string_agg(x::text, '|' ORDER BY x::text) FROM w x) =
        (SELECT string_agg(x::text, '|' ORDER BY x::text) FROM wh x) AS same_as_heap;
 
+-- compression_level applies from the first write, also to rows already
+-- buffered in the transaction that sets it
+CREATE TABLE l1 (s text) USING fluss_columnar;
+CREATE TABLE l3 (s text) USING fluss_columnar;
+CREATE TABLE l19 (s text) USING fluss_columnar;
+SELECT fluss_grid.columnar_set('l1', compression_level => 1);
+INSERT INTO l1 SELECT md5((g % 5000)::text) || (g % 77) FROM generate_series(1, 20000) g;
+INSERT INTO l3 SELECT md5((g % 5000)::text) || (g % 77) FROM generate_series(1, 20000) g;
+BEGIN;
+INSERT INTO l19 SELECT md5((g % 5000)::text) || (g % 77) FROM generate_series(1, 20000) g;
+SELECT fluss_grid.columnar_set('l19', compression_level => 19);
+COMMIT;
+SELECT a.compressed_bytes <> b.compressed_bytes AS l1_differs,
+       c.compressed_bytes <> b.compressed_bytes AS l19_differs,
+       a.raw_bytes = b.raw_bytes AND c.raw_bytes = b.raw_bytes AS same_raw
+FROM fluss_grid.columnar_stats('l1') a, fluss_grid.columnar_stats('l3') b,
+     fluss_grid.columnar_stats('l19') c;
+
 DROP SCHEMA crq CASCADE;
