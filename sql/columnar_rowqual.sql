@@ -189,10 +189,20 @@ INSERT INTO wh VALUES (8, repeat('long', 3000), 80, 'eighty', NULL);
 INSERT INTO w SELECT 9, s, c, t, z FROM wh WHERE id = 8;
 INSERT INTO wh SELECT 9, s, c, t, z FROM wh WHERE id = 8;
 SELECT pg_column_compression(s) FROM wh WHERE id = 8;
+-- a value stored out of line in the heap table's TOAST table
+INSERT INTO wh VALUES (10, (SELECT string_agg(md5(g::text), '') FROM generate_series(1, 3000) g));
+INSERT INTO w SELECT 10, s FROM wh WHERE id = 10;
 SELECT id, left(s, 12), length(s), c, t, z FROM w ORDER BY id;
 SELECT (SELECT string_agg(x::text, '|' ORDER BY x::text) FROM w x) =
        (SELECT string_agg(x::text, '|' ORDER BY x::text) FROM wh x) AS same_as_heap;
 COMMIT;
+SELECT pg_relation_size(reltoastrelid) > 0 AS heap_toasted FROM pg_class WHERE relname = 'wh';
+-- the heap row and its TOAST rows go: the columnar copy is the value itself
+DELETE FROM wh WHERE id = 10;
+VACUUM wh;
+SELECT id, length(s), md5(s) = (SELECT md5(string_agg(md5(g::text), '')) FROM generate_series(1, 3000) g) AS intact
+FROM w WHERE id = 10;
+INSERT INTO wh SELECT 10, s FROM w WHERE id = 10;
 SELECT id, left(s, 12), length(s), c, t, z FROM w ORDER BY id;
 SELECT (SELECT string_agg(x::text, '|' ORDER BY x::text) FROM w x) =
        (SELECT string_agg(x::text, '|' ORDER BY x::text) FROM wh x) AS same_as_heap;

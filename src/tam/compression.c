@@ -762,7 +762,7 @@ ColumnarEncodeChunk(Form_pg_attribute att, Datum *values, bool *isnull,
 				{
 					struct varlena *v = (struct varlena *) DatumGetPointer(values[i]);
 
-					if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))
+					if (VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v))
 						v = detoast_attr(v);
 					data = VARDATA_ANY(v);
 					len = VARSIZE_ANY_EXHDR(v);

@@ -365,10 +365,14 @@ ColumnarInsert(Relation rel, TupleTableSlot *slot, CommandId cid, int32 coming)
 		{
 			Pointer		p = DatumGetPointer(value);
 
-			if (att->attlen == -1 && VARATT_IS_EXTENDED(p) &&
-				!VARATT_IS_SHORT(p))
+			/*
+			 * Store plain values: no TOAST pointers into other tables, no
+			 * expanded objects (both are "short" by VARATT_IS_SHORT: its
+			 * 1-byte header test is true of external datums too).
+			 */
+			if (att->attlen == -1 &&
+				(VARATT_IS_EXTERNAL(p) || VARATT_IS_COMPRESSED(p)))
 			{
-				/* store plain values: no TOAST pointers into other tables */
 				old = MemoryContextSwitchTo(buf->value_cxt);
 				value = PointerGetDatum(detoast_attr((struct varlena *) p));
 				MemoryContextSwitchTo(old);
