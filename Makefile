@@ -16,7 +16,7 @@ SHLIB_LINK += -lzstd
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 
 REGRESS = setup api errors semantics hierarchy timezone partition security lift transform warehouse columnar columnar_encoding columnar_index columnar_scan \
-          columnar_vacuum columnar_parallel
+          columnar_vacuum columnar_parallel columnar_rowqual
 REGRESS_OPTS = --temp-config=test/fluss_grid.conf --temp-instance=./tmp_check \
                --load-extension=fluss_grid
 

@@ -19,6 +19,7 @@
 
 #include "access/htup.h"
 #include "access/tableam.h"
+#include "fmgr.h"
 #include "nodes/bitmapset.h"
 #include "nodes/plannodes.h"
 #include "port/atomics.h"
@@ -129,18 +130,28 @@ typedef struct ColumnarBatch
 	uint64	   *rownums;		/* [row]; NULL: first_row + row */
 } ColumnarBatch;
 
-/* a rows' write buffer of one relation storage in one subtransaction */
+/*
+ * A rows' write buffer of one relation storage in one subtransaction,
+ * column by column: values[att][row], by-value types as they are, others
+ * pointing to copies in value_cxt (detoasted varlenas).  Columns added
+ * after the buffer was made (att >= natts) hold their missing value.
+ */
 typedef struct ColumnarWriteBuffer
 {
 	Oid			relid;
 	uint64		storage_id;
 	SubTransactionId subxid;
-	MemoryContext context;
-	uint64		first_row;		/* row number of rows[0] */
+	MemoryContext context;		/* the buffer's arrays */
+	MemoryContext value_cxt;	/* by-reference values; reset at a flush */
+	char	   *arena;			/* free space of value_cxt's last block */
+	Size		arena_left;
+	uint64		first_row;		/* row number of row 0 */
 	uint64		reserved_end;	/* first row number not reserved */
 	int32		nrows;
 	int32		maxrows;
-	HeapTuple  *rows;
+	int			natts;			/* columns of values/isnull */
+	Datum	  **values;			/* [att][row] */
+	bool	  **isnull;			/* [att][row] */
 	CommandId  *cids;
 	Size		bytes;
 	ColumnarOptions options;
@@ -244,6 +255,7 @@ extern char *ColumnarEncodeChunk(Form_pg_attribute att, Datum *values,
 extern void ColumnarDecodeChunk(Relation rel, Form_pg_attribute att,
 								const char *stored, ColumnarChunk *chunk,
 								int32 nrows, int64 row_group,
+								const bool *wanted,
 								Datum *values, bool *isnull);
 extern uint32 ColumnarChecksum(const char *data, uint64 len);
 extern void ColumnarChunkMinMax(Form_pg_attribute att, Datum *values,
@@ -257,6 +269,8 @@ extern void ColumnarInsert(Relation rel, TupleTableSlot *slot, CommandId cid,
 extern void ColumnarFlushRelation(Relation rel, bool all_subxacts);
 extern void ColumnarDiscardStorage(uint64 storage_id);
 extern ColumnarWriteBuffer *ColumnarPendingBuffers(void);
+extern void ColumnarBufferRow(ColumnarWriteBuffer *buf, TupleDesc desc,
+							  int32 row, Datum *values, bool *isnull);
 extern List *ColumnarFlushedRowGroups(uint64 storage_id);
 extern bool ColumnarTransactionWrote(void);
 extern void ColumnarSetPendingOptions(Relation rel, const ColumnarOptions *o);
@@ -286,6 +300,26 @@ extern void ColumnarScanSetProjection(TableScanDesc scan, Bitmapset *attrs,
 extern void ColumnarScanSetShared(TableScanDesc scan, pg_atomic_uint64 *next,
 								  bool with_tail);
 extern int64 ColumnarScanSkippedRowGroups(TableScanDesc scan);
+
+/*
+ * A qual "column op value" of the scan's quals (op a btree comparison of
+ * the column type's default operator family, value not NULL), which a
+ * scan may apply to the decoded values of a row group before any row is
+ * formed: a row failing it fails the quals, which still run on every row
+ * returned.  cmp is the family's order proc (column type, value type).
+ */
+typedef struct ColumnarRowQual
+{
+	AttrNumber	attno;
+	int			strategy;		/* BTLessStrategyNumber ... */
+	Oid			collation;
+	FmgrInfo   *cmp;
+	Datum		value;
+} ColumnarRowQual;
+
+extern void ColumnarScanSetRowQuals(TableScanDesc scan,
+									const ColumnarRowQual *quals, int nquals);
+extern int64 ColumnarScanEmptyRowGroups(TableScanDesc scan);
 extern void ColumnarResetFetchCache(void);
 
 /* reader.c: fetches for index scans, index builds, bitmap scans */

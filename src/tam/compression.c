@@ -34,6 +34,14 @@
 
 #include "tam/columnar.h"
 
+/*
+ * zstd contexts, made at first use and kept for the backend's life: a
+ * context per chunk cost its allocation (megabytes at higher levels, page
+ * faults included) for every column of every row group written or read.
+ */
+static ZSTD_CCtx *zstd_cctx = NULL;
+static ZSTD_DCtx *zstd_dctx = NULL;
+
 static void corrupted(Relation rel, Form_pg_attribute att, int64 row_group,
 					  const char *why) pg_attribute_noreturn();
 static bool delta_type(Oid typid);
@@ -45,7 +53,7 @@ static bool encode_decimal(Form_pg_attribute att, Datum *values, bool *isnull,
 static void decode_decimal(Relation rel, Form_pg_attribute att,
 						   const char *raw, uint64 len, ColumnarChunk *chunk,
 						   int32 nrows, int32 nvals, int64 row_group,
-						   Datum *values, bool *isnull);
+						   const bool *wanted, Datum *values, bool *isnull);
 
 /*
  * ColumnarChecksum
@@ -402,25 +410,32 @@ decimal_choose_stride(const uint64 *x, int32 n)
 	int32		s;
 	int32		i;
 
-	int32		sample[DECIMAL_STRIDE_SAMPLES];
+	uint32		costs[DECIMAL_MAX_STRIDE + 1];
 	int32		j;
 
 	if (n < 16)
 		return 0;
-	for (j = 0; j < DECIMAL_STRIDE_SAMPLES; j++)
-		sample[j] = maxs + (int32) ((int64) j * (n - maxs) / DECIMAL_STRIDE_SAMPLES);
-	for (s = 1; s <= maxs; s++)
-	{
-		uint64		cost = 0;
 
-		for (j = 0; j < DECIMAL_STRIDE_SAMPLES; j++)
-			cost += bit_length(zigzag(x[sample[j]] - x[sample[j] - s]));
-		if (cost < best_cost)
+	/*
+	 * Sample by sample, every stride: the values one sample is compared
+	 * with lie next to each other (stride by stride they were a cache miss
+	 * each).  At most 128 x 64 bits a stride: fits a uint32.
+	 */
+	memset(costs, 0, sizeof(uint32) * (maxs + 1));
+	for (j = 0; j < DECIMAL_STRIDE_SAMPLES; j++)
+	{
+		int32		at = maxs + (int32) ((int64) j * (n - maxs) / DECIMAL_STRIDE_SAMPLES);
+		uint64		v = x[at];
+
+		for (s = 1; s <= maxs; s++)
+			costs[s] += bit_length(zigzag(v - x[at - s]));
+	}
+	for (s = 1; s <= maxs; s++)
+		if (costs[s] < best_cost)
 		{
-			best_cost = cost;
+			best_cost = costs[s];
 			best = s;
 		}
-	}
 	for (i = 0; i < n; i++)
 	{
 		cost_none += bit_length(x[i]);
@@ -547,7 +562,8 @@ encode_decimal(Form_pg_attribute att, Datum *values, bool *isnull,
 static void
 decode_decimal(Relation rel, Form_pg_attribute att, const char *raw,
 			   uint64 len, ColumnarChunk *chunk, int32 nrows, int32 nvals,
-			   int64 row_group, Datum *values, bool *isnull)
+			   int64 row_group, const bool *wanted, Datum *values,
+			   bool *isnull)
 {
 	bool		float4 = (att->atttypid == FLOAT4OID);
 	int			d;
@@ -584,8 +600,15 @@ decode_decimal(Relation rel, Form_pg_attribute att, const char *raw,
 	if (len - DECIMAL_HEADER_BYTES != (uint64) nvals * width)
 		corrupted(rel, att, row_group, "Mantissa bytes do not match the row count.");
 
+	/*
+	 * The mantissas are assembled in values itself (a Datum holds a uint64
+	 * here: float8 is by value), then turned into floats in place, from
+	 * the last row back so that NULL rows can be spread out: x[k] is only
+	 * overwritten at row i >= k.
+	 */
+	StaticAssertStmt(sizeof(Datum) == sizeof(uint64), "Datum holds a uint64");
 	p = raw + DECIMAL_HEADER_BYTES;
-	x = palloc_extended(sizeof(uint64) * Max(nvals, 1), MCXT_ALLOC_HUGE);
+	x = (uint64 *) values;
 	for (k = 0; k < nvals; k++)
 		x[k] = (uint8) p[k];
 	for (i = 1; i < width; i++)
@@ -599,21 +622,21 @@ decode_decimal(Relation rel, Form_pg_attribute att, const char *raw,
 		for (k = stride; k < nvals; k++)
 			x[k] = x[k - stride] + unzigzag(x[k]);	/* wraps: as encoded */
 
-	k = 0;
-	for (i = 0; i < nrows; i++)
+	k = nvals - 1;
+	for (i = nrows - 1; i >= 0; i--)
 	{
 		double		v;
 
-		if (isnull[i])
+		if (isnull[i] || (wanted && !wanted[i]))
 		{
+			k -= !isnull[i];
 			values[i] = (Datum) 0;
 			continue;
 		}
 		v = decimal_value((int64) ((uint64) base + x[k]), d);
 		values[i] = float4 ? Float4GetDatum((float) v) : Float8GetDatum(v);
-		k++;
+		k--;
 	}
-	pfree(x);
 }
 
 /*
@@ -739,7 +762,7 @@ ColumnarEncodeChunk(Form_pg_attribute att, Datum *values, bool *isnull,
 				{
 					struct varlena *v = (struct varlena *) DatumGetPointer(values[i]);
 
-					if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))
+					if (VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v))
 						v = detoast_attr(v);
 					data = VARDATA_ANY(v);
 					len = VARSIZE_ANY_EXHDR(v);
@@ -767,7 +790,12 @@ compress:
 
 	bound = ZSTD_compressBound(raw.len);
 	stored = palloc_extended(bound, MCXT_ALLOC_HUGE);
-	rc = ZSTD_compress(stored, bound, raw.data, raw.len, level);
+	if (zstd_cctx == NULL && (zstd_cctx = ZSTD_createCCtx()) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("Failed to create a zstd compression context.")));
+	rc = ZSTD_compressCCtx(zstd_cctx, stored, bound, raw.data, raw.len, level);
 	if (ZSTD_isError(rc))
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
@@ -806,12 +834,15 @@ corrupted(Relation rel, Form_pg_attribute att, int64 row_group,
  * ColumnarDecodeChunk
  *		Check, decompress and decode the stored bytes of one chunk into
  *		nrows values and null flags.  By-reference values are allocated in
- *		the current memory context.
+ *		the current memory context.  wanted (NULL: all rows) names the rows
+ *		whose values the caller will look at: a decoder may leave the
+ *		others' values 0 where that saves work (the null flags and every
+ *		check are always done in full).
  */
 void
 ColumnarDecodeChunk(Relation rel, Form_pg_attribute att, const char *stored,
 					ColumnarChunk *chunk, int32 nrows, int64 row_group,
-					Datum *values, bool *isnull)
+					const bool *wanted, Datum *values, bool *isnull)
 {
 	const char *raw;
 	char	   *buf = NULL;
@@ -832,7 +863,12 @@ ColumnarDecodeChunk(Relation rel, Form_pg_attribute att, const char *stored,
 		if (rawlen >= MaxAllocHugeSize)
 			corrupted(rel, att, row_group, "Impossible decompressed length.");
 		buf = palloc_extended(rawlen + 1, MCXT_ALLOC_HUGE);
-		rc = ZSTD_decompress(buf, rawlen, stored, chunk->length);
+		if (zstd_dctx == NULL && (zstd_dctx = ZSTD_createDCtx()) == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory"),
+					 errdetail("Failed to create a zstd decompression context.")));
+		rc = ZSTD_decompressDCtx(zstd_dctx, buf, rawlen, stored, chunk->length);
 		if (ZSTD_isError(rc))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
@@ -889,7 +925,7 @@ ColumnarDecodeChunk(Relation rel, Form_pg_attribute att, const char *stored,
 			chunk->encoding == COLUMNAR_ENCODING_DECIMAL_DELTA)
 		{
 			decode_decimal(rel, att, raw + pos, rawlen - pos, chunk, nrows,
-						   nvals, row_group, values, isnull);
+						   nvals, row_group, wanted, values, isnull);
 			if (buf)
 				pfree(buf);
 			return;
@@ -898,6 +934,29 @@ ColumnarDecodeChunk(Relation rel, Form_pg_attribute att, const char *stored,
 			corrupted(rel, att, row_group, "Value bytes do not match the row count.");
 		if (chunk->encoding == COLUMNAR_ENCODING_SHUFFLE && width == 1)
 			corrupted(rel, att, row_group, "Impossible encoding.");
+		if (nvals == nrows && width == 8 &&
+			(chunk->encoding == COLUMNAR_ENCODING_PLAIN ||
+			 chunk->encoding == COLUMNAR_ENCODING_DELTA))
+		{
+			/* the common case of times and bigints, without a switch a row */
+			const char *src = raw + pos;
+
+			for (i = 0; i < nrows; i++)
+			{
+				uint64		v;
+
+				memcpy(&v, src + (Size) i * 8, 8);
+				if (chunk->encoding == COLUMNAR_ENCODING_DELTA)
+				{
+					v += prev;
+					prev = v;
+				}
+				values[i] = Int64GetDatum((int64) v);
+			}
+			if (buf)
+				pfree(buf);
+			return;
+		}
 		for (i = 0; i < nrows; i++)
 		{
 			uint64		v;

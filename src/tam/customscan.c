@@ -102,10 +102,12 @@ typedef struct ColumnarScanState
 	MemoryContext value_cxt;	/* skipping quals' values, per scan */
 	TableScanDesc scan;			/* NULL until the first row is asked */
 	int64		skipped;		/* over rescans, this process */
+	int64		empty;			/* row groups without a row passing, likewise */
 	/* parallel scans */
 	struct ColumnarParallelState *pstate;	/* NULL: not (yet) parallel */
 	Snapshot	worker_snapshot;	/* a worker's copy of the leader's */
 	int64		workers_skipped;	/* workers', collected by the leader */
+	int64		workers_empty;	/* likewise */
 } ColumnarScanState;
 
 /*
@@ -118,6 +120,7 @@ typedef struct ColumnarParallelState
 {
 	pg_atomic_uint64 next_rg;
 	pg_atomic_uint64 skipped;	/* added by workers at their end */
+	pg_atomic_uint64 empty;		/* likewise, row groups without matches */
 	bool		has_snapshot;	/* snapshot below: an MVCC one */
 	char		snapshot[FLEXIBLE_ARRAY_MEMBER];
 } ColumnarParallelState;
@@ -152,6 +155,7 @@ static bool skip_qual_info(Expr *clause, Index relid, Oid *opno_out,
 						   Var **var_out, Expr **other_out, int *strategy_out,
 						   Oid *cmp_out);
 static bool row_group_may_match(ColumnarRowGroup *rg, void *arg);
+static void set_row_quals(ColumnarScanState *state);
 
 static const CustomPathMethods columnar_path_methods = {
 	.CustomName = "ColumnarScan",
@@ -674,6 +678,39 @@ row_group_may_match(ColumnarRowGroup *rg, void *arg)
 	return may;
 }
 
+/*
+ * set_row_quals
+ *		The skipping quals with a value also filter the decoded values of
+ *		each row group before rows are formed (reader.c): the same
+ *		comparisons the quals make, only earlier.
+ */
+static void
+set_row_quals(ColumnarScanState *state)
+{
+	ColumnarRowQual *quals;
+	int			n = 0;
+	int			k;
+
+	if (state->nskip == 0)
+		return;
+	quals = palloc(sizeof(ColumnarRowQual) * state->nskip);
+	for (k = 0; k < state->nskip; k++)
+	{
+		SkipQual   *q = &state->skip[k];
+
+		if (!q->usable)
+			continue;
+		quals[n].attno = q->attno;
+		quals[n].strategy = q->strategy;
+		quals[n].collation = q->collation;
+		quals[n].cmp = &q->cmp;
+		quals[n].value = q->value;
+		n++;
+	}
+	ColumnarScanSetRowQuals(state->scan, quals, n);
+	pfree(quals);
+}
+
 /* open the scan: evaluate the skipping quals' Params and Consts */
 static void
 open_scan(ColumnarScanState *state)
@@ -715,6 +752,7 @@ open_scan(ColumnarScanState *state)
 	if (state->pstate)
 		ColumnarScanSetShared(state->scan, &state->pstate->next_rg,
 							  !IsParallelWorker());
+	set_row_quals(state);
 }
 
 /* ExecScan's access method: the next row of the relation */
@@ -753,14 +791,22 @@ static void
 close_scan(ColumnarScanState *state)
 {
 	int64		skipped;
+	int64		empty;
 
 	if (state->scan == NULL)
 		return;
 	skipped = ColumnarScanSkippedRowGroups(state->scan);
+	empty = ColumnarScanEmptyRowGroups(state->scan);
 	if (IsParallelWorker() && state->pstate)
+	{
 		pg_atomic_fetch_add_u64(&state->pstate->skipped, (uint64) skipped);
+		pg_atomic_fetch_add_u64(&state->pstate->empty, (uint64) empty);
+	}
 	else
+	{
 		state->skipped += skipped;
+		state->empty += empty;
+	}
 	table_endscan(state->scan);
 	state->scan = NULL;
 }
@@ -827,6 +873,7 @@ columnar_initialize_dsm(CustomScanState *node, ParallelContext *pcxt,
 
 	pg_atomic_init_u64(&pstate->next_rg, 0);
 	pg_atomic_init_u64(&pstate->skipped, 0);
+	pg_atomic_init_u64(&pstate->empty, 0);
 	pstate->has_snapshot = IsMVCCSnapshot(snapshot);
 	if (pstate->has_snapshot)
 		SerializeSnapshot(snapshot, pstate->snapshot);
@@ -846,6 +893,7 @@ columnar_reinitialize_dsm(CustomScanState *node, ParallelContext *pcxt,
 	ColumnarParallelState *pstate = coordinate;
 
 	state->workers_skipped += (int64) pg_atomic_exchange_u64(&pstate->skipped, 0);
+	state->workers_empty += (int64) pg_atomic_exchange_u64(&pstate->empty, 0);
 	pg_atomic_write_u64(&pstate->next_rg, 0);
 }
 
@@ -881,6 +929,8 @@ columnar_shutdown(CustomScanState *node)
 	{
 		state->workers_skipped +=
 			(int64) pg_atomic_exchange_u64(&state->pstate->skipped, 0);
+		state->workers_empty +=
+			(int64) pg_atomic_exchange_u64(&state->pstate->empty, 0);
 		state->pstate = NULL;
 	}
 }
@@ -926,10 +976,16 @@ columnar_explain(CustomScanState *node, List *ancestors, ExplainState *es)
 		if (es->analyze)
 		{
 			int64		skipped = state->skipped + state->workers_skipped;
+			int64		empty = state->empty + state->workers_empty;
 
 			if (state->scan)
+			{
 				skipped += ColumnarScanSkippedRowGroups(state->scan);
+				empty += ColumnarScanEmptyRowGroups(state->scan);
+			}
 			ExplainPropertyInteger("Row Groups Skipped", NULL, skipped, es);
+			ExplainPropertyInteger("Row Groups Without Matches", NULL, empty,
+								   es);
 		}
 	}
 }

@@ -1186,7 +1186,8 @@ columnar_arg_relid(FunctionCallInfo fcinfo)
 /*
  * columnar_set(rel, compression_level, row_group_rows)
  *		Set the options of a fluss_columnar relation; NULL keeps a value.
- *		They apply to row groups written from then on.
+ *		They apply to row groups written from then on, including those of
+ *		rows this transaction has already buffered.
  */
 Datum
 columnar_set(PG_FUNCTION_ARGS)
@@ -1222,6 +1223,10 @@ columnar_set(PG_FUNCTION_ARGS)
 		options.row_group_rows = rows;
 	}
 	ColumnarSetOptions(relid, options.compression_level, options.row_group_rows);
+	/* rows this transaction has buffered are written with them too */
+	for (ColumnarWriteBuffer *buf = ColumnarPendingBuffers(); buf; buf = buf->next)
+		if (buf->relid == relid)
+			buf->options = options;
 	PG_RETURN_VOID();
 }
 

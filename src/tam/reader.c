@@ -31,12 +31,16 @@
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/relscan.h"
+#include "access/stratnum.h"
 #include "access/xact.h"
 #include "executor/tuptable.h"
 #include "nodes/tidbitmap.h"
 #include "miscadmin.h"
 #include "port/atomics.h"
 #include "storage/predicate.h"
+#include "utils/datum.h"
+#include "utils/float.h"
+#include "utils/fmgroids.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -64,6 +68,10 @@ typedef struct ColumnarScanDescData
 	int64		skipped;		/* row groups the filter skipped */
 	pg_atomic_uint64 *shared_next;	/* parallel: next index to claim */
 	bool		no_tail;		/* parallel worker: row groups only */
+	int			nquals;			/* row quals (late materialisation) */
+	ColumnarRowQual *quals;
+	Bitmapset  *qual_attrs;		/* their attnums, decoded first */
+	int64		empty;			/* row groups no row of which passed them */
 } ColumnarScanDescData;
 
 typedef ColumnarScanDescData *ColumnarScanDesc;
@@ -85,6 +93,13 @@ static ColumnarBatch *buffer_batch(ColumnarScanDesc scan, ColumnarWriteBuffer *b
 static void build_tail(ColumnarScanDesc scan);
 static void apply_visibility(ColumnarScanDesc scan, ColumnarBatch *batch,
 							 ColumnarRowGroup *own);
+static void load_columns(Relation rel, TupleDesc desc, ColumnarRowGroup *rg,
+						 Bitmapset *attrs, const bool *wanted,
+						 ColumnarBatch *batch);
+static ColumnarBatch *load_row_group(ColumnarScanDesc scan,
+									 ColumnarRowGroup *rg,
+									 ColumnarRowGroup *own);
+static int32 apply_row_quals(ColumnarScanDesc scan, ColumnarBatch *batch);
 
 /* whether a row this transaction wrote with cid is visible to snapshot */
 static bool
@@ -109,19 +124,34 @@ ColumnarLoadRowGroup(Relation rel, TupleDesc desc, ColumnarRowGroup *rg,
 {
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	ColumnarBatch *batch = palloc0(sizeof(ColumnarBatch));
-	int			i;
 
 	batch->first_row = rg->first_row;
 	batch->nrows = rg->row_count;
 	batch->natts = desc->natts;
-	batch->values = palloc(sizeof(Datum *) * Max(desc->natts, 1));
-	batch->isnull = palloc(sizeof(bool *) * Max(desc->natts, 1));
+	batch->values = palloc0(sizeof(Datum *) * Max(desc->natts, 1));
+	batch->isnull = palloc0(sizeof(bool *) * Max(desc->natts, 1));
 	if (rg->row_count <= 0 || rg->row_count > COLUMNAR_MAX_ROW_GROUP_ROWS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("corrupted metadata of row group %lld of relation \"%s\"",
 						(long long) rg->row_group, RelationGetRelationName(rel)),
 				 errdetail("Row count %d is impossible.", rg->row_count)));
+	load_columns(rel, desc, rg, attrs, NULL, batch);
+	MemoryContextSwitchTo(old);
+	return batch;
+}
+
+/*
+ * load_columns
+ *		Decode into batch (allocated in the current memory context) the
+ *		columns of rg in attrs (NULL: all) that it does not hold yet; only
+ *		the rows in wanted (NULL: all) need correct values.
+ */
+static void
+load_columns(Relation rel, TupleDesc desc, ColumnarRowGroup *rg,
+			 Bitmapset *attrs, const bool *wanted, ColumnarBatch *batch)
+{
+	int			i;
 
 	for (i = 0; i < desc->natts; i++)
 	{
@@ -130,12 +160,9 @@ ColumnarLoadRowGroup(Relation rel, TupleDesc desc, ColumnarRowGroup *rg,
 		bool	   *isnull;
 		ColumnarChunk *c = i < rg->natts ? &rg->chunks[i] : NULL;
 
-		if (attrs != NULL && !bms_is_member(i + 1, attrs))
-		{
-			batch->values[i] = NULL;
-			batch->isnull[i] = NULL;
+		if ((attrs != NULL && !bms_is_member(i + 1, attrs)) ||
+			batch->values[i] != NULL)
 			continue;
-		}
 		values = palloc_extended(sizeof(Datum) * rg->row_count,
 								 MCXT_ALLOC_HUGE);
 		isnull = palloc_extended(sizeof(bool) * rg->row_count,
@@ -175,12 +202,10 @@ ColumnarLoadRowGroup(Relation rel, TupleDesc desc, ColumnarRowGroup *rg,
 			ColumnarReadData(rel, rg->first_block, c->offset, stored, c->length,
 							 rg->row_group, NameStr(att->attname));
 			ColumnarDecodeChunk(rel, att, stored, c, rg->row_count,
-								rg->row_group, values, isnull);
+								rg->row_group, wanted, values, isnull);
 			pfree(stored);
 		}
 	}
-	MemoryContextSwitchTo(old);
-	return batch;
 }
 
 /* hide rows deleted for the scan's snapshot, and own rows by command id */
@@ -218,12 +243,175 @@ apply_visibility(ColumnarScanDesc scan, ColumnarBatch *batch,
 			(own == NULL || own_row_visible(snapshot, ColumnarRowGroupCid(own, r)));
 }
 
+/* cmp's result satisfies a comparison of the given btree strategy */
+static inline bool
+strategy_holds(int strategy, int32 cmp)
+{
+	switch (strategy)
+	{
+		case BTLessStrategyNumber:
+			return cmp < 0;
+		case BTLessEqualStrategyNumber:
+			return cmp <= 0;
+		case BTEqualStrategyNumber:
+			return cmp == 0;
+		case BTGreaterEqualStrategyNumber:
+			return cmp >= 0;
+		case BTGreaterStrategyNumber:
+			return cmp > 0;
+	}
+	return true;
+}
+
+/*
+ * apply_row_quals
+ *		Hide the rows of batch that fail one of the scan's row quals (NULLs
+ *		fail them all: the operators are strict), comparing the decoded
+ *		values with the family's order proc, inline for the order procs of
+ *		integers, dates, timestamps and floats (the same comparisons, NaN
+ *		greatest).  Returns the rows still visible.  Quals whose column is
+ *		not decoded are not applied.
+ */
+static int32
+apply_row_quals(ColumnarScanDesc scan, ColumnarBatch *batch)
+{
+	bool		ok[3];			/* by comparison result + 1 */
+	int32		nrows = batch->nrows;
+	bool	   *vis = batch->visible;
+	int32		left = 0;
+	int32		r;
+	int			k;
+
+	if (vis == NULL)
+	{
+		vis = palloc(sizeof(bool) * nrows);
+		memset(vis, true, sizeof(bool) * nrows);
+		batch->visible = vis;
+	}
+	for (k = 0; k < scan->nquals; k++)
+	{
+		ColumnarRowQual *q = &scan->quals[k];
+		Datum	   *values;
+		bool	   *isnull;
+		int			st = q->strategy;
+
+		if (q->attno < 1 || q->attno > batch->natts ||
+			batch->values[q->attno - 1] == NULL)
+			continue;
+		values = batch->values[q->attno - 1];
+		isnull = batch->isnull[q->attno - 1];
+		ok[0] = strategy_holds(st, -1);
+		ok[1] = strategy_holds(st, 0);
+		ok[2] = strategy_holds(st, 1);
+
+		switch (q->cmp->fn_oid)
+		{
+			case F_BTINT8CMP:
+			case F_TIMESTAMP_CMP:
+			case F_TIMESTAMPTZ_CMP:
+				{
+					int64		v = DatumGetInt64(q->value);
+
+					/* no branch a row (a NULL's value is read, not used) */
+					for (r = 0; r < nrows; r++)
+					{
+						int64		x = DatumGetInt64(values[r]);
+
+						vis[r] = vis[r] & !isnull[r] & ok[(x > v) - (x < v) + 1];
+					}
+				}
+				break;
+			case F_BTINT4CMP:
+			case F_DATE_CMP:
+				{
+					int32		v = DatumGetInt32(q->value);
+
+					/* no branch a row (a NULL's value is read, not used) */
+					for (r = 0; r < nrows; r++)
+					{
+						int32		x = DatumGetInt32(values[r]);
+
+						vis[r] = vis[r] & !isnull[r] & ok[(x > v) - (x < v) + 1];
+					}
+				}
+				break;
+			case F_BTFLOAT8CMP:
+				{
+					float8		v = DatumGetFloat8(q->value);
+
+					for (r = 0; r < nrows; r++)
+						if (vis[r])
+							vis[r] = !isnull[r] &&
+								strategy_holds(st,
+											   float8_cmp_internal(DatumGetFloat8(values[r]), v));
+				}
+				break;
+			default:
+				for (r = 0; r < nrows; r++)
+					if (vis[r])
+						vis[r] = !isnull[r] &&
+							strategy_holds(st,
+										   DatumGetInt32(FunctionCall2Coll(q->cmp,
+																		   q->collation,
+																		   values[r],
+																		   q->value)));
+				break;
+		}
+	}
+	for (r = 0; r < nrows; r++)
+		left += vis[r];
+	return left;
+}
+
+/*
+ * load_row_group
+ *		Decode rg for the scan (own: this transaction wrote it) in the
+ *		batch context, with the visibility of its rows.  With row quals,
+ *		their columns first: if no visible row passes them, the row group
+ *		is counted empty and NULL returned without decoding the others.
+ */
+static ColumnarBatch *
+load_row_group(ColumnarScanDesc scan, ColumnarRowGroup *rg,
+			   ColumnarRowGroup *own)
+{
+	Relation	rel = scan->base.rs_rd;
+	ColumnarBatch *batch;
+	MemoryContext old;
+
+	if (scan->nquals == 0)
+	{
+		batch = ColumnarLoadRowGroup(rel, scan->desc, rg, scan->attrs,
+									 scan->batch_cxt);
+		old = MemoryContextSwitchTo(scan->batch_cxt);
+		apply_visibility(scan, batch, own);
+		MemoryContextSwitchTo(old);
+		return batch;
+	}
+	batch = ColumnarLoadRowGroup(rel, scan->desc, rg, scan->qual_attrs,
+								 scan->batch_cxt);
+	old = MemoryContextSwitchTo(scan->batch_cxt);
+	apply_visibility(scan, batch, own);
+	if (apply_row_quals(scan, batch) == 0)
+	{
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(scan->batch_cxt);
+		scan->empty++;
+		return NULL;
+	}
+	/* the rows hidden now are never looked at: their values may be left */
+	load_columns(rel, scan->desc, rg, scan->attrs, batch->visible, batch);
+	MemoryContextSwitchTo(old);
+	return batch;
+}
+
 /* the rows of buf visible to the scan, copied into the batch context */
 static ColumnarBatch *
 buffer_batch(ColumnarScanDesc scan, ColumnarWriteBuffer *buf)
 {
 	TupleDesc	desc = scan->desc;
 	ColumnarBatch *batch;
+	Datum	   *v;
+	bool	   *nl;
 	int32		n = 0;
 	int32		r;
 	int			i;
@@ -249,29 +437,28 @@ buffer_batch(ColumnarScanDesc scan, ColumnarWriteBuffer *buf)
 		batch->values[i] = palloc_extended(sizeof(Datum) * n, MCXT_ALLOC_HUGE);
 		batch->isnull[i] = palloc_extended(sizeof(bool) * n, MCXT_ALLOC_HUGE);
 	}
+	v = palloc(sizeof(Datum) * Max(desc->natts, 1));
+	nl = palloc(sizeof(bool) * Max(desc->natts, 1));
 	n = 0;
 	for (r = 0; r < buf->nrows; r++)
 	{
-		HeapTuple	copy;
-		Datum	   *v;
-		bool	   *nl;
-
 		if (!own_row_visible(scan->base.rs_snapshot, buf->cids[r]))
 			continue;
-		copy = heap_copytuple(buf->rows[r]);
-		v = palloc(sizeof(Datum) * Max(desc->natts, 1));
-		nl = palloc(sizeof(bool) * Max(desc->natts, 1));
-		heap_deform_tuple(copy, desc, v, nl);
+		ColumnarBufferRow(buf, desc, r, v, nl);
 		for (i = 0; i < desc->natts; i++)
 		{
-			batch->values[i][n] = v[i];
+			Form_pg_attribute att = TupleDescAttr(desc, i);
+
+			/* copied: the buffer may be flushed while the scan runs */
+			batch->values[i][n] = nl[i] || att->attbyval ? v[i] :
+				datumCopy(v[i], false, att->attlen);
 			batch->isnull[i][n] = nl[i];
 		}
-		pfree(v);
-		pfree(nl);
 		batch->rownums[n] = buf->first_row + r;
 		n++;
 	}
+	pfree(v);
+	pfree(nl);
 	MemoryContextSwitchTo(old);
 	return batch;
 }
@@ -435,6 +622,45 @@ ColumnarScanSetShared(TableScanDesc sscan, pg_atomic_uint64 *next,
 	scan->tail_done = scan->no_tail;
 }
 
+/*
+ * ColumnarScanSetRowQuals
+ *		Apply quals to the decoded values of each row group (and of the
+ *		buffered rows) before rows are formed, decoding their columns
+ *		first and the others only for row groups where some row passed
+ *		(late materialisation).  quals is copied; the FmgrInfos and the
+ *		values must live as long as the scan.  Set before the first row is
+ *		read, after the projection.
+ */
+void
+ColumnarScanSetRowQuals(TableScanDesc sscan, const ColumnarRowQual *quals,
+						int nquals)
+{
+	ColumnarScanDesc scan = (ColumnarScanDesc) sscan;
+	MemoryContext old = MemoryContextSwitchTo(scan->scan_cxt);
+	int			k;
+
+	scan->nquals = 0;
+	scan->quals = palloc(sizeof(ColumnarRowQual) * Max(nquals, 1));
+	scan->qual_attrs = NULL;
+	for (k = 0; k < nquals; k++)
+	{
+		/* only columns the scan decodes anyway */
+		if (quals[k].attno < 1 ||
+			(scan->attrs != NULL && !bms_is_member(quals[k].attno, scan->attrs)))
+			continue;
+		scan->quals[scan->nquals++] = quals[k];
+		scan->qual_attrs = bms_add_member(scan->qual_attrs, quals[k].attno);
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* how many row groups were read but had no row passing the row quals */
+int64
+ColumnarScanEmptyRowGroups(TableScanDesc sscan)
+{
+	return ((ColumnarScanDesc) sscan)->empty;
+}
+
 /* how many row groups the scan's filter has skipped */
 int64
 ColumnarScanSkippedRowGroups(TableScanDesc sscan)
@@ -533,18 +759,13 @@ ColumnarGetNextSlot(TableScanDesc sscan, ScanDirection direction,
 		if (scan->next_rg < list_length(scan->row_groups))
 		{
 			ColumnarRowGroup *rg = list_nth(scan->row_groups, scan->next_rg++);
-			MemoryContext old;
 
 			if (scan->filter && !scan->filter(rg, scan->filter_arg))
 			{
 				scan->skipped++;
 				continue;
 			}
-			scan->batch = ColumnarLoadRowGroup(rel, scan->desc, rg, scan->attrs,
-											   scan->batch_cxt);
-			old = MemoryContextSwitchTo(scan->batch_cxt);
-			apply_visibility(scan, scan->batch, NULL);
-			MemoryContextSwitchTo(old);
+			scan->batch = load_row_group(scan, rg, NULL);
 			continue;
 		}
 		if (scan->storage_id == 0)
@@ -563,18 +784,14 @@ ColumnarGetNextSlot(TableScanDesc sscan, ScanDirection direction,
 				continue;
 			}
 			if (t->rg)
-			{
-				scan->batch = ColumnarLoadRowGroup(rel, scan->desc, t->rg,
-												   scan->attrs, scan->batch_cxt);
-				old = MemoryContextSwitchTo(scan->batch_cxt);
-				apply_visibility(scan, scan->batch, t->rg);
-				MemoryContextSwitchTo(old);
-			}
+				scan->batch = load_row_group(scan, t->rg, t->rg);
 			else
 			{
 				scan->batch = t->rows;
 				old = MemoryContextSwitchTo(scan->batch_cxt);
 				apply_visibility(scan, scan->batch, NULL);
+				if (scan->nquals > 0)
+					apply_row_quals(scan, scan->batch);
 				MemoryContextSwitchTo(old);
 			}
 			continue;
@@ -630,7 +847,12 @@ ColumnarFetchRow(Relation rel, ItemPointer tid, Snapshot snapshot,
 		if (snapshot != SnapshotAny &&
 			ColumnarRowDeleted(storage_id, rownum, snapshot))
 			return false;
-		ExecForceStoreHeapTuple(heap_copytuple(buf->rows[r]), slot, true);
+		ExecClearTuple(slot);
+		ColumnarBufferRow(buf, slot->tts_tupleDescriptor, r,
+						  slot->tts_values, slot->tts_isnull);
+		ExecStoreVirtualTuple(slot);
+		/* the buffer may be flushed before the slot is used */
+		ExecMaterializeSlot(slot);
 		slot->tts_tid = *tid;
 		slot->tts_tableOid = RelationGetRelid(rel);
 		return true;

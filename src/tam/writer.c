@@ -44,6 +44,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "storage/predicate.h"
+#include "utils/datum.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
@@ -79,6 +80,8 @@ static void flush_buffer(Relation rel, ColumnarWriteBuffer *buf);
 static void flush_or_drop(ColumnarWriteBuffer *buf);
 static void unlink_buffer(ColumnarWriteBuffer *buf);
 static bool has_unique_index(Relation rel);
+static void *buffer_copy(ColumnarWriteBuffer *buf, const void *p, Size len);
+static void buffer_add_columns(ColumnarWriteBuffer *buf, TupleDesc desc);
 
 /*
  * ColumnarWriterInit
@@ -129,13 +132,128 @@ get_buffer(Relation rel, uint64 storage_id)
 	buf->storage_id = storage_id;
 	buf->subxid = subxid;
 	buf->context = cxt;
+	buf->value_cxt = AllocSetContextCreate(cxt,
+										   "fluss_columnar buffered values",
+										   ALLOCSET_DEFAULT_SIZES);
 	buf->maxrows = 64;
-	buf->rows = MemoryContextAlloc(cxt, sizeof(HeapTuple) * buf->maxrows);
+	buf->natts = RelationGetDescr(rel)->natts;
+	buf->values = MemoryContextAlloc(cxt, sizeof(Datum *) * Max(buf->natts, 1));
+	buf->isnull = MemoryContextAlloc(cxt, sizeof(bool *) * Max(buf->natts, 1));
+	for (int i = 0; i < buf->natts; i++)
+	{
+		buf->values[i] = MemoryContextAlloc(cxt, sizeof(Datum) * buf->maxrows);
+		buf->isnull[i] = MemoryContextAlloc(cxt, sizeof(bool) * buf->maxrows);
+	}
 	buf->cids = MemoryContextAlloc(cxt, sizeof(CommandId) * buf->maxrows);
 	ColumnarGetOptions(RelationGetRelid(rel), &buf->options);
 	buf->next = buffers;
 	buffers = buf;
 	return buf;
+}
+
+/* size of the blocks buffered by-reference values are copied into */
+#define BUFFER_ARENA_BLOCK (64 * 1024)
+
+/*
+ * buffer_copy
+ *		A copy of the len bytes at p in buf's value context.  Small values
+ *		are packed into blocks of BUFFER_ARENA_BLOCK (maxaligned), so that
+ *		a COPY pays no allocation per value; large ones get their own.
+ */
+static void *
+buffer_copy(ColumnarWriteBuffer *buf, const void *p, Size len)
+{
+	Size		need = MAXALIGN(len);
+	char	   *dst;
+
+	if (need > BUFFER_ARENA_BLOCK / 8)
+		dst = MemoryContextAllocHuge(buf->value_cxt, len);
+	else
+	{
+		if (need > buf->arena_left)
+		{
+			buf->arena = MemoryContextAlloc(buf->value_cxt, BUFFER_ARENA_BLOCK);
+			buf->arena_left = BUFFER_ARENA_BLOCK;
+		}
+		dst = buf->arena;
+		buf->arena += need;
+		buf->arena_left -= need;
+	}
+	memcpy(dst, p, len);
+	return dst;
+}
+
+/*
+ * buffer_add_columns
+ *		Columns added to the relation (ALTER TABLE ... ADD COLUMN without
+ *		a rewrite) since buf was made: arrays for them, the rows buffered
+ *		so far holding the column's missing value (NULL, or the default
+ *		the ALTER recorded), as a heap tuple formed before would read.
+ */
+static void
+buffer_add_columns(ColumnarWriteBuffer *buf, TupleDesc desc)
+{
+	int			natts = desc->natts;
+	int			i;
+
+	buf->values = repalloc(buf->values, sizeof(Datum *) * natts);
+	buf->isnull = repalloc(buf->isnull, sizeof(bool *) * natts);
+	for (i = buf->natts; i < natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		bool		missing_null = true;
+		Datum		missing = (Datum) 0;
+		int32		r;
+
+		if (!att->attisdropped && att->atthasmissing)
+			missing = getmissingattr(desc, i + 1, &missing_null);
+		if (!missing_null && !att->attbyval)
+			missing = PointerGetDatum(buffer_copy(buf, DatumGetPointer(missing),
+												  datumGetSize(missing, false,
+															   att->attlen)));
+		buf->values[i] = MemoryContextAllocHuge(buf->context,
+												sizeof(Datum) * buf->maxrows);
+		buf->isnull[i] = MemoryContextAllocHuge(buf->context,
+												sizeof(bool) * buf->maxrows);
+		for (r = 0; r < buf->nrows; r++)
+		{
+			buf->values[i][r] = missing;
+			buf->isnull[i][r] = missing_null;
+		}
+	}
+	buf->natts = natts;
+}
+
+/*
+ * ColumnarBufferRow
+ *		Row row of buf into values/isnull, as desc (the reader's, with at
+ *		least the columns the buffer was made with) describes it: columns
+ *		beyond the buffer's hold their missing value.  By-reference values
+ *		point into the buffer: copy them before anything is inserted.
+ */
+void
+ColumnarBufferRow(ColumnarWriteBuffer *buf, TupleDesc desc, int32 row,
+				  Datum *values, bool *isnull)
+{
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		if (i < buf->natts)
+		{
+			values[i] = buf->values[i][row];
+			isnull[i] = buf->isnull[i][row];
+		}
+		else
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, i);
+
+			isnull[i] = true;
+			values[i] = (Datum) 0;
+			if (!att->attisdropped && att->atthasmissing)
+				values[i] = getmissingattr(desc, i + 1, &isnull[i]);
+		}
+	}
 }
 
 /* whether rel has a unique index (or a primary key) */
@@ -194,10 +312,10 @@ ColumnarInsert(Relation rel, TupleTableSlot *slot, CommandId cid, int32 coming)
 	ColumnarWriteBuffer *buf = get_buffer(rel, storage_id);
 	TupleDesc	desc = RelationGetDescr(rel);
 	MemoryContext old;
-	Datum	   *values;
-	bool	   *isnull;
-	HeapTuple	tup;
 	uint64		rownum;
+	Size		bytes = (sizeof(Datum) + sizeof(bool)) * desc->natts;
+	int32		r;
+	int			natts;
 	int			i;
 
 	if (buf->nrows > 0 &&
@@ -238,42 +356,69 @@ ColumnarInsert(Relation rel, TupleTableSlot *slot, CommandId cid, int32 coming)
 	}
 
 	slot_getallattrs(slot);
-	old = MemoryContextSwitchTo(buf->context);
-	values = palloc(sizeof(Datum) * desc->natts);
-	isnull = palloc(sizeof(bool) * desc->natts);
-	for (i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-
-		values[i] = slot->tts_values[i];
-		isnull[i] = slot->tts_isnull[i];
-		/* store plain values: no TOAST pointers into other tables */
-		if (!isnull[i] && att->attlen == -1 &&
-			VARATT_IS_EXTENDED(DatumGetPointer(values[i])) &&
-			!VARATT_IS_SHORT(DatumGetPointer(values[i])))
-			values[i] = PointerGetDatum(detoast_attr((struct varlena *)
-													 DatumGetPointer(values[i])));
-	}
-	tup = heap_form_tuple(desc, values, isnull);
-	for (i = 0; i < desc->natts; i++)
-		if (values[i] != slot->tts_values[i])
-			pfree(DatumGetPointer(values[i]));
-	pfree(values);
-	pfree(isnull);
-
+	if (desc->natts > buf->natts)
+		buffer_add_columns(buf, desc);
 	if (buf->nrows >= buf->maxrows)
 	{
 		buf->maxrows *= 2;
-		buf->rows = repalloc_huge(buf->rows, sizeof(HeapTuple) * buf->maxrows);
+		for (i = 0; i < buf->natts; i++)
+		{
+			buf->values[i] = repalloc_huge(buf->values[i],
+										   sizeof(Datum) * buf->maxrows);
+			buf->isnull[i] = repalloc_huge(buf->isnull[i],
+										   sizeof(bool) * buf->maxrows);
+		}
 		buf->cids = repalloc_huge(buf->cids, sizeof(CommandId) * buf->maxrows);
 	}
-	MemoryContextSwitchTo(old);
+
+	r = buf->nrows;
+	natts = Min(desc->natts, buf->natts);
+	for (i = 0; i < natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		Datum		value = slot->tts_values[i];
+		bool		null = slot->tts_isnull[i];
+
+		if (!null && !att->attbyval)
+		{
+			Pointer		p = DatumGetPointer(value);
+
+			/*
+			 * Store plain values: no TOAST pointers into other tables, no
+			 * expanded objects (both are "short" by VARATT_IS_SHORT: its
+			 * 1-byte header test is true of external datums too).
+			 */
+			if (att->attlen == -1 &&
+				(VARATT_IS_EXTERNAL(p) || VARATT_IS_COMPRESSED(p)))
+			{
+				old = MemoryContextSwitchTo(buf->value_cxt);
+				value = PointerGetDatum(detoast_attr((struct varlena *) p));
+				MemoryContextSwitchTo(old);
+				bytes += VARSIZE(DatumGetPointer(value));
+			}
+			else
+			{
+				Size		len = att->attlen > 0 ? (Size) att->attlen :
+				att->attlen == -1 ? VARSIZE_ANY(p) : strlen(p) + 1;
+
+				value = PointerGetDatum(buffer_copy(buf, p, len));
+				bytes += len;
+			}
+		}
+		buf->values[i][r] = value;
+		buf->isnull[i][r] = null;
+	}
+	/* cannot happen (columns are never removed from a descriptor) */
+	for (; i < buf->natts; i++)
+	{
+		buf->values[i][r] = (Datum) 0;
+		buf->isnull[i][r] = true;
+	}
 
 	rownum = buf->first_row + buf->nrows;
-	buf->rows[buf->nrows] = tup;
 	buf->cids[buf->nrows] = cid;
 	buf->nrows++;
-	buf->bytes += tup->t_len;
+	buf->bytes += bytes;
 
 	ColumnarRowNumberToTid(rownum, &slot->tts_tid);
 	slot->tts_tableOid = RelationGetRelid(rel);
@@ -295,8 +440,6 @@ flush_buffer(Relation rel, ColumnarWriteBuffer *buf)
 	MemoryContext old;
 	Datum	  **values;
 	bool	  **isnull;
-	Datum	   *rowvals;
-	bool	   *rownulls;
 	StringInfoData stream;
 	ColumnarRowGroup *rg;
 	FlushedRowGroup *f;
@@ -312,24 +455,11 @@ flush_buffer(Relation rel, ColumnarWriteBuffer *buf)
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
 
-	values = palloc(sizeof(Datum *) * Max(natts, 1));
-	isnull = palloc(sizeof(bool *) * Max(natts, 1));
-	for (i = 0; i < natts; i++)
-	{
-		values[i] = palloc_extended(sizeof(Datum) * nrows, MCXT_ALLOC_HUGE);
-		isnull[i] = palloc_extended(sizeof(bool) * nrows, MCXT_ALLOC_HUGE);
-	}
-	rowvals = palloc(sizeof(Datum) * Max(natts, 1));
-	rownulls = palloc(sizeof(bool) * Max(natts, 1));
-	for (r = 0; r < nrows; r++)
-	{
-		heap_deform_tuple(buf->rows[r], desc, rowvals, rownulls);
-		for (i = 0; i < natts; i++)
-		{
-			values[i][r] = rowvals[i];
-			isnull[i][r] = rownulls[i];
-		}
-	}
+	/* the buffer's columns as they are; columns added since: missing */
+	if (natts > buf->natts)
+		buffer_add_columns(buf, desc);
+	values = buf->values;
+	isnull = buf->isnull;
 
 	rg = MemoryContextAllocZero(TopTransactionContext, sizeof(ColumnarRowGroup));
 	rg->storage_id = buf->storage_id;
@@ -360,8 +490,6 @@ flush_buffer(Relation rel, ColumnarWriteBuffer *buf)
 					 errhint("Lower its row_group_rows with fluss_grid.columnar_set().")));
 		appendBinaryStringInfo(&stream, bytes, rg->chunks[i].length);
 		pfree(bytes);
-		pfree(values[i]);
-		pfree(isnull[i]);
 	}
 
 	rg->row_group = ColumnarNextRowGroup(rel);
@@ -397,8 +525,9 @@ flush_buffer(Relation rel, ColumnarWriteBuffer *buf)
 	MemoryContextDelete(cxt);
 
 	/* empty the buffer, keeping its unused row numbers */
-	for (r = 0; r < nrows; r++)
-		heap_freetuple(buf->rows[r]);
+	MemoryContextReset(buf->value_cxt);
+	buf->arena = NULL;
+	buf->arena_left = 0;
 	buf->first_row += nrows;
 	buf->nrows = 0;
 	buf->bytes = 0;
