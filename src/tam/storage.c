@@ -253,6 +253,26 @@ ColumnarNextRowGroup(Relation rel)
 }
 
 /*
+ * fill_page
+ *		Make the exclusively locked page of buf hold n bytes of row-group
+ *		data, WAL-logged as a full page image (the unused tail left out).
+ */
+static void
+fill_page(Buffer buf, const char *data, uint64 n, bool wal)
+{
+	Page		page = BufferGetPage(buf);
+
+	START_CRIT_SECTION();
+	PageInit(page, BLCKSZ, 0);
+	memcpy((char *) page + SizeOfPageHeaderData, data, n);
+	((PageHeader) page)->pd_lower = SizeOfPageHeaderData + n;
+	MarkBufferDirty(buf);
+	if (wal)
+		log_newpage_buffer(buf, true);
+	END_CRIT_SECTION();
+}
+
+/*
  * ColumnarWriteDataAt
  *		Write len bytes on the existing pages from first, which a claimed
  *		free extent gives this transaction alone (their old contents no
@@ -270,22 +290,12 @@ ColumnarWriteDataAt(Relation rel, BlockNumber first, const char *data,
 	{
 		uint64		n = Min(len - done, (uint64) COLUMNAR_PAGE_DATA);
 		Buffer		buf;
-		Page		page;
 
 		CHECK_FOR_INTERRUPTS();
 		buf = ReadBufferExtended(rel, MAIN_FORKNUM,
 								 first + (BlockNumber) (done / COLUMNAR_PAGE_DATA),
 								 RBM_ZERO_AND_LOCK, NULL);
-		page = BufferGetPage(buf);
-
-		START_CRIT_SECTION();
-		PageInit(page, BLCKSZ, 0);
-		memcpy((char *) page + SizeOfPageHeaderData, data + done, n);
-		((PageHeader) page)->pd_lower = SizeOfPageHeaderData + n;
-		MarkBufferDirty(buf);
-		if (wal)
-			log_newpage_buffer(buf, true);
-		END_CRIT_SECTION();
+		fill_page(buf, data + done, n, wal);
 
 		UnlockReleaseBuffer(buf);
 		done += n;
@@ -323,7 +333,6 @@ ColumnarWriteData(Relation rel, const char *data, uint64 len)
 	{
 		uint64		n = Min(len - done, (uint64) COLUMNAR_PAGE_DATA);
 		Buffer		buf;
-		Page		page;
 
 		CHECK_FOR_INTERRUPTS();
 		buf = ReadBufferExtended(rel, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
@@ -333,16 +342,7 @@ ColumnarWriteData(Relation rel, const char *data, uint64 len)
 		else if (BufferGetBlockNumber(buf) != first + done / COLUMNAR_PAGE_DATA)
 			elog(ERROR, "pages of a row group of \"%s\" are not consecutive",
 				 RelationGetRelationName(rel));
-		page = BufferGetPage(buf);
-
-		START_CRIT_SECTION();
-		PageInit(page, BLCKSZ, 0);
-		memcpy((char *) page + SizeOfPageHeaderData, data + done, n);
-		((PageHeader) page)->pd_lower = SizeOfPageHeaderData + n;
-		MarkBufferDirty(buf);
-		if (wal)
-			log_newpage_buffer(buf, true);
-		END_CRIT_SECTION();
+		fill_page(buf, data + done, n, wal);
 
 		UnlockReleaseBuffer(buf);
 		done += n;
