@@ -22,6 +22,21 @@ LANGUAGE sql AS $$
              WHERE f.storage_id = fluss_grid.columnar_storage_id(rel))
 $$;
 
+-- What VACUUM can reclaim depends on the oldest snapshot of the cluster:
+-- before each VACUUM, wait (up to a minute) until no other backend holds
+-- one (a worker's pass or an autoanalyze on a slow machine), so that the
+-- results below do not depend on timing.
+CREATE FUNCTION quiet_horizon() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    FOR i IN 1..600 LOOP
+        PERFORM pg_stat_clear_snapshot();
+        EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_stat_activity
+                               WHERE pid <> pg_backend_pid()
+                                 AND (backend_xmin IS NOT NULL OR backend_xid IS NOT NULL));
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END $$;
+
 -- single-row INSERT transactions: one row group each
 CREATE TABLE s (id int PRIMARY KEY, name text, v float8) USING fluss_columnar;
 CREATE INDEX s_name ON s (name);
@@ -40,6 +55,7 @@ DELETE FROM s_ref WHERE id % 10 = 0;
 SELECT * FROM rg_state('s');
 SELECT row_groups, rows, deleted_rows FROM fluss_grid.columnar_stats('s') WHERE attname = 'id';
 
+DO 'BEGIN PERFORM quiet_horizon(); END';
 VACUUM s;
 -- one row group of the 36 live rows, no deletion records left
 SELECT * FROM rg_state('s');
@@ -85,6 +101,7 @@ SELECT count(*) FROM (SELECT * FROM s_ref EXCEPT SELECT * FROM s) d;
 -- the next VACUUM (no older snapshot left) removes the old row groups'
 -- index entries (and compacts again: three small row groups now)
 SET client_min_messages = info;
+DO 'BEGIN PERFORM quiet_horizon(); END';
 VACUUM (VERBOSE) s;
 RESET client_min_messages;
 SELECT * FROM rg_state('s');
@@ -99,10 +116,13 @@ SELECT count(*) FROM (SELECT * FROM s EXCEPT SELECT * FROM s_ref) d;
 SELECT count(*) FROM (SELECT * FROM s_ref EXCEPT SELECT * FROM s) d;
 
 -- repeated VACUUMs change nothing more
+DO 'BEGIN PERFORM quiet_horizon(); END';
 VACUUM s;
+DO 'BEGIN PERFORM quiet_horizon(); END';
 VACUUM s;
 SELECT * FROM rg_state('s');
 SELECT pg_relation_size('s') AS size_after \gset
+DO 'BEGIN PERFORM quiet_horizon(); END';
 VACUUM s;
 SELECT pg_relation_size('s') = :size_after AS same_size;
 
@@ -115,7 +135,9 @@ INSERT INTO r SELECT g, md5(g::text) FROM generate_series(1, 3000) g;
 SELECT fluss_grid.columnar_set('r', row_group_rows => 2000);
 INSERT INTO r SELECT g, md5(g::text) FROM generate_series(10001, 12000) g;
 DELETE FROM r WHERE id <= 1000;
+DO 'BEGIN PERFORM quiet_horizon(); END';
 VACUUM r;
+DO 'BEGIN PERFORM quiet_horizon(); END';
 VACUUM r;
 SELECT indexes_clean, first_block, nblocks FROM fluss_grid.columnar_free_extent
  WHERE storage_id = fluss_grid.columnar_storage_id('r');
@@ -157,12 +179,16 @@ SELECT pg_relation_size('mv') / 8192 AS pages,
           FROM fluss_grid.columnar_free_extent
          WHERE storage_id = fluss_grid.columnar_storage_id('mv')) AS free_extents;
 SELECT * FROM mv_layout;
+DO 'BEGIN PERFORM quiet_horizon(); END';
 VACUUM mv;
 SELECT * FROM mv_layout;
+DO 'BEGIN PERFORM quiet_horizon(); END';
 VACUUM mv;
 SELECT * FROM mv_layout;
+DO 'BEGIN PERFORM quiet_horizon(); END';
 VACUUM mv;
 SELECT * FROM mv_layout;
+DO 'BEGIN PERFORM quiet_horizon(); END';
 VACUUM mv;
 SELECT * FROM mv_layout;
 SELECT count(*), sum(id), count(*) FILTER (WHERE t <> md5(id::text)) FROM mv;
@@ -182,6 +208,7 @@ INSERT INTO b SELECT g, repeat('x', g % 50) FROM generate_series(1, 3000) g;
 SELECT * FROM rg_state('b');
 DELETE FROM b WHERE id <= 1000 AND id % 2 = 0;       -- 50% of the first
 DELETE FROM b WHERE id > 1000 AND id <= 1100;         -- 10% of the second
+DO 'BEGIN PERFORM quiet_horizon(); END';
 VACUUM b;
 SELECT * FROM rg_state('b');
 SELECT count(*), sum(id), sum(length(t)) FROM b;
@@ -190,6 +217,7 @@ SELECT count(*), sum(g), sum(g % 50) FROM generate_series(1, 3000) g
 
 -- a row group whose rows are all deleted is superseded without a rewrite
 DELETE FROM b WHERE id > 2000;
+DO 'BEGIN PERFORM quiet_horizon(); END';
 VACUUM b;
 SELECT * FROM rg_state('b');
 SELECT count(*), max(id) FROM b;
@@ -202,14 +230,17 @@ INSERT INTO tail SELECT g, md5(g::text) FROM generate_series(1, 3000) g;
 DELETE FROM tail WHERE id > 1000;
 SELECT pg_relation_size('tail') / 8192 AS pages;
 -- 1: the last two row groups are superseded
+DO 'BEGIN PERFORM quiet_horizon(); END';
 VACUUM tail;
 SELECT * FROM rg_state('tail');
 SELECT pg_relation_size('tail') / 8192 AS pages;
 -- 2: no snapshot reads them any more: their metadata rows are pruned, their
 -- free extents past the new end forgotten
+DO 'BEGIN PERFORM quiet_horizon(); END';
 VACUUM tail;
 SELECT * FROM rg_state('tail');
 -- 3: the file is truncated
+DO 'BEGIN PERFORM quiet_horizon(); END';
 VACUUM tail;
 SELECT pg_relation_size('tail') / 8192 AS pages;
 SELECT count(*), sum(id) FROM tail;
@@ -218,8 +249,11 @@ SELECT count(*), max(id) FROM tail;
 
 -- everything deleted
 DELETE FROM b;
+DO 'BEGIN PERFORM quiet_horizon(); END';
 VACUUM b;
+DO 'BEGIN PERFORM quiet_horizon(); END';
 VACUUM b;
+DO 'BEGIN PERFORM quiet_horizon(); END';
 VACUUM b;
 SELECT * FROM rg_state('b');
 SELECT pg_relation_size('b') / current_setting('block_size')::int AS pages;
@@ -236,15 +270,18 @@ SAVEPOINT a;
 INSERT INTO w VALUES (4);
 ROLLBACK TO a;
 COMMIT;
+DO 'BEGIN PERFORM quiet_horizon(); END';
 VACUUM w;
 SELECT * FROM w ORDER BY id;
 SELECT * FROM rg_state('w');
 
 -- VACUUM FULL and TRUNCATE after compaction
+DO 'BEGIN PERFORM quiet_horizon(); END';
 VACUUM FULL s;
 SELECT * FROM rg_state('s');
 SELECT count(*) FROM (SELECT * FROM s EXCEPT SELECT * FROM s_ref) d;
 TRUNCATE s;
+DO 'BEGIN PERFORM quiet_horizon(); END';
 VACUUM s;
 SELECT * FROM rg_state('s');
 
@@ -254,6 +291,7 @@ INSERT INTO c VALUES (1, 10);
 INSERT INTO c VALUES (2, 20);
 INSERT INTO c VALUES (3, 30);
 DELETE FROM c WHERE id = 2;
+DO 'BEGIN PERFORM quiet_horizon(); END';
 VACUUM c;
 CREATE UNIQUE INDEX c_id ON c (id);
 SET enable_seqscan = off;
@@ -272,7 +310,9 @@ BEGIN
     END LOOP;
 END $$;
 DELETE FROM px WHERE id IN (3, 4);
+DO 'BEGIN PERFORM quiet_horizon(); END';
 VACUUM px;
+DO 'BEGIN PERFORM quiet_horizon(); END';
 VACUUM px;
 SELECT * FROM rg_state('px');
 SET enable_seqscan = off;
@@ -289,6 +329,7 @@ SELECT id FROM px WHERE lower(name) = 'name3' ORDER BY id;
 SET client_min_messages = info;
 INSERT INTO c VALUES (4, 40);
 INSERT INTO c VALUES (5, 50);
+DO 'BEGIN PERFORM quiet_horizon(); END';
 VACUUM (VERBOSE) c;
 RESET client_min_messages;
 
