@@ -138,6 +138,8 @@ static bool lift_receive(TupleTableSlot *slot, DestReceiver *self);
 static void lift_shutdown(DestReceiver *self);
 static void lift_destroy(DestReceiver *self);
 static void lift_flush(LiftState *ls);
+static void lift_update_pairs(LiftState *ls, Tuplestorestate *oldrows,
+							  Tuplestorestate *newrows);
 static bool lift_direct(LiftState *ls, SPIPlanPtr plan, Tuplestorestate *rows,
 						TupleDesc rowdesc);
 static void lift_check_indexes(LiftState *ls);
@@ -238,36 +240,51 @@ lift_begin(LiftState *ls, int sign)
 	ls->busy = true;
 }
 
-int64
-FgLiftCapture(FgCacheEntry *e, SPIPlanPtr plan, ParamListInfo params,
-			  int sign, Tuplestorestate *rows, TupleDesc rowdesc)
+/* what one capture lifts: a statement's rows, or an UPDATE's pairs */
+typedef struct LiftJob
 {
-	LiftState  *volatile ls;
-	volatile bool own;
-	bool		acquired_own;
+	SPIPlanPtr	plan;			/* the projection */
+	ParamListInfo params;		/* row capture: the row, as parameters */
+	Tuplestorestate *rows;		/* one-sided: the transition table */
+	Tuplestorestate *oldrows;	/* an UPDATE (ls->paired): old rows ... */
+	Tuplestorestate *newrows;	/* ... and new rows */
+	TupleDesc	rowdesc;
+} LiftJob;
+
+/*
+ * lift_run
+ *		Lift job with ls (begun by lift_begin) into the changelog; returns
+ *		the number of delta rows written.  A private state (own) goes away
+ *		afterwards.
+ */
+static int64
+lift_run(LiftState *volatile ls, bool own, const LiftJob *job)
+{
 	SPIExecuteOptions options;
 	int			ret;
 	int64		written;
 
-	ls = lift_acquire(e, &e->lift, &acquired_own);
-	own = acquired_own;
-	lift_begin(ls, sign);
 	PG_TRY();
 	{
 		ls->delta = table_open(ls->deltaid, RowExclusiveLock);
-		if (rows == NULL || params != NULL ||
-			tuplestore_tuple_count(rows) > FG_LIFT_DIRECT_MAX_ROWS ||
-			!lift_direct(ls, plan, rows, rowdesc))
+		if (ls->paired)
+		{
+			lift_startup(&ls->pub, CMD_SELECT, ls->direct_desc);
+			lift_update_pairs(ls, job->oldrows, job->newrows);
+		}
+		else if (job->rows == NULL || job->params != NULL ||
+				 tuplestore_tuple_count(job->rows) > FG_LIFT_DIRECT_MAX_ROWS ||
+				 !lift_direct(ls, job->plan, job->rows, job->rowdesc))
 		{
 			memset(&options, 0, sizeof(options));
-			options.params = params;
+			options.params = job->params;
 			options.read_only = false;
 			options.dest = &ls->pub;
 			/* a SELECT into a receiver that is not SPI's reports SPI_OK_UTILITY */
-			ret = SPI_execute_plan_extended(plan, &options);
+			ret = SPI_execute_plan_extended(job->plan, &options);
 			if (ret < 0)
 				elog(ERROR, "fluss_grid capture projection failed: %s",
-						 SPI_result_code_string(ret));
+					 SPI_result_code_string(ret));
 		}
 		if (ls->ready)
 			lift_flush(ls);
@@ -286,6 +303,18 @@ FgLiftCapture(FgCacheEntry *e, SPIPlanPtr plan, ParamListInfo params,
 	if (own)
 		MemoryContextDelete(ls->cxt);
 	return written;
+}
+
+int64
+FgLiftCapture(FgCacheEntry *e, SPIPlanPtr plan, ParamListInfo params,
+			  int sign, Tuplestorestate *rows, TupleDesc rowdesc)
+{
+	LiftJob		job = {plan, params, rows, NULL, NULL, rowdesc};
+	bool		own;
+	LiftState  *ls = lift_acquire(e, &e->lift, &own);
+
+	lift_begin(ls, sign);
+	return lift_run(ls, own, &job);
 }
 
 /*
@@ -733,13 +762,10 @@ FgLiftCaptureUpdate(FgCacheEntry *e, SPIPlanPtr plan,
 					Tuplestorestate *oldrows, Tuplestorestate *newrows,
 					TupleDesc rowdesc)
 {
-	LiftState  *volatile ls;
-	volatile bool own;
-	bool		acquired_own;
-	int64		written;
+	LiftJob		job = {plan, NULL, NULL, oldrows, newrows, rowdesc};
+	bool		own;
+	LiftState  *ls = lift_acquire(e, &e->lift_update, &own);
 
-	ls = lift_acquire(e, &e->lift_update, &acquired_own);
-	own = acquired_own;
 	if (!lift_direct_usable(ls, plan, rowdesc))
 	{
 		if (own)
@@ -748,27 +774,7 @@ FgLiftCaptureUpdate(FgCacheEntry *e, SPIPlanPtr plan,
 	}
 	lift_begin(ls, 1);
 	ls->paired = true;
-	PG_TRY();
-	{
-		ls->delta = table_open(ls->deltaid, RowExclusiveLock);
-		lift_startup(&ls->pub, CMD_SELECT, ls->direct_desc);
-		lift_update_pairs(ls, oldrows, newrows);
-		lift_flush(ls);
-		table_close(ls->delta, NoLock);
-		ls->delta = NULL;
-	}
-	PG_CATCH();
-	{
-		ls->busy = false;
-		ls->delta = NULL;
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	ls->busy = false;
-	written = ls->written;
-	if (own)
-		MemoryContextDelete(ls->cxt);
-	return written;
+	return lift_run(ls, own, &job);
 }
 
 /*
