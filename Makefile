@@ -2,11 +2,11 @@
 
 EXTENSION  = fluss_grid
 MODULE_big = fluss_grid
-OBJS = src/fluss_grid.o src/aggstate.o src/moments.o src/extreme.o src/catalog.o src/rollup_sql.o \
+OBJS = src/fluss_grid.o src/aggstate.o src/aggstate_lift.o src/moments.o src/extreme.o src/catalog.o src/rollup_sql.o \
        src/changelog.o src/fold.o src/worker.o src/api.o src/lift.o src/bucket.o src/estimate.o \
        src/transform.o \
        src/tam/handler.o src/tam/reader.o src/tam/writer.o src/tam/compression.o \
-       src/tam/storage.o src/tam/metadata.o src/tam/customscan.o \
+       src/tam/storage.o src/tam/metadata.o src/tam/extents.o src/tam/customscan.o \
        src/tam/vacuum.o
 DATA = $(wildcard sql/fluss_grid--*.sql)
 PGFILEDESC = "fluss_grid - continuous exact rollups for grid telemetry"
@@ -37,7 +37,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # every object depends on the shared header (PGXS tracks no header dependencies)
-$(OBJS): src/fluss_grid.h src/tam/columnar.h
+$(OBJS): src/fluss_grid.h src/aggstate_comps.h src/tam/columnar.h src/tam/metadata_columns.h
 
 # ---------------------------------------------------------------------------
 # fluss-gridsim, the telemetry simulator (src/gridsim, a libpq program with
