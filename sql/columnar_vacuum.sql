@@ -333,4 +333,28 @@ DO 'BEGIN PERFORM quiet_horizon(); END';
 VACUUM (VERBOSE) c;
 RESET client_min_messages;
 
+-- statistics counts as heap keeps them, which autovacuum and autoanalyze
+-- read; VACUUM reports the rows left live and the deleted ones it kept
+CREATE TABLE cnt (id int, v text) USING fluss_columnar;
+INSERT INTO cnt SELECT g, 'x' FROM generate_series(1, 1000) g;
+DELETE FROM cnt WHERE id <= 300;
+UPDATE cnt SET v = 'y' WHERE id > 900;
+DELETE FROM cnt WHERE id = 0;
+SELECT pg_stat_force_next_flush();
+SELECT n_tup_ins, n_tup_upd, n_tup_del, n_live_tup, n_dead_tup, n_ins_since_vacuum
+  FROM pg_stat_user_tables WHERE relid = 'cnt'::regclass;
+DO 'BEGIN PERFORM quiet_horizon(); END';
+VACUUM cnt;
+SELECT pg_stat_force_next_flush();
+SELECT n_live_tup, n_dead_tup, n_ins_since_vacuum, vacuum_count
+  FROM pg_stat_user_tables WHERE relid = 'cnt'::regclass;
+-- a deleted row under the rewrite threshold stays, and is reported dead
+DELETE FROM cnt WHERE id = 500;
+SELECT pg_stat_force_next_flush();
+DO 'BEGIN PERFORM quiet_horizon(); END';
+VACUUM cnt;
+SELECT pg_stat_force_next_flush();
+SELECT n_live_tup, n_dead_tup, vacuum_count
+  FROM pg_stat_user_tables WHERE relid = 'cnt'::regclass;
+
 DROP SCHEMA colv CASCADE;

@@ -49,6 +49,7 @@
 #include "optimizer/plancat.h"
 #include "optimizer/planner.h"
 #include "parser/parsetree.h"
+#include "pgstat.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "storage/predicate.h"
@@ -235,6 +236,7 @@ columnar_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 {
 	CheckForSerializableConflictIn(rel, NULL, InvalidBlockNumber);
 	ColumnarInsert(rel, slot, cid, 1);
+	pgstat_count_heap_insert(rel, 1);
 }
 
 static void
@@ -263,6 +265,7 @@ columnar_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 	CheckForSerializableConflictIn(rel, NULL, InvalidBlockNumber);
 	for (i = 0; i < nslots; i++)
 		ColumnarInsert(rel, slots[i], cid, nslots - i);
+	pgstat_count_heap_insert(rel, nslots);
 }
 
 static TM_Result
@@ -271,13 +274,18 @@ columnar_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 					  TM_FailureData *tmfd, bool changingPart)
 {
 	uint64		storage_id = ColumnarStorageId(rel, false);
+	TM_Result	result;
 
 	if (storage_id == 0)
 		elog(ERROR, "fluss_columnar relation \"%s\" has no storage",
 			 RelationGetRelationName(rel));
 	CheckForSerializableConflictIn(rel, NULL, InvalidBlockNumber);
-	return ColumnarDeleteRow(rel, storage_id, ColumnarTidToRowNumber(tid),
-							 cid, snapshot, wait, tmfd, changingPart);
+	result = ColumnarDeleteRow(rel, storage_id, ColumnarTidToRowNumber(tid),
+							   cid, snapshot, wait, tmfd, changingPart);
+	/* counted as heap counts them: autovacuum and autoanalyze read these */
+	if (result == TM_Ok)
+		pgstat_count_heap_delete(rel);
+	return result;
 }
 
 static TM_Result
@@ -301,6 +309,11 @@ columnar_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	if (result != TM_Ok)
 		return result;
 	ColumnarInsert(rel, slot, cid, 1);
+#if PG_VERSION_NUM >= 160000
+	pgstat_count_heap_update(rel, false, true);
+#else
+	pgstat_count_heap_update(rel, false);
+#endif
 	return TM_Ok;
 }
 

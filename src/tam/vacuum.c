@@ -101,6 +101,7 @@ static void compact(Relation rel, uint64 storage_id, int elevel);
 static int	by_first_block_desc(const void *a, const void *b);
 static void move_to_free_extents(Relation rel, uint64 storage_id, int elevel);
 static void truncate_tail(Relation rel, uint64 storage_id, int elevel);
+static void report_rows(Relation rel, uint64 storage_id);
 static void insert_index_entries(Relation rel, Relation *indexes,
 								 IndexInfo **infos, int nindexes,
 								 EState *estate, TupleTableSlot *slot);
@@ -200,6 +201,42 @@ ColumnarVacuum(Relation rel, struct VacuumParams *params,
 						RelationGetRelationName(rel))));
 	if (params->truncate != VACOPTVALUE_DISABLED)
 		truncate_tail(rel, storage_id, elevel);
+	report_rows(rel, storage_id);
+}
+
+/*
+ * report_rows
+ *		Tell the statistics system the rows left live and the deleted ones
+ *		still stored (in row groups under the rewrite threshold), as heap's
+ *		VACUUM does: autovacuum compares the dead count, and the rows
+ *		inserted since, with its thresholds, so it neither misses a
+ *		columnar table nor vacuums it again for rows it cannot reclaim.
+ */
+static void
+report_rows(Relation rel, uint64 storage_id)
+{
+	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	List	   *rgs = ColumnarReadRowGroups(storage_id, snapshot,
+											RelationGetDescr(rel)->natts);
+	int64		live = 0;
+	int64		dead = 0;
+	ListCell   *lc;
+
+	foreach(lc, rgs)
+	{
+		ColumnarRowGroup *rg = lfirst(lc);
+		bool	   *deleted = ColumnarReadDeletions(storage_id, rg->first_row,
+													rg->row_count, snapshot);
+
+		for (int32 r = 0; deleted && r < rg->row_count; r++)
+			dead += deleted[r] ? 1 : 0;
+		live += rg->row_count;
+		if (deleted)
+			pfree(deleted);
+	}
+	UnregisterSnapshot(snapshot);
+	pgstat_report_vacuum(RelationGetRelid(rel), rel->rd_rel->relisshared,
+						 live - dead, dead);
 }
 
 /* ------------------------------------------------------------------------
