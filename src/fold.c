@@ -626,9 +626,12 @@ vacuum_changelog(VacuumDebt *debt)
 	/*
 	 * Rows deleted by the fold that a snapshot still sees (the one of a
 	 * wait_for_rollups() that was waiting for this very fold, say) are not
-	 * removable yet; VACUUM reports them as dead.  Try again a little
-	 * later rather than after FG_VACUUM_AFTER more rows, which may never
-	 * come after a bulk load.
+	 * removable yet; VACUUM reports them as dead.  When many stay, try
+	 * again a little later rather than after FG_VACUUM_AFTER more rows,
+	 * which may never come after a bulk load.  A few always stay under a
+	 * stream of writers (the fold's last deletions, seen by their
+	 * snapshots): they only count towards the next VACUUM, which must not
+	 * be put off, or the changelog grows and every fold reads its pages.
 	 */
 	pgstat_clear_snapshot();
 	{
@@ -639,7 +642,7 @@ vacuum_changelog(VacuumDebt *debt)
 		int64		dead = tab ? tab->n_dead_tuples : 0;
 #endif
 
-		if (dead > 0)
+		if (dead >= FG_VACUUM_AFTER)
 		{
 			debt->retry_ms = Min(Max(debt->retry_ms * 2, FG_VACUUM_RETRY),
 								 FG_VACUUM_RETRY_MAX);
@@ -648,7 +651,11 @@ vacuum_changelog(VacuumDebt *debt)
 														 debt->retry_ms);
 		}
 		else
+		{
+			/* a few rows a running writer's snapshot saw: next time */
 			debt->retry_ms = 0;
+			debt->rows = dead;
+		}
 	}
 }
 
