@@ -482,6 +482,18 @@ FgFoldTransform(int32 id, bool wait, FgFoldResult *res)
 		elog(ERROR, "fluss_grid transform count failed: %s", SPI_result_code_string(ret));
 	bulk = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
 									   &isnull)) > FG_TRANSFORM_BULK_ROWS;
+
+	/*
+	 * The bulk statement reaches target rows as "ctid = ANY (ARRAY(...))
+	 * AND ctid = p.tid".  Planned from a changelog's stale statistics the
+	 * batch looks small, and a nested loop over it probes the whole array
+	 * for every row (quadratic: minutes for 20,000 rows).  A batch of this
+	 * size is joined wholesale, so nested loops are left out (restored by
+	 * FgRestoreUser); the plan is made under this setting whenever it is.
+	 */
+	if (bulk)
+		(void) set_config_option("enable_nestloop", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 	ret = SPI_execute_snapshot(transform_plan(e, bulk ? TS_FOLD_BULK : TS_FOLD), NULL, NULL,
 							   snap, InvalidSnapshot, false, true, 0);
 	UnregisterSnapshot(snap);
