@@ -103,6 +103,16 @@ typedef struct LiftState
 	TupleTableSlot *outslot;	/* minimal: the key of a group written out */
 	TupleHashTable hash;
 
+	/*
+	 * The group of the previous row and its key (in the hash table's copy):
+	 * rows arrive in runs of one bucket and group (a COPY in time order, a
+	 * statement of one station), which then skip the hash lookup.
+	 */
+	LiftGroup  *last_group;
+	TupleTableSlot *lastslot;
+	int16	   *keylen;
+	bool	   *keybyval;
+
 	/* changelog: out[j] goes to attribute map[j] */
 	int			nout;
 	int		   *map;
@@ -228,6 +238,7 @@ static void
 lift_begin(LiftState *ls, int sign)
 {
 	/* whatever an earlier failed capture left behind */
+	ls->last_group = NULL;
 	if (ls->ready)
 		ResetTupleHashTable(ls->hash);
 	MemoryContextReset(ls->tablecxt);
@@ -415,6 +426,14 @@ lift_startup(DestReceiver *self, int operation, TupleDesc desc)
 	execTuplesHashPrepare(ls->nkeycols, eqops, &eqfuncs, &hashfns);
 	ls->keyslot = MakeSingleTupleTableSlot(keydesc, &TTSOpsVirtual);
 	ls->outslot = MakeSingleTupleTableSlot(keydesc, &TTSOpsMinimalTuple);
+	ls->lastslot = MakeSingleTupleTableSlot(keydesc, &TTSOpsMinimalTuple);
+	ls->keylen = palloc(sizeof(int16) * ls->nkeycols);
+	ls->keybyval = palloc(sizeof(bool) * ls->nkeycols);
+	for (int k = 0; k < ls->nkeycols; k++)
+	{
+		ls->keylen[k] = TupleDescAttr(keydesc, k)->attlen;
+		ls->keybyval[k] = TupleDescAttr(keydesc, k)->attbyval;
+	}
 	ls->hash = BuildTupleHashTableExt(NULL, keydesc, ls->nkeycols, keyidx,
 									  eqfuncs, hashfns, collations, 64, 0,
 									  ls->cxt, ls->tablecxt, ls->rowcxt,
@@ -474,6 +493,43 @@ lift_map_delta(LiftState *ls)
 				 r->relname, NameStr(TupleDescAttr(desc, a)->attname));
 }
 
+/*
+ * lift_same_group
+ *		Whether the row's key is the previous row's, byte for byte (equal
+ *		bytes are equal for every equality operator; anything else, a
+ *		compressed or out-of-line value included, takes the hash lookup).
+ */
+static bool
+lift_same_group(LiftState *ls, TupleTableSlot *slot)
+{
+	if (ls->last_group == NULL)
+		return false;
+	for (int k = 0; k < ls->nkeycols; k++)
+	{
+		Datum		a = slot->tts_values[k];
+		Datum		b = ls->lastslot->tts_values[k];
+
+		if (slot->tts_isnull[k] != ls->lastslot->tts_isnull[k])
+			return false;
+		if (slot->tts_isnull[k])
+			continue;
+		if (ls->keylen[k] == -1)
+		{
+			if (VARATT_IS_EXTENDED(DatumGetPointer(a)) && !VARATT_IS_SHORT(DatumGetPointer(a)))
+				return false;
+			if (VARATT_IS_EXTENDED(DatumGetPointer(b)) && !VARATT_IS_SHORT(DatumGetPointer(b)))
+				return false;
+			if (VARSIZE_ANY_EXHDR(DatumGetPointer(a)) != VARSIZE_ANY_EXHDR(DatumGetPointer(b)) ||
+				memcmp(VARDATA_ANY(DatumGetPointer(a)), VARDATA_ANY(DatumGetPointer(b)),
+					   VARSIZE_ANY_EXHDR(DatumGetPointer(a))) != 0)
+				return false;
+		}
+		else if (!datumIsEqual(a, b, ls->keybyval[k], ls->keylen[k]))
+			return false;
+	}
+	return true;
+}
+
 static bool
 lift_receive(TupleTableSlot *slot, DestReceiver *self)
 {
@@ -491,20 +547,28 @@ lift_receive(TupleTableSlot *slot, DestReceiver *self)
 	MemoryContextReset(ls->rowcxt);
 	old = MemoryContextSwitchTo(ls->rowcxt);
 
-	ExecClearTuple(ls->keyslot);
-	for (int k = 0; k < ls->nkeycols; k++)
+	if (lift_same_group(ls, slot))
+		g = ls->last_group;
+	else
 	{
-		ls->keyslot->tts_values[k] = slot->tts_values[k];
-		ls->keyslot->tts_isnull[k] = slot->tts_isnull[k];
+		ExecClearTuple(ls->keyslot);
+		for (int k = 0; k < ls->nkeycols; k++)
+		{
+			ls->keyslot->tts_values[k] = slot->tts_values[k];
+			ls->keyslot->tts_isnull[k] = slot->tts_isnull[k];
+		}
+		ExecStoreVirtualTuple(ls->keyslot);
+		entry = LookupTupleHashEntry(ls->hash, ls->keyslot, &isnew, NULL);
+		if (isnew)
+			entry->additional = MemoryContextAllocZero(ls->tablecxt,
+													   offsetof(LiftGroup, acc) +
+													   sizeof(FgLiftAcc) * ls->nacc *
+													   (ls->paired ? 2 : 1));
+		g = (LiftGroup *) entry->additional;
+		ls->last_group = g;
+		ExecStoreMinimalTuple(entry->firstTuple, ls->lastslot, false);
+		slot_getallattrs(ls->lastslot);
 	}
-	ExecStoreVirtualTuple(ls->keyslot);
-	entry = LookupTupleHashEntry(ls->hash, ls->keyslot, &isnew, NULL);
-	if (isnew)
-		entry->additional = MemoryContextAllocZero(ls->tablecxt,
-												   offsetof(LiftGroup, acc) +
-												   sizeof(FgLiftAcc) * ls->nacc *
-												   (ls->paired ? 2 : 1));
-	g = (LiftGroup *) entry->additional;
 	rows = ls->old_row ? &g->rows_old : &g->rows;
 	acc = ls->old_row ? g->acc + ls->nacc : g->acc;
 
@@ -885,6 +949,7 @@ lift_flush(LiftState *ls)
 	TermTupleHashIterator(&iter);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(ls->rowcxt);
+	ls->last_group = NULL;
 	ResetTupleHashTable(ls->hash);
 	MemoryContextReset(ls->tablecxt);
 }
