@@ -313,14 +313,14 @@ FgRollupLoadByRelid(Oid relid, bool missing_ok)
 }
 
 /*
- * int_list_query
- *		Run one of this file's catalog queries (a string constant, $1 an
+ * FgIntListQuery
+ *		Run one of the engine's catalog queries (a string constant, $1 an
  *		integer) and return its integers.  The worker runs them in every
  *		pass, so their plans are prepared once and kept (the plan cache
  *		replans them should the catalog change).
  */
-static List *
-int_list_query(const char *sql, int32 arg)
+List *
+FgIntListQuery(const char *sql, int32 arg)
 {
 	static const char *saved_sql[4];
 	static SPIPlanPtr saved_plan[4];
@@ -375,7 +375,7 @@ int_list_query(const char *sql, int32 arg)
 List *
 FgRollupIdsInFoldOrder(void)
 {
-	return int_list_query("WITH RECURSIVE t AS ("
+	return FgIntListQuery("WITH RECURSIVE t AS ("
 						  " SELECT id, 1 AS lvl FROM fluss_grid.rollup WHERE parent_id IS NULL"
 						  " UNION ALL SELECT r.id, t.lvl + 1 FROM fluss_grid.rollup r"
 						  " JOIN t ON r.parent_id = t.id WHERE $1 = $1)"
@@ -389,7 +389,7 @@ FgRollupIdsInFoldOrder(void)
 List *
 FgRollupChildren(int32 id)
 {
-	return int_list_query("SELECT id FROM fluss_grid.rollup WHERE parent_id = $1 ORDER BY id", id);
+	return FgIntListQuery("SELECT id FROM fluss_grid.rollup WHERE parent_id = $1 ORDER BY id", id);
 }
 
 /* ---------------------------------------------------------------------

@@ -221,6 +221,7 @@ extern void FgMomMerge(float8 *v, Datum d);
  */
 extern FgRollup *FgRollupLoad(int32 id, bool missing_ok);
 extern FgRollup *FgRollupLoadByRelid(Oid relid, bool missing_ok);
+extern List *FgIntListQuery(const char *sql, int32 arg);
 extern List *FgRollupIdsInFoldOrder(void);
 extern List *FgRollupChildren(int32 id);
 extern Oid	FgExtensionOwner(void);

@@ -515,29 +515,10 @@ FgFoldTransform(int32 id, bool wait, FgFoldResult *res)
 List *
 FgTransformIds(void)
 {
-	List	   *ids = NIL;
-	MemoryContext caller = CurrentMemoryContext;
-	int			ret;
-
 	if (!OidIsValid(get_relname_relid("transform", get_namespace_oid(FG_SCHEMA, true))))
 		return NIL;
-	SPI_connect();
-	ret = SPI_execute("SELECT id FROM fluss_grid.transform ORDER BY id", true, 0);
-	if (ret == SPI_OK_SELECT)
-	{
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			bool		isnull;
-			int32		id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
-														 SPI_tuptable->tupdesc, 1, &isnull));
-			MemoryContext old = MemoryContextSwitchTo(caller);
-
-			ids = lappend_int(ids, id);	/* outlives SPI_finish */
-			MemoryContextSwitchTo(old);
-		}
-	}
-	SPI_finish();
-	return ids;
+	/* a saved plan: the worker asks at every pass */
+	return FgIntListQuery("SELECT id FROM fluss_grid.transform WHERE $1 = $1 ORDER BY id", 0);
 }
 
 /*
