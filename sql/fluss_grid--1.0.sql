@@ -478,7 +478,9 @@ BEGIN
     -- write can conflict and a row id read in the statement stays valid.
     -- Rows are reached as "ctid = ANY (ARRAY(...))", a TID scan whatever
     -- the planner guesses (a join on ctid was planned as a hash join over
-    -- a whole scan of the quarantine in every fold).
+    -- a whole scan of the quarantine in every fold); the join side keeps
+    -- only rows that have a row id, or a stream of new keys (no row id)
+    -- costs one empty TID lookup per key.
     km := (SELECT string_agg(format('@a@.%1$I = @b@.%1$I', x), ' AND ') FROM unnest(key) x);
     p_cte := format('_fg_p AS MATERIALIZED (SELECT %s, r.%s, (%s)::text AS _fg_reason, r._fg_tid_t, r._fg_tid_q %s %s'
                     ' FROM _fg_r r %s)',
@@ -488,7 +490,7 @@ BEGIN
         ' WHERE _fg_reason IS NULL AND _fg_tid_t IS NULL RETURNING 1), '
         '_fg_tu AS (UPDATE %1$s t SET %4$s FROM _fg_p p'
         ' WHERE t.ctid = ANY (ARRAY(SELECT _fg_tid_t FROM _fg_p WHERE _fg_reason IS NULL AND _fg_tid_t IS NOT NULL))'
-        ' AND p._fg_reason IS NULL AND t.ctid = p._fg_tid_t RETURNING 1), '
+        ' AND p._fg_reason IS NULL AND p._fg_tid_t IS NOT NULL AND t.ctid = p._fg_tid_t RETURNING 1), '
         '_fg_td AS (DELETE FROM %1$s t WHERE t.ctid = ANY (ARRAY(SELECT _fg_tid_t FROM _fg_p WHERE _fg_tid_t IS NOT NULL AND _fg_reason IS NOT NULL'
         ' UNION ALL SELECT o._fg_tid_t FROM _fg_old o WHERE o._fg_tid_t IS NOT NULL AND NOT EXISTS (SELECT 1 FROM _fg_p p WHERE %6$s)))'
         ' RETURNING 1)',
@@ -503,7 +505,7 @@ BEGIN
             ' WHERE _fg_reason IS NOT NULL AND _fg_tid_q IS NULL RETURNING 1), '
             '_fg_qu AS (UPDATE %1$s q SET %3$s = p.%3$s, reason = p._fg_reason %6$s FROM _fg_p p'
             ' WHERE q.ctid = ANY (ARRAY(SELECT _fg_tid_q FROM _fg_p WHERE _fg_reason IS NOT NULL AND _fg_tid_q IS NOT NULL))'
-            ' AND p._fg_reason IS NOT NULL AND q.ctid = p._fg_tid_q RETURNING 1), '
+            ' AND p._fg_reason IS NOT NULL AND p._fg_tid_q IS NOT NULL AND q.ctid = p._fg_tid_q RETURNING 1), '
             '_fg_qd AS (DELETE FROM %1$s q WHERE q.ctid = ANY (ARRAY(SELECT _fg_tid_q FROM _fg_p WHERE _fg_tid_q IS NOT NULL AND _fg_reason IS NULL'
             ' UNION ALL SELECT o._fg_tid_q FROM _fg_old o WHERE o._fg_tid_q IS NOT NULL AND NOT EXISTS (SELECT 1 FROM _fg_p p WHERE %8$s)))'
             ' RETURNING 1)',
