@@ -72,6 +72,15 @@
 #define FG_VACUUM_AFTER 2000
 
 /*
+ * ... but not more often than every this many ms: under a dense stream a
+ * pass folds that many rows every few dozen ms, and a VACUUM per pass
+ * (plus the replanning of the fold and of every writer's capture statement
+ * that each one causes) would cost more than the dead rows it removes.  A
+ * second's worth of dead rows is a few hundred pages at most.
+ */
+#define FG_VACUUM_EVERY 1000
+
+/*
  * ... and again after this many ms if that VACUUM left dead rows behind,
  * doubling while they stay (a long transaction holds them) up to the max
  */
@@ -91,7 +100,8 @@ typedef struct VacuumDebt
 {
 	int32		id;				/* rollup, hash key */
 	int64		rows;			/* changelog rows deleted since its vacuum */
-	TimestampTz retry_at;		/* not before: its last vacuum left dead rows */
+	TimestampTz retry_at;		/* not before (FG_VACUUM_EVERY, or its last
+								 * vacuum left dead rows) */
 	int			retry_ms;		/* the wait before that retry, doubling */
 	TimestampTz summarized;		/* last summary of the source's BRIN index */
 	bool		source_grew;	/* changes folded since that summary */
@@ -652,9 +662,14 @@ vacuum_changelog(VacuumDebt *debt)
 		}
 		else
 		{
-			/* a few rows a running writer's snapshot saw: next time */
+			/*
+			 * a few rows a running writer's snapshot saw: next time, which
+			 * comes after FG_VACUUM_EVERY at the earliest
+			 */
 			debt->retry_ms = 0;
 			debt->rows = dead;
+			debt->retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+														 FG_VACUUM_EVERY);
 		}
 	}
 }
