@@ -1355,9 +1355,13 @@ fluss_grid_wait_for_rollups(PG_FUNCTION_ARGS)
 			bool		alive;
 			long		left;
 
-			LWLockAcquire(FgSharedState->lock, LW_SHARED);
+			/* the next pass must fold every level (no deferral) */
+			LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
 			done = slot->passes_clean >= target;
 			alive = slot->dbid == MyDatabaseId && slot->pid != 0;
+			if (!done && alive)
+				slot->full_passes_upto = Max(slot->full_passes_upto,
+											 slot->passes_started + 1);
 			if (!done && alive && slot->latch)
 				SetLatch(slot->latch);
 			LWLockRelease(FgSharedState->lock);
@@ -1384,7 +1388,7 @@ fluss_grid_wait_for_rollups(PG_FUNCTION_ARGS)
 	{
 		int			nfailed;
 
-		(void) FgFoldAll(false, &nfailed);
+		(void) FgFoldAll(false, false, &nfailed);
 		if (nfailed == 0)
 			PG_RETURN_BOOL(true);
 		if (GetCurrentTimestamp() >= deadline)
@@ -1407,7 +1411,7 @@ fluss_grid_fold_now(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
 				 errmsg("cannot fold rollups during recovery")));
-	PG_RETURN_INT64(FgFoldAll(false, &nfailed));
+	PG_RETURN_INT64(FgFoldAll(false, false, &nfailed));
 }
 
 /*

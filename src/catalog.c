@@ -322,8 +322,8 @@ FgRollupLoadByRelid(Oid relid, bool missing_ok)
 List *
 FgIntListQuery(const char *sql, int32 arg)
 {
-	static const char *saved_sql[4];
-	static SPIPlanPtr saved_plan[4];
+	static const char *saved_sql[8];
+	static SPIPlanPtr saved_plan[8];
 	List	   *ids = NIL;
 	MemoryContext callercxt = CurrentMemoryContext;
 	Oid			argtypes[1] = {INT4OID};
@@ -380,6 +380,17 @@ FgRollupIdsInFoldOrder(void)
 						  " UNION ALL SELECT r.id, t.lvl + 1 FROM fluss_grid.rollup r"
 						  " JOIN t ON r.parent_id = t.id WHERE $1 = $1)"
 						  " SELECT id FROM t ORDER BY lvl, id", 0);
+}
+
+/*
+ * FgRollupIdsOfRollups
+ *		The rollups whose source is another rollup (the upper levels).
+ */
+List *
+FgRollupIdsOfRollups(void)
+{
+	return FgIntListQuery("SELECT id FROM fluss_grid.rollup WHERE parent_id IS NOT NULL"
+						  " AND $1 = $1", 0);
 }
 
 /*

@@ -28,6 +28,8 @@ int			fluss_grid_max_databases = 32;
 int			fluss_grid_capture_method = FG_CAPTURE_METHOD_C;
 int			fluss_grid_batch_size = 0;
 int			fluss_grid_worker_share = 25;
+int			fluss_grid_upper_fold_interval = 1000;
+int			fluss_grid_max_batch_wait = 50;
 
 static const struct config_enum_entry capture_method_options[] = {
 	{"c", FG_CAPTURE_METHOD_C, false},
@@ -93,6 +95,20 @@ GucInit(void)
 							&fluss_grid_worker_share,
 							25, 1, 100,
 							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("fluss_grid.max_batch_wait",
+							"Longest time a worker waits after a pass, under a dense stream of commits, to fold them in a larger batch.",
+							"Bounds the wait that worker_share asks for: the first level's freshness is this wait plus a pass.",
+							&fluss_grid_max_batch_wait,
+							50, 0, 1000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("fluss_grid.upper_fold_interval",
+							"Under a dense stream of commits, the shortest time between two folds of a rollup of a rollup.",
+							"The transforms and the rollups of tables are folded in every pass; the upper levels (rollups of rollups) at most this often, one per pass, so that passes stay short. 0 folds every level in every pass.",
+							&fluss_grid_upper_fold_interval,
+							1000, 0, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 	DefineCustomEnumVariable("fluss_grid.log_level",
 							 "Message level of the workers' reports of each fold.",

@@ -50,6 +50,8 @@ extern int	fluss_grid_max_databases;
 extern int	fluss_grid_capture_method;
 extern int	fluss_grid_batch_size;
 extern int	fluss_grid_worker_share;
+extern int	fluss_grid_upper_fold_interval;
+extern int	fluss_grid_max_batch_wait;
 
 typedef enum FgCaptureMethod
 {
@@ -223,6 +225,7 @@ extern FgRollup *FgRollupLoad(int32 id, bool missing_ok);
 extern FgRollup *FgRollupLoadByRelid(Oid relid, bool missing_ok);
 extern List *FgIntListQuery(const char *sql, int32 arg);
 extern List *FgRollupIdsInFoldOrder(void);
+extern List *FgRollupIdsOfRollups(void);
 extern List *FgRollupChildren(int32 id);
 extern Oid	FgExtensionOwner(void);
 extern char *FgQualifiedName(Oid relid);
@@ -323,7 +326,7 @@ typedef struct FgFoldResult
 } FgFoldResult;
 
 extern bool FgFoldRollup(const FgRollup *r, bool wait, FgFoldResult *res);
-extern int64 FgFoldAll(bool in_worker, int *nfailed);
+extern int64 FgFoldAll(bool in_worker, bool defer_upper, int *nfailed);
 extern void FgFoldHousekeeping(TimestampTz deadline);
 extern void FgAsOwner(Oid owner, Oid *save_userid, int *save_sec,
 					  int *save_nestlevel);
@@ -370,6 +373,8 @@ typedef struct FgDatabaseSlot
 	uint64		passes_started;
 	uint64		passes_done;
 	uint64		passes_clean;	/* last pass in which no rollup failed */
+	uint64		full_passes_upto;	/* passes up to this one defer nothing
+									 * (wait_for_rollups waits for them) */
 	pg_atomic_uint64 commits;	/* commits that wrote changelog rows */
 } FgDatabaseSlot;
 

@@ -359,6 +359,68 @@ FgFoldRollup(const FgRollup *r, bool wait, FgFoldResult *res)
 	return true;
 }
 
+/*
+ * When this worker last folded each rollup, keyed by rollup id (looked up
+ * for the upper levels only).
+ */
+typedef struct UpperFoldClock
+{
+	int32		id;				/* rollup, hash key */
+	TimestampTz folded;			/* end of its last fold by this worker */
+} UpperFoldClock;
+
+static HTAB *upper_clock = NULL;
+
+static void
+note_upper_fold(int32 id)
+{
+	UpperFoldClock *c;
+
+	if (upper_clock == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(int32);
+		ctl.entrysize = sizeof(UpperFoldClock);
+		upper_clock = hash_create("fluss_grid upper fold clock", 64, &ctl,
+								  HASH_ELEM | HASH_BLOBS);
+	}
+	c = hash_search(upper_clock, &id, HASH_ENTER, NULL);
+	c->folded = GetCurrentTimestamp();
+}
+
+/*
+ * upper_fold_due
+ *		Of the upper-level rollups ids, the one to fold in this pass: the
+ *		one folded longest ago, if upper_fold_interval has passed since;
+ *		0 when none is due.  One this worker never folded is due.
+ */
+static int32
+upper_fold_due(List *ids)
+{
+	int32		due = 0;
+	TimestampTz oldest = 0;
+	TimestampTz now = GetCurrentTimestamp();
+	ListCell   *lc;
+
+	foreach(lc, ids)
+	{
+		int32		id = lfirst_int(lc);
+		UpperFoldClock *c = upper_clock == NULL ? NULL :
+			hash_search(upper_clock, &id, HASH_FIND, NULL);
+		TimestampTz folded = c ? c->folded : 0;
+
+		if (now - folded < (TimestampTz) fluss_grid_upper_fold_interval * 1000)
+			continue;
+		if (due == 0 || folded < oldest)
+		{
+			due = id;
+			oldest = folded;
+		}
+	}
+	return due;
+}
+
 /* not inlined: keeps setjmp-clobber warnings away from PG_TRY blocks */
 static pg_noinline void
 switch_context(MemoryContext cxt)
@@ -374,11 +436,26 @@ switch_context(MemoryContext cxt)
  *		caller's transaction, except in the worker, which commits after each
  *		rollup.  Returns the number of changelog rows folded; *nfailed gets
  *		the number of rollups that failed or were skipped.
+ *
+ *		defer_upper (the worker under a dense stream of commits): the
+ *		transforms and the rollups of tables are folded as always, but of
+ *		the rollups of rollups (hourly of minutely, ...) only the one folded
+ *		longest ago, and only once upper_fold_interval has passed since its
+ *		last fold.  They are off the path from a commit to the first level,
+ *		each of their folds costs about as much as the first level's, and
+ *		their changes merely pile up meanwhile (one changelog row per
+ *		changed group below and pass, combined when they are folded):
+ *		folding them less often keeps the passes short, and the first
+ *		level's freshness is made of pass lengths.  A pass that defers one
+ *		is not clean, so wait_for_rollups, which asks for full passes,
+ *		still waits for every level.
  */
 int64
-FgFoldAll(bool in_worker, int *nfailed)
+FgFoldAll(bool in_worker, bool defer_upper, int *nfailed)
 {
 	List	   *ids;
+	List	   *volatile upper = NIL;
+	volatile int32 upper_due = 0;
 	ListCell   *lc;
 	volatile int64 total = 0;
 	MemoryContext passcxt;
@@ -405,8 +482,12 @@ FgFoldAll(bool in_worker, int *nfailed)
 		foreach(lc, FgTransformIds())
 			ids = lappend_int(ids, -lfirst_int(lc));
 		ids = list_concat(ids, FgRollupIdsInFoldOrder());
+		if (defer_upper && fluss_grid_upper_fold_interval > 0)
+			upper = FgRollupIdsOfRollups();
 	}
 	switch_context(oldcxt);
+	if (upper != NIL)
+		upper_due = upper_fold_due(upper);
 	if (in_worker)
 	{
 		PopActiveSnapshot();
@@ -420,6 +501,7 @@ FgFoldAll(bool in_worker, int *nfailed)
 		ResourceOwner oldowner;
 		FgFoldResult res = {0, 0, false};
 		bool		done = false;
+		TimestampTz fold_start = GetCurrentTimestamp();
 
 		CHECK_FOR_INTERRUPTS();
 		if (in_worker && FgWorkerPaused())
@@ -430,6 +512,11 @@ FgFoldAll(bool in_worker, int *nfailed)
 		if (in_worker && FgRollupBackingOff(id))
 		{
 			(*nfailed)++;
+			continue;
+		}
+		if (!is_transform && id != upper_due && list_member_int(upper, id))
+		{
+			(*nfailed)++;		/* deferred to a later pass */
 			continue;
 		}
 
@@ -493,6 +580,8 @@ FgFoldAll(bool in_worker, int *nfailed)
 		}
 		if (done)
 		{
+			if (in_worker && !is_transform)
+				note_upper_fold(id);
 			FgRecordFold(id, &res);
 			total += res.deltas;
 			if (res.more)
@@ -531,8 +620,11 @@ FgFoldAll(bool in_worker, int *nfailed)
 			}
 			if (res.deltas > 0)
 				ereport(fluss_grid_log_level,
-						(errmsg_internal("fluss_grid folded %lld changes into rollup %d (%lld groups recomputed)",
-										 (long long) res.deltas, id, (long long) res.recomputed)));
+						(errmsg_internal("fluss_grid folded %lld changes into %s %d (%lld groups recomputed) in %.3f ms",
+										 (long long) res.deltas,
+										 is_transform ? "transform" : "rollup", id,
+										 (long long) res.recomputed,
+										 (double) (GetCurrentTimestamp() - fold_start) / 1000.0)));
 		}
 		else if (res.deltas == 0)
 			(*nfailed)++;		/* lock busy: not done in this pass */
@@ -569,6 +661,10 @@ run_chore(const char *activity, int elevel, void (*chore) (VacuumDebt *),
 		chore(debt);
 		PortalContext = save_portal;
 		CommitTransactionCommand();
+		ereport(fluss_grid_log_level,
+				(errmsg_internal("fluss_grid finished \"%s\" for rollup %d in %.3f ms",
+								 activity, debt->id,
+								 (double) (GetCurrentTimestamp() - GetCurrentStatementStartTimestamp()) / 1000.0)));
 	}
 	PG_CATCH();
 	{

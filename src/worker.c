@@ -567,6 +567,7 @@ void
 fluss_grid_worker_main(Datum arg)
 {
 	Oid			dbid = DatumGetObjectId(arg);
+	uint64		last_pass_commits = 0;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -609,9 +610,15 @@ fluss_grid_worker_main(Datum arg)
 		int			nfailed = 0;
 		long		timeout;
 		bool		paused;
+		bool		full;
 		int64		folded = 0;
 		TimestampTz pass_start = GetCurrentTimestamp();
 		uint64		pass_commits = pg_atomic_read_u64(&my_slot->commits);
+
+		/* commits since the previous pass began: is the stream dense? */
+		bool		dense_before = (pass_commits - last_pass_commits >= FG_DENSE_COMMITS);
+
+		last_pass_commits = pass_commits;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -623,6 +630,7 @@ fluss_grid_worker_main(Datum arg)
 		LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
 		paused = GetCurrentTimestamp() < my_slot->paused_until;
 		pass = ++my_slot->passes_started;
+		full = (pass <= my_slot->full_passes_upto);
 		LWLockRelease(FgSharedState->lock);
 		if (paused)
 			proc_exit(0);		/* stepping aside; started again later */
@@ -630,7 +638,7 @@ fluss_grid_worker_main(Datum arg)
 		if (fluss_grid_enabled)
 		{
 			pgstat_report_activity(STATE_RUNNING, "folding");
-			folded = FgFoldAll(true, &nfailed);
+			folded = FgFoldAll(true, dense_before && !full, &nfailed);
 			pgstat_report_activity(STATE_IDLE, NULL);
 
 			if (!worker_has_extension())
@@ -656,13 +664,18 @@ fluss_grid_worker_main(Datum arg)
 		 * fold_interval has passed since the pass began.  When commits
 		 * arrive densely (FG_DENSE_COMMITS or more during the pass), wait
 		 * until the pass is fluss_grid.worker_share of the cycle (by default
-		 * 25 %: three times as long as the pass took), so that the worker
-		 * keeps to that share of a CPU and leaves the rest to the writers: a pass
-		 * costs mostly its fixed executor start-up, so a four times larger
-		 * batch costs little more, while a sparse stream (a few large
-		 * transactions per pass) is folded at once, for freshness.
-		 * Vacuuming changelogs and summarizing source indexes happen in
-		 * that wait.
+		 * 25 %: three times as long as the pass took), but at most
+		 * fluss_grid.max_batch_wait after the pass: a larger batch costs
+		 * less per change only where changes to the same rollup group
+		 * collide (a transform's fold costs about the same per row in any
+		 * batch), and the first level's freshness is that wait plus a
+		 * pass.  A sparse stream (a few large transactions per pass) is
+		 * folded at once.  Vacuuming changelogs and summarizing source
+		 * indexes happen in that wait.
+		 *
+		 * The next pass defers the upper levels (rollups of rollups) when
+		 * commits keep arriving densely, unless wait_for_rollups asked for
+		 * full passes: see FgFoldAll.
 		 */
 		if (fluss_grid_enabled)
 		{
@@ -670,9 +683,17 @@ fluss_grid_worker_main(Datum arg)
 			uint64		commits = pg_atomic_read_u64(&my_slot->commits) - pass_commits;
 			bool		dense = (commits >= FG_DENSE_COMMITS);
 			long		cycle = (folded == 0) ? 0
-			: dense ? Max(fluss_grid_fold_interval, spent * 100 / fluss_grid_worker_share)
+			: dense ? Max(fluss_grid_fold_interval,
+						  Min(spent * 100 / fluss_grid_worker_share,
+							  spent + fluss_grid_max_batch_wait))
 			: fluss_grid_fold_interval;
-			TimestampTz next = TimestampTzPlusMilliseconds(pass_start, Min(cycle, 1000));
+			TimestampTz next = TimestampTzPlusMilliseconds(pass_start, cycle);
+
+			if (folded > 0)
+				ereport(fluss_grid_log_level,
+						(errmsg_internal("fluss_grid pass folded %lld changes in %ld ms, %llu commits meanwhile, next pass %ld ms after its start",
+										 (long long) folded, spent,
+										 (unsigned long long) commits, cycle)));
 
 			/* chores fill the wait; they run after an idle pass too */
 			FgFoldHousekeeping(next);
