@@ -856,7 +856,9 @@ ColumnarScratchGet(ColumnarScratch *scratch, Size size)
  * ColumnarDecodeChunk
  *		Check, decompress and decode the stored bytes of one chunk into
  *		nrows values and null flags.  By-reference values are allocated in
- *		the current memory context.  wanted (NULL: all rows) names the rows
+ *		the current memory context; a value equal to the one of the row
+ *		before (the next non-NULL row) is not copied again: both rows point
+ *		to the same copy.  wanted (NULL: all rows) names the rows
  *		whose values the caller will look at: a decoder may leave the
  *		others' values 0 where that saves work (the null flags and every
  *		check are always done in full).  scratch (NULL: none) is the
@@ -1056,6 +1058,9 @@ ColumnarDecodeChunk(Relation rel, Form_pg_attribute att, const char *stored,
 		char	   *arena;
 		Size		at = 0;
 		int32		k;
+		char	   *prev = NULL;	/* the last copy made */
+		uint32		prev_len = 0;
+		const char *prev_data = NULL;	/* its bytes in raw */
 
 		for (k = 0; k < nvals; k++)
 		{
@@ -1086,6 +1091,17 @@ ColumnarDecodeChunk(Relation rel, Form_pg_attribute att, const char *stored,
 			}
 			memcpy(&len, raw + p, sizeof(uint32));
 			p += sizeof(uint32);
+			/* the value of the row before, again: share its copy */
+			if (prev != NULL && len == prev_len &&
+				memcmp(prev_data, raw + p, len) == 0)
+			{
+				p += len;
+				values[i] = PointerGetDatum(prev);
+				continue;
+			}
+			prev = v;
+			prev_len = len;
+			prev_data = raw + p;
 			if (att->attlen == -1)
 			{
 				SET_VARSIZE(v, len + VARHDRSZ);
