@@ -15,13 +15,13 @@
  *	  One row group is decoded at a time, into arrays and buffers the scan
  *	  keeps from one row group to the next (see ColumnarKeep), the rest in
  *	  a memory context reset between row groups: every column, or only
- *	  those a projection set by
- *	  the custom scan (customscan.c) names, whose filter may also skip row
- *	  groups before they are read.  Fetching by TID decodes the row group
- *	  of the row and keeps it (one per backend) for the next fetch; index
- *	  fetches (index and bitmap scans, unique checks) keep one per scan,
- *	  with its deletions for the scan's snapshot.  Index builds read the
- *	  rows a snapshot sees, then the recently deleted ones.
+ *	  those a projection set by the custom scan (customscan.c) names,
+ *	  whose filter may also skip row groups before they are read.
+ *	  Fetching by TID decodes the row group of the row and keeps it (one
+ *	  per backend) for the next fetch; index fetches (index and bitmap
+ *	  scans, unique checks) keep one per scan, with its deletions for the
+ *	  scan's snapshot.  Index builds read the rows a snapshot sees, then
+ *	  the recently deleted ones.
  *
  * IDENTIFICATION
  *	  src/tam/reader.c
@@ -94,6 +94,8 @@ typedef struct ColumnarScanDescData
 	Bitmapset  *qual_attrs;		/* their attnums, decoded first */
 	int64		empty;			/* row groups no row of which passed them */
 	ColumnarKeep keep;			/* decoding buffers kept between row groups */
+	int			ndecoded;		/* columns of batch decoded, and: */
+	int		   *decoded;		/* their indexes, then the others' */
 } ColumnarScanDescData;
 
 typedef ColumnarScanDescData *ColumnarScanDesc;
@@ -774,6 +776,29 @@ ColumnarRescan(TableScanDesc sscan, struct ScanKeyData *key, bool set_params,
 	MemoryContextReset(scan->batch_cxt);
 }
 
+/*
+ * list_decoded
+ *		Into scan->decoded, the indexes of the columns b holds, then those
+ *		of the others; their number in scan->ndecoded.
+ */
+static void
+list_decoded(ColumnarScanDesc scan, ColumnarBatch *b)
+{
+	int			n = 0;
+	int			i;
+
+	if (scan->decoded == NULL)
+		scan->decoded = MemoryContextAlloc(scan->scan_cxt,
+										   sizeof(int) * Max(b->natts, 1));
+	for (i = 0; i < b->natts; i++)
+		if (b->values[i] != NULL)
+			scan->decoded[n++] = i;
+	scan->ndecoded = n;
+	for (i = 0; i < b->natts; i++)
+		if (b->values[i] == NULL)
+			scan->decoded[n++] = i;
+}
+
 bool
 ColumnarGetNextSlot(TableScanDesc sscan, ScanDirection direction,
 					TupleTableSlot *slot)
@@ -799,24 +824,34 @@ ColumnarGetNextSlot(TableScanDesc sscan, ScanDirection direction,
 		CHECK_FOR_INTERRUPTS();
 		if (b != NULL)
 		{
+			Datum	   *values = slot->tts_values;
+			bool	   *isnull = slot->tts_isnull;
+			int			ndecoded;
+			int		   *decoded;
+
+			if (scan->pos == 0)
+				list_decoded(scan, b);
+			ndecoded = scan->ndecoded;
+			decoded = scan->decoded;
 			while (scan->pos < b->nrows)
 			{
 				int32		r = scan->pos++;
-				int			i;
+				int			k;
 
 				if (b->visible && !b->visible[r])
 					continue;
-				for (i = 0; i < b->natts; i++)
+				for (k = 0; k < ndecoded; k++)
 				{
-					if (b->values[i] == NULL)
-					{
-						/* not decoded: the query does not use it */
-						slot->tts_values[i] = (Datum) 0;
-						slot->tts_isnull[i] = true;
-						continue;
-					}
-					slot->tts_values[i] = b->values[i][r];
-					slot->tts_isnull[i] = b->isnull[i][r];
+					int			i = decoded[k];
+
+					values[i] = b->values[i][r];
+					isnull[i] = b->isnull[i][r];
+				}
+				/* not decoded: the query does not use them */
+				for (; k < b->natts; k++)
+				{
+					values[decoded[k]] = (Datum) 0;
+					isnull[decoded[k]] = true;
 				}
 				ExecStoreVirtualTuple(slot);
 				ColumnarRowNumberToTid(b->rownums ? b->rownums[r] : b->first_row + r,
