@@ -897,7 +897,12 @@ init_projection(ColumnarScanState *state, CustomScan *cscan)
 	ListCell   *lc;
 	int			k = 0;
 
-	if (ps->ps_ProjInfo == NULL || tlist == NIL)
+	/*
+	 * A volatile qual might change what a stable function returns (a
+	 * set_config of TimeZone): then every row evaluates everything.
+	 */
+	if (ps->ps_ProjInfo == NULL || tlist == NIL ||
+		contain_volatile_functions_after_planning((Expr *) cscan->scan.plan.qual))
 		return;
 	entries = palloc0(sizeof(ProjectEntry) * list_length(tlist));
 	foreach(lc, tlist)
