@@ -156,4 +156,37 @@ SELECT s FROM tc WHERE s < 'b';
 SELECT same('SELECT s FROM tc WHERE s < ''b''');
 SELECT s FROM tc WHERE s < 'b';
 
+-- the scan's own projection: an expression over by-value columns keeps
+-- its result while its inputs repeat (runs of equal times, NULLs, -0 and 0,
+-- several inputs); others are evaluated for every row
+CREATE TABLE tp (ts timestamptz, k int4, f float8, s text) USING fluss_columnar;
+INSERT INTO tp
+SELECT '2026-11-01 00:00+00'::timestamptz + (g / 7) * interval '20 seconds',
+       CASE WHEN g % 11 = 0 THEN NULL ELSE g / 5 END,
+       CASE WHEN g % 13 = 0 THEN NULL WHEN g % 17 = 0 THEN '-0'::float8
+            ELSE (g / 3) * 0.5 END,
+       'r' || g % 3
+FROM generate_series(1, 500) g;
+INSERT INTO tp (k, f) VALUES (1, 0), (1, '-0'), (1, '-0'), (1, 0);
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT s, date_trunc('minute', ts), count(*) FROM tp GROUP BY 1, 2;
+SELECT same('SELECT s, date_trunc(''minute'', ts), k + 1, f * 2, k + f, f IS NULL, coalesce(k, -1), 1 / (f + 1) FROM tp');
+SELECT same('SELECT s, date_trunc(''minute'', ts), count(*), sum(k), min(f) FROM tp GROUP BY 1, 2');
+SELECT same('SELECT k / 2, f FROM tp WHERE f > 10');
+SELECT same('SELECT k, f::text, random() < 2 FROM tp');
+SELECT same('SELECT ctid, date_trunc(''hour'', ts) FROM tp');
+-- -0 and 0 are compared bit for bit: each gets its own result
+SELECT same('SELECT atan2(f, -1) FROM tp WHERE f = 0');
+SELECT atan2(f, -1) AS a, count(*) FROM tp WHERE f = 0 GROUP BY 1 ORDER BY 1;
+-- a volatile qual may change what a stable function returns: no results
+-- kept (TimeZone switches within runs of equal times)
+SELECT same('SELECT date_trunc(''hour'', ts), count(*) FROM tp WHERE set_config(''TimeZone'', CASE WHEN k % 2 = 0 THEN ''UTC'' ELSE ''Asia/Kolkata'' END, true) IS NOT NULL GROUP BY 1');
+-- a rescan with a new Param forgets the results kept (every k is 2: the
+-- first row of a rescan has the inputs of the last row before)
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT g, ARRAY(SELECT k * g FROM tp WHERE k = 2) FROM generate_series(1, 3) g;
+SELECT g, ARRAY(SELECT k * g FROM tp WHERE k = 2) FROM generate_series(1, 3) g;
+-- an error in the expression is raised as without the scan
+SELECT k / (f - f) FROM tp WHERE f IS NOT NULL;
+
 DROP SCHEMA cs CASCADE;

@@ -252,11 +252,24 @@ extern void ColumnarVacuum(Relation rel, struct VacuumParams *params,
 extern char *ColumnarEncodeChunk(Form_pg_attribute att, Datum *values,
 								 bool *isnull, int32 nrows, int level,
 								 ColumnarChunk *chunk);
+/*
+ * A buffer kept from one chunk to the next (by a scan), so that reading a
+ * row group does not allocate, and fault in, megabytes anew.
+ */
+typedef struct ColumnarScratch
+{
+	MemoryContext cxt;			/* where data is allocated */
+	char	   *data;
+	Size		size;
+} ColumnarScratch;
+
+extern char *ColumnarScratchGet(ColumnarScratch *scratch, Size size);
 extern void ColumnarDecodeChunk(Relation rel, Form_pg_attribute att,
 								const char *stored, ColumnarChunk *chunk,
 								int32 nrows, int64 row_group,
 								const bool *wanted,
-								Datum *values, bool *isnull);
+								Datum *values, bool *isnull,
+								ColumnarScratch *scratch);
 extern uint32 ColumnarChecksum(const char *data, uint64 len);
 extern void ColumnarChunkMinMax(Form_pg_attribute att, Datum *values,
 								bool *isnull, int32 nrows,

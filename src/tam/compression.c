@@ -831,18 +831,44 @@ corrupted(Relation rel, Form_pg_attribute att, int64 row_group,
 }
 
 /*
+ * ColumnarScratchGet
+ *		scratch's buffer, grown to at least size bytes (its contents are
+ *		not kept when it grows).
+ */
+char *
+ColumnarScratchGet(ColumnarScratch *scratch, Size size)
+{
+	if (scratch->data == NULL || scratch->size < size)
+	{
+		if (scratch->data)
+			pfree(scratch->data);
+		scratch->data = NULL;
+		/* some room, so that slightly larger chunks do not reallocate */
+		if (size < MaxAllocHugeSize / 2)
+			size = Max(size + size / 8, 8192);
+		scratch->data = MemoryContextAllocHuge(scratch->cxt, size);
+		scratch->size = size;
+	}
+	return scratch->data;
+}
+
+/*
  * ColumnarDecodeChunk
  *		Check, decompress and decode the stored bytes of one chunk into
  *		nrows values and null flags.  By-reference values are allocated in
- *		the current memory context.  wanted (NULL: all rows) names the rows
+ *		the current memory context; a value equal to the one of the row
+ *		before (the next non-NULL row) is not copied again: both rows point
+ *		to the same copy.  wanted (NULL: all rows) names the rows
  *		whose values the caller will look at: a decoder may leave the
  *		others' values 0 where that saves work (the null flags and every
- *		check are always done in full).
+ *		check are always done in full).  scratch (NULL: none) is the
+ *		buffer to decompress into.
  */
 void
 ColumnarDecodeChunk(Relation rel, Form_pg_attribute att, const char *stored,
 					ColumnarChunk *chunk, int32 nrows, int64 row_group,
-					const bool *wanted, Datum *values, bool *isnull)
+					const bool *wanted, Datum *values, bool *isnull,
+					ColumnarScratch *scratch)
 {
 	const char *raw;
 	char	   *buf = NULL;
@@ -862,13 +888,17 @@ ColumnarDecodeChunk(Relation rel, Form_pg_attribute att, const char *stored,
 
 		if (rawlen >= MaxAllocHugeSize)
 			corrupted(rel, att, row_group, "Impossible decompressed length.");
-		buf = palloc_extended(rawlen + 1, MCXT_ALLOC_HUGE);
+		if (scratch)
+			raw = ColumnarScratchGet(scratch, rawlen + 1);
+		else
+			raw = buf = palloc_extended(rawlen + 1, MCXT_ALLOC_HUGE);
 		if (zstd_dctx == NULL && (zstd_dctx = ZSTD_createDCtx()) == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_OUT_OF_MEMORY),
 					 errmsg("out of memory"),
 					 errdetail("Failed to create a zstd decompression context.")));
-		rc = ZSTD_decompressDCtx(zstd_dctx, buf, rawlen, stored, chunk->length);
+		rc = ZSTD_decompressDCtx(zstd_dctx, (char *) raw, rawlen, stored,
+								 chunk->length);
 		if (ZSTD_isError(rc))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
@@ -878,7 +908,6 @@ ColumnarDecodeChunk(Relation rel, Form_pg_attribute att, const char *stored,
 					 errdetail("zstd: %s", ZSTD_getErrorName(rc))));
 		if (rc != rawlen)
 			corrupted(rel, att, row_group, "Decompressed length differs from the recorded length.");
-		raw = buf;
 	}
 	else if (chunk->compression == COLUMNAR_COMPRESSION_NONE)
 	{
@@ -1029,6 +1058,9 @@ ColumnarDecodeChunk(Relation rel, Form_pg_attribute att, const char *stored,
 		char	   *arena;
 		Size		at = 0;
 		int32		k;
+		char	   *prev = NULL;	/* the last copy made */
+		uint32		prev_len = 0;
+		const char *prev_data = NULL;	/* its bytes in raw */
 
 		for (k = 0; k < nvals; k++)
 		{
@@ -1059,6 +1091,17 @@ ColumnarDecodeChunk(Relation rel, Form_pg_attribute att, const char *stored,
 			}
 			memcpy(&len, raw + p, sizeof(uint32));
 			p += sizeof(uint32);
+			/* the value of the row before, again: share its copy */
+			if (prev != NULL && len == prev_len &&
+				memcmp(prev_data, raw + p, len) == 0)
+			{
+				p += len;
+				values[i] = PointerGetDatum(prev);
+				continue;
+			}
+			prev = v;
+			prev_len = len;
+			prev_data = raw + p;
 			if (att->attlen == -1)
 			{
 				SET_VARSIZE(v, len + VARHDRSZ);

@@ -28,6 +28,13 @@
  *	  visibility, this transaction's buffered rows and TIDs (for UPDATE
  *	  and DELETE above the scan) are those of a sequential scan.
  *
+ *	  The scan projects its rows itself when every entry of its target list
+ *	  is a column of the relation or an expression that can be cached (see
+ *	  "Projection" below): such an expression, say date_trunc('minute',
+ *	  ts), is evaluated again only when the columns it reads change from
+ *	  one row to the next, which in telemetry sorted by time is once per
+ *	  run of equal timestamps.
+ *
  *	  A partial path (Parallel Custom Scan under a Gather) shares the row
  *	  groups among the participants through a counter in the DSM segment
  *	  (see "Parallel execution" below); it is the only path by which
@@ -59,6 +66,7 @@
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/pg_list.h"
+#include "optimizer/clauses.h"
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
@@ -91,6 +99,24 @@ typedef struct SkipQual
 	bool		usable;			/* false: value NULL, never skip */
 } SkipQual;
 
+/*
+ * One entry of the scan's own projection: a column of the scan slot, or an
+ * expression whose last result is kept with the input values it was
+ * computed from.
+ */
+typedef struct ProjectEntry
+{
+	AttrNumber	attno;			/* > 0: this column of the scan slot */
+	ExprState  *expr;			/* else: the expression */
+	int			ninputs;
+	AttrNumber *inputs;			/* columns it reads (0-based) */
+	Datum	   *last_in;		/* their values at the last evaluation */
+	bool	   *last_null;
+	bool		valid;			/* last_in, result: from an evaluation */
+	Datum		result;			/* by value */
+	bool		result_null;
+} ProjectEntry;
+
 typedef struct ColumnarScanState
 {
 	CustomScanState css;
@@ -103,6 +129,10 @@ typedef struct ColumnarScanState
 	TableScanDesc scan;			/* NULL until the first row is asked */
 	int64		skipped;		/* over rescans, this process */
 	int64		empty;			/* row groups without a row passing, likewise */
+	/* own projection (NULL: ExecScan's) */
+	int			nproject;
+	ProjectEntry *project;
+	AttrNumber	project_maxatt; /* greatest column it reads */
 	/* parallel scans */
 	struct ColumnarParallelState *pstate;	/* NULL: not (yet) parallel */
 	Snapshot	worker_snapshot;	/* a worker's copy of the leader's */
@@ -156,6 +186,8 @@ static bool skip_qual_info(Expr *clause, Index relid, Oid *opno_out,
 						   Oid *cmp_out);
 static bool row_group_may_match(ColumnarRowGroup *rg, void *arg);
 static void set_row_quals(ColumnarScanState *state);
+static void init_projection(ColumnarScanState *state, CustomScan *cscan);
+static TupleTableSlot *scan_project(ColumnarScanState *state);
 
 static const CustomPathMethods columnar_path_methods = {
 	.CustomName = "ColumnarScan",
@@ -602,6 +634,7 @@ columnar_begin(CustomScanState *node, EState *estate, int eflags)
 		q->typmod = att->atttypmod;
 		q->expr = ExecInitExpr(lsecond(op->args), &node->ss.ps);
 	}
+	init_projection(state, cscan);
 	state->filter_cxt = AllocSetContextCreate(CurrentMemoryContext,
 											  "fluss_columnar row-group filter",
 											  ALLOCSET_SMALL_SIZES);
@@ -776,10 +809,245 @@ columnar_recheck(ScanState *ss, TupleTableSlot *slot)
 	return true;
 }
 
+/*
+ * columnar_exec
+ *		The next row: through the scan's own projection when it has one
+ *		(not during an EvalPlanQual recheck, which ExecScan handles).
+ */
 static TupleTableSlot *
 columnar_exec(CustomScanState *node)
 {
+	ColumnarScanState *state = (ColumnarScanState *) node;
+
+	if (state->project != NULL && node->ss.ps.state->es_epq_active == NULL)
+		return scan_project(state);
 	return ExecScan(&node->ss, columnar_next, columnar_recheck);
+}
+
+/* ------------------------------------------------------------------------
+ * Projection
+ *
+ * ExecScan evaluates the whole target list for every row.  When every
+ * entry is either a column of the relation or an expression that reads
+ * only by-value columns of the relation, returns a by-value type and calls
+ * no volatile function (nor a subplan), the scan projects itself: columns
+ * are copied from the scan slot, and each expression is evaluated again
+ * only when a column it reads differs from the row it was last evaluated
+ * for.  A stable function returns the same result for the same arguments
+ * within a statement, and the inputs are compared bit for bit, so the
+ * result is the one a new evaluation would give; a rescan (new Params)
+ * forgets the kept results.  date_trunc('minute', ts) over rows sorted by
+ * time is then evaluated once per distinct timestamp instead of once per
+ * row.
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * cacheable_inputs
+ *		Whether expr may keep its result between rows (see above); if so,
+ *		the 0-based columns of relid it reads, in *inputs.
+ */
+static bool
+cacheable_inputs(Expr *expr, Index relid, List **inputs)
+{
+	List	   *vars;
+	ListCell   *lc;
+	int16		typlen;
+	bool		typbyval;
+
+	*inputs = NIL;
+	get_typlenbyval(exprType((Node *) expr), &typlen, &typbyval);
+	if (!typbyval || contain_volatile_functions_after_planning(expr) ||
+		contain_subplans((Node *) expr) ||
+		expression_returns_set((Node *) expr))
+		return false;
+	vars = pull_var_clause((Node *) expr, PVC_INCLUDE_AGGREGATES |
+						   PVC_INCLUDE_WINDOWFUNCS | PVC_INCLUDE_PLACEHOLDERS);
+	foreach(lc, vars)
+	{
+		Var		   *var = lfirst(lc);
+
+		if (!IsA(var, Var) || var->varno != relid || var->varlevelsup != 0 ||
+			var->varattno <= 0)
+			return false;
+		get_typlenbyval(var->vartype, &typlen, &typbyval);
+		if (!typbyval)
+			return false;
+		*inputs = list_append_unique_int(*inputs, var->varattno - 1);
+	}
+	return true;
+}
+
+/*
+ * init_projection
+ *		Set up the scan's own projection when its target list allows it
+ *		and at least one expression can keep its result; otherwise leave
+ *		the projection to ExecScan.
+ */
+static void
+init_projection(ColumnarScanState *state, CustomScan *cscan)
+{
+	PlanState  *ps = &state->css.ss.ps;
+	Index		relid = cscan->scan.scanrelid;
+	List	   *tlist = cscan->scan.plan.targetlist;
+	TupleDesc	desc = RelationGetDescr(state->css.ss.ss_currentRelation);
+	ProjectEntry *entries;
+	bool		any_expr = false;
+	AttrNumber	maxatt = 0;
+	ListCell   *lc;
+	int			k = 0;
+
+	/*
+	 * A volatile qual might change what a stable function returns (a
+	 * set_config of TimeZone): then every row evaluates everything.
+	 */
+	if (ps->ps_ProjInfo == NULL || tlist == NIL ||
+		contain_volatile_functions_after_planning((Expr *) cscan->scan.plan.qual))
+		return;
+	entries = palloc0(sizeof(ProjectEntry) * list_length(tlist));
+	foreach(lc, tlist)
+	{
+		TargetEntry *tle = lfirst(lc);
+		ProjectEntry *e = &entries[k++];
+		Var		   *var = (Var *) tle->expr;
+		List	   *inputs;
+		ListCell   *lc2;
+		int			i = 0;
+
+		if (IsA(var, Var) && var->varno == relid && var->varlevelsup == 0 &&
+			var->varattno > 0 && var->varattno <= desc->natts)
+		{
+			e->attno = var->varattno;
+			maxatt = Max(maxatt, var->varattno);
+			continue;
+		}
+		if (!cacheable_inputs(tle->expr, relid, &inputs))
+		{
+			pfree(entries);
+			return;
+		}
+		e->ninputs = list_length(inputs);
+		e->inputs = palloc(sizeof(AttrNumber) * Max(e->ninputs, 1));
+		e->last_in = palloc0(sizeof(Datum) * Max(e->ninputs, 1));
+		e->last_null = palloc0(sizeof(bool) * Max(e->ninputs, 1));
+		foreach(lc2, inputs)
+		{
+			e->inputs[i] = (AttrNumber) lfirst_int(lc2);
+			if (e->inputs[i] >= desc->natts)
+			{
+				pfree(entries);
+				return;
+			}
+			maxatt = Max(maxatt, e->inputs[i] + 1);
+			i++;
+		}
+		any_expr = true;
+	}
+	if (!any_expr)
+	{
+		pfree(entries);
+		return;
+	}
+	/* the expressions, evaluated against the scan slot */
+	k = 0;
+	foreach(lc, tlist)
+	{
+		ProjectEntry *e = &entries[k++];
+
+		if (e->attno == 0)
+			e->expr = ExecInitExpr(((TargetEntry *) lfirst(lc))->expr, ps);
+	}
+	state->nproject = list_length(tlist);
+	state->project = entries;
+	state->project_maxatt = maxatt;
+}
+
+/* forget the results kept (at a rescan: Params may have changed) */
+static void
+reset_projection(ColumnarScanState *state)
+{
+	int			k;
+
+	for (k = 0; k < state->nproject; k++)
+		state->project[k].valid = false;
+}
+
+/* the projection of the row in scan_slot into the result slot */
+static TupleTableSlot *
+project_row(ColumnarScanState *state, TupleTableSlot *scan_slot)
+{
+	TupleTableSlot *out = state->css.ss.ps.ps_ResultTupleSlot;
+	ExprContext *econtext = state->css.ss.ps.ps_ExprContext;
+	Datum	   *sv;
+	bool	   *sn;
+	int			k;
+
+	slot_getsomeattrs(scan_slot, state->project_maxatt);
+	sv = scan_slot->tts_values;
+	sn = scan_slot->tts_isnull;
+	ExecClearTuple(out);
+	for (k = 0; k < state->nproject; k++)
+	{
+		ProjectEntry *e = &state->project[k];
+		bool		same;
+		int			i;
+
+		if (e->attno > 0)
+		{
+			out->tts_values[k] = sv[e->attno - 1];
+			out->tts_isnull[k] = sn[e->attno - 1];
+			continue;
+		}
+		same = e->valid;
+		for (i = 0; i < e->ninputs && same; i++)
+		{
+			AttrNumber	a = e->inputs[i];
+
+			same = sn[a] == e->last_null[i] &&
+				(sn[a] || sv[a] == e->last_in[i]);
+		}
+		if (!same)
+		{
+			e->result = ExecEvalExprSwitchContext(e->expr, econtext,
+												  &e->result_null);
+			for (i = 0; i < e->ninputs; i++)
+			{
+				e->last_in[i] = sv[e->inputs[i]];
+				e->last_null[i] = sn[e->inputs[i]];
+			}
+			e->valid = true;
+		}
+		out->tts_values[k] = e->result;
+		out->tts_isnull[k] = e->result_null;
+	}
+	return ExecStoreVirtualTuple(out);
+}
+
+/*
+ * scan_project
+ *		ExecScan with the scan's own projection: the next row passing the
+ *		quals, projected.
+ */
+static TupleTableSlot *
+scan_project(ColumnarScanState *state)
+{
+	ScanState  *ss = &state->css.ss;
+	ExprContext *econtext = ss->ps.ps_ExprContext;
+	ExprState  *qual = ss->ps.qual;
+
+	ResetExprContext(econtext);
+	for (;;)
+	{
+		TupleTableSlot *slot = columnar_next(ss);
+
+		if (slot == NULL || TupIsNull(slot))
+			return ExecClearTuple(ss->ps.ps_ResultTupleSlot);
+		econtext->ecxt_scantuple = slot;
+		if (qual == NULL || ExecQual(qual, econtext))
+			return project_row(state, slot);
+		InstrCountFiltered1(ss, 1);
+		ResetExprContext(econtext);
+	}
 }
 
 /*
@@ -829,6 +1097,7 @@ static void
 columnar_rescan(CustomScanState *node)
 {
 	close_scan((ColumnarScanState *) node);
+	reset_projection((ColumnarScanState *) node);
 	ExecScanReScan(&node->ss);
 }
 
