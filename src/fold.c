@@ -371,20 +371,24 @@ typedef struct UpperFoldClock
 
 static HTAB *upper_clock = NULL;
 
+/* a worker-lifetime hash table of entries keyed by rollup id (int32 first) */
+static HTAB *
+rollup_hash(const char *name, Size entrysize)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(int32);
+	ctl.entrysize = entrysize;
+	return hash_create(name, 64, &ctl, HASH_ELEM | HASH_BLOBS);
+}
+
 static void
 note_upper_fold(int32 id)
 {
 	UpperFoldClock *c;
 
 	if (upper_clock == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(int32);
-		ctl.entrysize = sizeof(UpperFoldClock);
-		upper_clock = hash_create("fluss_grid upper fold clock", 64, &ctl,
-								  HASH_ELEM | HASH_BLOBS);
-	}
+		upper_clock = rollup_hash("fluss_grid upper fold clock", sizeof(UpperFoldClock));
 	c = hash_search(upper_clock, &id, HASH_ENTER, NULL);
 	c->folded = GetCurrentTimestamp();
 }
@@ -597,14 +601,7 @@ FgFoldAll(bool in_worker, bool defer_upper, int *nfailed)
 				bool		found;
 
 				if (vacuum_debt == NULL)
-				{
-					HASHCTL		ctl;
-
-					ctl.keysize = sizeof(int32);
-					ctl.entrysize = sizeof(VacuumDebt);
-					vacuum_debt = hash_create("fluss_grid vacuum debt", 64, &ctl,
-											  HASH_ELEM | HASH_BLOBS);
-				}
+					vacuum_debt = rollup_hash("fluss_grid vacuum debt", sizeof(VacuumDebt));
 				debt = hash_search(vacuum_debt, &id, HASH_ENTER, &found);
 				if (!found)
 				{
