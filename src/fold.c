@@ -96,6 +96,17 @@
  */
 #define FG_SUMMARIZE_EVERY 1000
 
+/*
+ * ... and ANALYZEs a rollup table that has no statistics yet, or has grown
+ * to more than twice the pages they were taken at, once it has
+ * FG_ANALYZE_MIN_PAGES pages (checked at most every FG_SUMMARIZE_EVERY ms
+ * while it changes).  The fold's statement is a saved plan: made while the
+ * table was empty, it joins the batch with a sequential scan of the
+ * rollup, and nothing replans it until autovacuum's ANALYZE comes (a
+ * minute or more into a stream), while every pass reads the whole table.
+ */
+#define FG_ANALYZE_MIN_PAGES 64
+
 typedef struct VacuumDebt
 {
 	int32		id;				/* rollup, hash key */
@@ -105,6 +116,8 @@ typedef struct VacuumDebt
 	int			retry_ms;		/* the wait before that retry, doubling */
 	TimestampTz summarized;		/* last summary of the source's BRIN index */
 	bool		source_grew;	/* changes folded since that summary */
+	bool		rollup_changed; /* changes folded since the statistics check */
+	TimestampTz checked;		/* last check of the rollup's statistics */
 	int64		source_bytes;	/* size of the source at that summary */
 } VacuumDebt;
 
@@ -112,6 +125,7 @@ static HTAB *vacuum_debt = NULL;
 
 static void vacuum_changelog(VacuumDebt *debt);
 static void summarize_source_index(VacuumDebt *debt);
+static void analyze_rollup(VacuumDebt *debt);
 
 /*
  * FgAsRollupOwner
@@ -611,9 +625,12 @@ FgFoldAll(bool in_worker, bool defer_upper, int *nfailed)
 					debt->retry_ms = 0;
 					debt->source_grew = false;
 					debt->source_bytes = -1;
+					debt->rollup_changed = false;
+					debt->checked = 0;
 				}
 				debt->rows += res.deltas;
 				debt->source_grew = true;
+				debt->rollup_changed = !is_transform;
 			}
 			if (res.deltas > 0)
 				ereport(fluss_grid_log_level,
@@ -831,6 +848,48 @@ summarize_source_index(VacuumDebt *debt)
 }
 
 /*
+ * analyze_rollup
+ *		ANALYZE the rollup table when its statistics are missing or stale
+ *		(FG_ANALYZE_MIN_PAGES).  SKIP_LOCKED: never waits.  The new
+ *		statistics replan the fold's statement.
+ */
+static void
+analyze_rollup(VacuumDebt *debt)
+{
+	FgCacheEntry *e;
+	Relation	rel;
+	BlockNumber nblocks;
+	bool		stale;
+	VacuumStmt *vac;
+
+	debt->checked = GetCurrentTimestamp();
+	debt->rollup_changed = false;
+	/* the cache's catalog queries, and ANALYZE's index expressions */
+	PushActiveSnapshot(GetTransactionSnapshot());
+	e = FgCacheGet(debt->id);
+	if (e == NULL || !ConditionalLockRelationOid(e->rollup->relid, AccessShareLock))
+	{
+		PopActiveSnapshot();
+		return;
+	}
+	rel = relation_open(e->rollup->relid, NoLock);
+	nblocks = RelationGetNumberOfBlocks(rel);
+	stale = nblocks >= FG_ANALYZE_MIN_PAGES &&
+		(rel->rd_rel->reltuples < 0 ||
+		 nblocks > 2 * (BlockNumber) Max(rel->rd_rel->relpages, 0));
+	vac = makeNode(VacuumStmt);
+	vac->options = list_make1(makeDefElem("skip_locked", (Node *) makeString("true"), -1));
+	vac->rels = list_make1(makeVacuumRelation(makeRangeVar(get_namespace_name(RelationGetNamespace(rel)),
+														   pstrdup(RelationGetRelationName(rel)), -1),
+											  RelationGetRelid(rel), NIL));
+	vac->is_vacuumcmd = false;
+	relation_close(rel, NoLock);
+	if (stale)
+		ExecVacuum(make_parsestate(NULL), vac, true);
+	PopActiveSnapshot();
+}
+
+/*
  * FgFoldHousekeeping
  *		The worker's chores after a pass, done while it lets commits
  *		accumulate anyway: vacuum the changelogs that have had
@@ -847,6 +906,7 @@ FgFoldHousekeeping(TimestampTz deadline)
 	VacuumDebt *debt;
 	List	   *vac = NIL;
 	List	   *sum = NIL;
+	List	   *ana = NIL;
 	ListCell   *lc;
 	bool		did = false;
 
@@ -861,6 +921,10 @@ FgFoldHousekeeping(TimestampTz deadline)
 			TimestampDifferenceExceeds(debt->summarized, GetCurrentTimestamp(),
 									   FG_SUMMARIZE_EVERY))
 			sum = lappend(sum, debt);
+		if (debt->rollup_changed &&
+			TimestampDifferenceExceeds(debt->checked, GetCurrentTimestamp(),
+									   FG_SUMMARIZE_EVERY))
+			ana = lappend(ana, debt);
 	}
 	foreach(lc, vac)
 	{
@@ -877,6 +941,14 @@ FgFoldHousekeeping(TimestampTz deadline)
 				  summarize_source_index, lfirst(lc));
 		did = true;
 	}
+	foreach(lc, ana)
+	{
+		if (did && GetCurrentTimestamp() >= deadline)
+			break;
+		run_chore("analyzing a rollup", LOG, analyze_rollup, lfirst(lc));
+		did = true;
+	}
 	list_free(vac);
 	list_free(sum);
+	list_free(ana);
 }
