@@ -158,22 +158,13 @@ mb() { awk -v b="$1" 'BEGIN {m = b / 1048576; printf (m < 10 ? "%.2f MB" : "%.1f
 # ---------------------------------------------------------------------------
 # cluster
 # ---------------------------------------------------------------------------
-log "initdb in $PGD"
-as_pg "$BINDIR/initdb" -D "$PGD" -E UTF8 --locale=C.UTF-8 -A trust -U postgres >/dev/null
+bench_initdb 1GB
 cat >>"$PGD/postgresql.conf" <<EOF
-# bench_columnar.sh
-port = $PORT
-listen_addresses = ''
-unix_socket_directories = '$SOCK'
-shared_preload_libraries = 'fluss_grid'
-shared_buffers = 1GB
-max_wal_size = 8GB
 checkpoint_timeout = 30min
 max_connections = 50
 max_worker_processes = 16
 autovacuum = off
 timezone = 'Asia/Shanghai'
-log_min_messages = warning
 log_checkpoints = off
 $PGCONF
 EOF

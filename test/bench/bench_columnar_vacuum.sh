@@ -53,18 +53,9 @@ PKGLIBDIR=$("$PG_CONFIG" --pkglibdir)
 . "$ROOT/test/bench/lib.sh"
 
 bench_workdir bench_columnar_vacuum fg_bench_vac
-log "initdb in $PGD"
-as_pg "$BINDIR/initdb" -D "$PGD" -E UTF8 --locale=C.UTF-8 -A trust -U postgres >/dev/null
+bench_initdb 512MB
 cat >>"$PGD/postgresql.conf" <<EOF
-# bench_columnar_vacuum.sh
-port = $PORT
-listen_addresses = ''
-unix_socket_directories = '$SOCK'
-shared_preload_libraries = 'fluss_grid'
-shared_buffers = 512MB
-max_wal_size = 8GB
 autovacuum = off
-log_min_messages = warning
 EOF
 as_pg "$BINDIR/pg_ctl" -D "$PGD" -l "$LOG" -w -t 60 start >/dev/null
 q postgres -c "CREATE EXTENSION fluss_grid"

@@ -154,21 +154,12 @@ CSV=$WORK/grid.csv
 # ---------------------------------------------------------------------------
 # cluster
 # ---------------------------------------------------------------------------
-log "initdb in $PGD"
-as_pg "$BINDIR/initdb" -D "$PGD" -E UTF8 --locale=C.UTF-8 -A trust -U postgres >/dev/null
+bench_initdb 1GB
 cat >>"$PGD/postgresql.conf" <<EOF
-# bench_rollup.sh
-port = $PORT
-listen_addresses = ''
-unix_socket_directories = '$SOCK'
-shared_preload_libraries = 'fluss_grid'
-shared_buffers = 1GB
-max_wal_size = 8GB
 checkpoint_timeout = 30min
 max_connections = 50
 max_worker_processes = 16
 timezone = 'Asia/Shanghai'
-log_min_messages = warning
 log_checkpoints = off
 $PGCONF
 EOF

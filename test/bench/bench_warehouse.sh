@@ -147,21 +147,12 @@ now() { date +%s.%N; }
 # ---------------------------------------------------------------------------
 # cluster
 # ---------------------------------------------------------------------------
-log "initdb in $PGD"
-as_pg "$BINDIR/initdb" -D "$PGD" -E UTF8 --locale=C.UTF-8 -A trust -U postgres >/dev/null
+bench_initdb 1GB
 cat >>"$PGD/postgresql.conf" <<EOF
-# bench_warehouse.sh
-port = $PORT
-listen_addresses = ''
-unix_socket_directories = '$SOCK'
-shared_preload_libraries = 'fluss_grid'
-shared_buffers = 1GB
-max_wal_size = 8GB
 checkpoint_timeout = 30min
 max_connections = 50
 max_worker_processes = 16
 timezone = 'Asia/Shanghai'
-log_min_messages = warning
 $PGCONF
 EOF
 as_pg "$BINDIR/pg_ctl" -D "$PGD" -l "$LOG" -w -t 60 start >/dev/null

@@ -6,6 +6,10 @@
 #                               stops the cluster and removes it (or, with
 #                               --keep, says where they are); sets
 #                               BUILD_INFO (commit and library checksum)
+#   bench_initdb SHARED_BUFFERS initdb in PGD and the settings every
+#                               benchmark cluster has (unix socket only,
+#                               fluss_grid preloaded, max_wal_size 8GB);
+#                               the caller appends its own
 #   as_pg, q, pgb               run as postgres: any command, psql, pgbench
 #   log, median, pctl, fmt, calc, verdict   reporting
 # shellcheck shell=bash
@@ -28,6 +32,21 @@ bench_workdir() {
 }
 
 as_pg() { runuser -u postgres -- "$@"; }
+
+bench_initdb() {
+	log "initdb in $PGD"
+	as_pg "$BINDIR/initdb" -D "$PGD" -E UTF8 --locale=C.UTF-8 -A trust -U postgres >/dev/null
+	cat >>"$PGD/postgresql.conf" <<EOF
+# $BENCH_NAME
+port = $PORT
+listen_addresses = ''
+unix_socket_directories = '$SOCK'
+shared_preload_libraries = 'fluss_grid'
+shared_buffers = $1
+max_wal_size = 8GB
+log_min_messages = warning
+EOF
+}
 
 bench_cleanup() {
 	local rc=$?
