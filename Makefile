@@ -3,7 +3,7 @@
 EXTENSION  = fluss_grid
 MODULE_big = fluss_grid
 OBJS = src/fluss_grid.o src/aggstate.o src/aggstate_lift.o src/moments.o src/extreme.o src/catalog.o src/rollup_sql.o \
-       src/changelog.o src/fold.o src/worker.o src/api.o src/lift.o src/bucket.o src/estimate.o \
+       src/changelog.o src/fold.o src/fold_compute.o src/aggstate_fold.o src/worker.o src/api.o src/lift.o src/bucket.o src/estimate.o \
        src/transform.o \
        src/tam/handler.o src/tam/reader.o src/tam/writer.o src/tam/compression.o \
        src/tam/storage.o src/tam/metadata.o src/tam/extents.o src/tam/customscan.o \
@@ -15,7 +15,7 @@ PG_CPPFLAGS = -Isrc
 SHLIB_LINK += -lzstd
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 
-REGRESS = setup api errors semantics hierarchy timezone partition security lift transform warehouse columnar columnar_encoding columnar_index columnar_scan \
+REGRESS = setup api errors semantics hierarchy timezone partition security lift fold transform warehouse columnar columnar_encoding columnar_index columnar_scan \
           columnar_vacuum columnar_parallel columnar_rowqual
 REGRESS_OPTS = --temp-config=test/fluss_grid.conf --temp-instance=./tmp_check \
                --load-extension=fluss_grid

@@ -122,6 +122,12 @@ CREATE FUNCTION fluss_grid.topk_apply(state bytea, inserted bytea, deleted bytea
 RETURNS bytea AS 'MODULE_PATHNAME', 'fluss_grid_topk_apply'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
+-- The C fold (src/fold_compute.c): the rows a fold writes.  Callable only
+-- from inside the fold statement; anyone else gets an error.
+CREATE FUNCTION fluss_grid.fold_compute(rollup integer, max_rows bigint)
+RETURNS SETOF record AS 'MODULE_PATHNAME', 'fluss_grid_fold_compute'
+LANGUAGE C VOLATILE STRICT;
+
 CREATE FUNCTION fluss_grid.topk_stale(bytea)
 RETURNS boolean AS 'MODULE_PATHNAME', 'fluss_grid_topk_stale'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -183,7 +189,8 @@ CREATE FUNCTION fluss_grid.rollup_status(
     OUT folded_changes bigint,
     OUT last_error text,
     OUT last_error_at timestamptz,
-    OUT recomputed_groups bigint)
+    OUT recomputed_groups bigint,
+    OUT c_folds bigint)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'fluss_grid_rollup_status'
 LANGUAGE C VOLATILE;
@@ -216,6 +223,7 @@ SELECT r.rollup_rel AS name,
        CASE WHEN c.oldest IS NULL THEN interval '0'
             ELSE clock_timestamp() - c.oldest END AS lag,
        s.folds,
+       s.c_folds AS folds_in_c,
        s.recomputed_groups,
        s.last_error,
        s.last_error_at

@@ -50,4 +50,9 @@ extern const FgComp *FgAggComps(const FgAgg *agg);
 /* min and first keep the smallest; max and last the largest */
 extern bool FgAggMinLike(FgAggKind kind);
 
+/* keep (x, t) in acc when it is a better first/last candidate (lift) */
+extern void FgAggFirstLastKeep(const FgAgg *agg, const FgLiftArg *arg,
+							   FgLiftAcc *acc, Datum x, bool xnull,
+							   Timestamp t, MemoryContext cxt);
+
 #endif							/* FLUSS_GRID_AGGSTATE_COMPS_H */

@@ -180,13 +180,13 @@ lift_int(Oid type, Datum x)
 }
 
 /*
- * lift_first_last
+ * FgAggFirstLastKeep
  *		Keep (x, t) in acc when it sorts before (first) or after (last) what
  *		acc holds: by time, then by value, a NULL value sorting last (first
  *		for last()), as the SQL lift's array_agg(... ORDER BY) does.
  */
-static void
-lift_first_last(const FgAgg *agg, const FgLiftArg *arg, FgLiftAcc *acc,
+void
+FgAggFirstLastKeep(const FgAgg *agg, const FgLiftArg *arg, FgLiftAcc *acc,
 				Datum x, bool xnull, Timestamp t, MemoryContext cxt)
 {
 	int			cmp;
@@ -307,7 +307,7 @@ FgAggLiftAccum(const FgAgg *agg, const FgLiftArg *arg, FgLiftAcc *acc,
 					FgTopKAdd(acc->topk, x, 1);
 				}
 				else
-					lift_first_last(agg, arg, acc, x, xnull, t, cxt);
+					FgAggFirstLastKeep(agg, arg, acc, x, xnull, t, cxt);
 				break;
 		}
 	}
@@ -369,7 +369,7 @@ FgAggLiftMerge(const FgAgg *agg, const FgLiftArg *arg, FgLiftAcc *acc,
 					{
 						if (!isnull && !arg->typbyval && arg->typlen == -1)
 							v = PointerGetDatum(PG_DETOAST_DATUM(v));
-						lift_first_last(agg, arg, acc, v, isnull,
+						FgAggFirstLastKeep(agg, arg, acc, v, isnull,
 										DatumGetTimestamp(t), cxt);
 					}
 				}

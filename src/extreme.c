@@ -108,6 +108,7 @@ static void topk_init(FgTopK *tk, Oid typid, bool is_max, MemoryContext cxt);
 static int	topk_order(const FgTopK *tk, Datum a, Datum b);
 static Datum topk_copy_value(const FgTopK *tk, Datum x);
 static void topk_read(FgTopK *tk, bytea *b, const FgTopK *model);
+static Datum topk_value_out(const FgTopK *tk, Datum v);
 static void topk_combine(FgTopK *out, FgTopK **lists, const int *signs,
 						 int nlists);
 
@@ -399,6 +400,50 @@ FgTopKMerge(FgTopK **tkp, bytea *b, MemoryContext cxt)
 			topk_free_value(&old, old.vals[i]);
 	}
 	*st = res;
+}
+
+/*
+ * FgTopKApply
+ *		The C fold's topk_apply: the stored list of a group after the fold,
+ *		state (the stored list, or NULL) + ins - del (the fold's lists of
+ *		inserted and deleted values, or NULL); NULL when no value is left.
+ *		Sets *dry when the group must be recomputed from the source, and
+ *		returns the best value left (a copy of its own) in best and bestnull.
+ */
+bytea *
+FgTopKApply(bytea *state, FgTopK *ins, FgTopK *del, bool *dry,
+			Datum *best, bool *bestnull)
+{
+	FgTopK		st;
+	FgTopK	   *lists[3] = {NULL, ins, del};
+	static const int signs[3] = {1, 1, -1};
+	FgTopK	   *model;
+	FgTopK		res;
+
+	*dry = false;
+	*best = (Datum) 0;
+	*bestnull = true;
+	model = ins ? ins : del;
+	if (state)
+	{
+		topk_read(&st, state, model);
+		lists[0] = &st;
+		if (model == NULL)
+			model = &st;
+	}
+	if (model == NULL)
+		return NULL;
+	topk_like(&res, model);
+	topk_combine(&res, lists, signs, 3);
+	*dry = res.dry;
+	if (res.n == 0 && !res.trunc)
+		return NULL;
+	if (res.n > 0 && !res.dry)
+	{
+		*best = topk_value_out(&res, res.vals[0]);
+		*bestnull = false;
+	}
+	return FgTopKSerialize(&res);
 }
 
 /* the argument types of min/max that rollups support */

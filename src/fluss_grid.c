@@ -30,10 +30,17 @@ int			fluss_grid_batch_size = 0;
 int			fluss_grid_worker_share = 25;
 int			fluss_grid_upper_fold_interval = 1000;
 int			fluss_grid_max_batch_wait = 50;
+int			fluss_grid_fold_method = FG_FOLD_METHOD_C;
 
 static const struct config_enum_entry capture_method_options[] = {
 	{"c", FG_CAPTURE_METHOD_C, false},
 	{"sql", FG_CAPTURE_METHOD_SQL, false},
+	{NULL, 0, false}
+};
+
+static const struct config_enum_entry fold_method_options[] = {
+	{"c", FG_FOLD_METHOD_C, false},
+	{"sql", FG_FOLD_METHOD_SQL, false},
 	{NULL, 0, false}
 };
 
@@ -138,6 +145,15 @@ GucInit(void)
 							 "the SQL aggregate; both write the same changelog rows.",
 							 &fluss_grid_capture_method,
 							 FG_CAPTURE_METHOD_C, capture_method_options,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomEnumVariable("fluss_grid.fold_method",
+							 "How a fold combines changelog rows with the rollup rows.",
+							 "\"c\" computes the new rows in C where every aggregate allows "
+							 "it and no group needs a recompute, \"sql\" always uses the SQL "
+							 "fold; both write the same rollup rows.",
+							 &fluss_grid_fold_method,
+							 FG_FOLD_METHOD_C, fold_method_options,
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
 	DefineCustomBoolVariable("fluss_grid.columnar_customscan",

@@ -52,6 +52,13 @@ extern int	fluss_grid_batch_size;
 extern int	fluss_grid_worker_share;
 extern int	fluss_grid_upper_fold_interval;
 extern int	fluss_grid_max_batch_wait;
+extern int	fluss_grid_fold_method;
+
+typedef enum FgFoldMethod
+{
+	FG_FOLD_METHOD_C,			/* fold_compute.c where it applies */
+	FG_FOLD_METHOD_SQL			/* always the SQL fold */
+} FgFoldMethod;
 
 typedef enum FgCaptureMethod
 {
@@ -189,6 +196,16 @@ extern List *FgAggParentColumnNames(const FgRollup *r, int i);
 extern void FgAggLiftMerge(const FgAgg *agg, const FgLiftArg *arg,
 						   FgLiftAcc *acc, const Datum *vals,
 						   const bool *nulls, MemoryContext cxt);
+/* the C fold's arithmetic (aggstate_fold.c) */
+extern bool FgAggFoldPossible(const FgAgg *agg);
+extern void FgAggFoldDelta(const FgAgg *agg, const FgLiftArg *arg,
+						   FgLiftAcc *ins, FgLiftAcc *del, const Datum *vals,
+						   const bool *nulls, MemoryContext cxt);
+extern bool FgAggFoldApply(const FgAgg *agg, const FgLiftArg *arg,
+						   const Datum *old, const bool *oldnull,
+						   FgLiftAcc *ins, FgLiftAcc *del, Datum *out,
+						   bool *outnull, Datum *result, bool *resnull,
+						   MemoryContext cxt);
 /* most delta columns of one aggregate (numeric sum: n, s, pinf, ninf, nan, dsc x2) */
 #define FG_LIFT_MAX_WIDTH 8
 extern int	FgAggLiftEmitPair(const FgAgg *agg, const FgLiftArg *arg,
@@ -212,8 +229,14 @@ extern bool FgTopKIsEmpty(const FgTopK *tk);
 extern bytea *FgTopKSerialize(const FgTopK *tk);
 extern void FgTopKMerge(FgTopK **tkp, bytea *b, MemoryContext cxt);
 
+extern bytea *FgTopKApply(bytea *state, FgTopK *ins, FgTopK *del, bool *dry,
+						  Datum *best, bool *bestnull);
+
 /* moments.c */
 extern void FgMomAccum(float8 *v, double x);
+extern void FgMomRead(Datum d, float8 *v);
+extern void FgMomCombine(float8 *a, const float8 *b, double sign);
+extern double FgMomStddev(const float8 *v);
 extern Datum FgMomArray(const float8 *v);
 extern void FgMomMerge(float8 *v, Datum d);
 
@@ -251,6 +274,8 @@ typedef struct FgCacheEntry
 	SPIPlanPtr	fold_plan;
 	SPIPlanPtr	fold_batch_plan;	/* with a limit on rows consumed, $1 */
 	SPIPlanPtr	reset_plan;
+	SPIPlanPtr	fold_c_plan;	/* the C fold's statement, $1 = row limit */
+	int			fold_c_possible;	/* C fold usable: 1, not: -1, unknown: 0 */
 	SPIPlanPtr	refresh_plan;
 	void	   *lift;			/* lift.c's state for the C lift */
 	void	   *lift_update;	/* and for UPDATE statements (paired) */
@@ -290,6 +315,7 @@ extern char *FgSqlCaptureProjection(const FgRollup *r, FgCaptureMode mode,
 									const char *relname);
 extern char *FgSqlFold(const FgRollup *r, bool batched);
 extern char *FgSqlReset(const FgRollup *r);
+extern char *FgSqlFoldCompute(const FgRollup *r);
 extern char *FgSqlRefresh(const FgRollup *r);
 extern char *FgSqlRealtimeView(const FgRollup *r);
 extern char *FgSqlUserColumns(const FgRollup *r, const char *alias);
@@ -323,9 +349,13 @@ typedef struct FgFoldResult
 	int64		deltas;			/* changelog rows consumed */
 	int64		recomputed;		/* groups recomputed from the source */
 	bool		more;			/* batch_size left changes for another fold */
+	bool		in_c;			/* folded by the C fold (fold_compute.c) */
 } FgFoldResult;
 
 extern bool FgFoldRollup(const FgRollup *r, bool wait, FgFoldResult *res);
+/* fold_compute.c */
+extern void FgFoldComputeBegin(int32 id);
+extern bool FgFoldComputeEnd(int64 *consumed);
 extern int64 FgFoldAll(bool in_worker, bool defer_upper, int *nfailed);
 extern void FgFoldHousekeeping(TimestampTz deadline);
 extern void FgAsOwner(Oid owner, Oid *save_userid, int *save_sec,
@@ -357,6 +387,7 @@ typedef struct FgRollupStatus
 	int64		folds;
 	int64		deltas;
 	int64		recomputed;		/* groups read again from the source */
+	int64		c_folds;		/* folds done by the C fold */
 	int			failures;		/* consecutive failures, for backoff */
 	TimestampTz retry_after;
 	char		last_error[256];

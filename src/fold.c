@@ -286,6 +286,37 @@ check_ready(const FgRollup *r)
 }
 
 /*
+ * fold_in_c
+ *		Run the C fold's statement (FgSqlFoldCompute) in snap.  Returns
+ *		false when it left the fold to the SQL statement, having written
+ *		nothing; else the changelog rows consumed are in *consumed.
+ */
+static bool
+fold_in_c(FgCacheEntry *e, Snapshot snap, bool batched, int64 *consumed)
+{
+	Datum		limit = Int64GetDatum(batched ? (int64) fluss_grid_batch_size : 0);
+
+	FgFoldComputeBegin(e->rollup->id);
+	PG_TRY();
+	{
+		int			ret = SPI_execute_snapshot(e->fold_c_plan, &limit, NULL, snap,
+											   InvalidSnapshot, false, true, 0);
+
+		if (ret != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "fluss_grid fold failed: %s", SPI_result_code_string(ret));
+	}
+	PG_CATCH();
+	{
+		int64		ignored;
+
+		(void) FgFoldComputeEnd(&ignored);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return FgFoldComputeEnd(consumed);
+}
+
+/*
  * FgFoldRollup
  *		Fold rollup r's changelog, in the current transaction.  Returns
  *		false when another session holds the fold lock and wait is false.
@@ -304,6 +335,7 @@ FgFoldRollup(const FgRollup *r, bool wait, FgFoldResult *res)
 	res->deltas = 0;
 	res->recomputed = 0;
 	res->more = false;
+	res->in_c = false;
 
 	FgLockRollup(r->id, wait, &acquired);
 	if (!acquired)
@@ -323,6 +355,21 @@ FgFoldRollup(const FgRollup *r, bool wait, FgFoldResult *res)
 		e->reset_plan = FgCachePlan(e, FgSqlReset(e->rollup), 0, NULL, InvalidOid);
 	if (e->fold_plan == NULL)
 		e->fold_plan = FgCachePlan(e, FgSqlFold(e->rollup, false), 0, NULL, InvalidOid);
+	if (e->fold_c_possible == 0)
+	{
+		e->fold_c_possible = 1;
+		for (int i = 0; i < e->rollup->naggs; i++)
+			if (!FgAggFoldPossible(&e->rollup->aggs[i]))
+				e->fold_c_possible = -1;
+	}
+	if (fluss_grid_fold_method == FG_FOLD_METHOD_C && e->fold_c_possible > 0 &&
+		e->fold_c_plan == NULL)
+	{
+		Oid			argtypes[1] = {INT8OID};
+
+		e->fold_c_plan = FgCachePlan(e, FgSqlFoldCompute(e->rollup), 1, argtypes,
+									 InvalidOid);
+	}
 	if (fluss_grid_batch_size > 0 && !wait && e->fold_batch_plan == NULL)
 	{
 		Oid			argtypes[1] = {INT8OID};
@@ -349,24 +396,35 @@ FgFoldRollup(const FgRollup *r, bool wait, FgFoldResult *res)
 		Datum		limit = Int64GetDatum((int64) fluss_grid_batch_size);
 		bool		batched = (fluss_grid_batch_size > 0 && !wait);
 		bool		isnull;
+		bool		done_in_c = false;
 
 		snap = RegisterSnapshot(GetTransactionSnapshot());
 		ret = SPI_execute_snapshot(e->reset_plan, NULL, NULL, snap, InvalidSnapshot,
 								   false, true, 0);
 		if (ret < 0)
 			elog(ERROR, "fluss_grid reset failed: %s", SPI_result_code_string(ret));
-		ret = SPI_execute_snapshot(batched ? e->fold_batch_plan : e->fold_plan,
-								   batched ? &limit : NULL, NULL, snap, InvalidSnapshot,
-								   false, true, 0);
+
+		/*
+		 * The C fold first; when it leaves the work to the SQL fold it has
+		 * written nothing, and the SQL fold runs in the same snapshot.
+		 */
+		if (fluss_grid_fold_method == FG_FOLD_METHOD_C && e->fold_c_plan != NULL)
+			done_in_c = res->in_c = fold_in_c(e, snap, batched, &res->deltas);
+		if (!done_in_c)
+		{
+			ret = SPI_execute_snapshot(batched ? e->fold_batch_plan : e->fold_plan,
+									   batched ? &limit : NULL, NULL, snap, InvalidSnapshot,
+									   false, true, 0);
+			if (ret != SPI_OK_SELECT || SPI_processed != 1)
+				elog(ERROR, "fluss_grid fold failed: %s", SPI_result_code_string(ret));
+			res->deltas = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+													  SPI_tuptable->tupdesc, 1, &isnull));
+			res->recomputed = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+														  SPI_tuptable->tupdesc, 2, &isnull));
+			res->more = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+													SPI_tuptable->tupdesc, 4, &isnull)) > 0;
+		}
 		UnregisterSnapshot(snap);
-		if (ret != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "fluss_grid fold failed: %s", SPI_result_code_string(ret));
-		res->deltas = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-												  SPI_tuptable->tupdesc, 1, &isnull));
-		res->recomputed = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-													  SPI_tuptable->tupdesc, 2, &isnull));
-		res->more = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-												SPI_tuptable->tupdesc, 4, &isnull)) > 0;
 	}
 	FgRestoreUser(save_userid, save_sec, save_nestlevel);
 	SPI_finish();
@@ -634,10 +692,11 @@ FgFoldAll(bool in_worker, bool defer_upper, int *nfailed)
 			}
 			if (res.deltas > 0)
 				ereport(fluss_grid_log_level,
-						(errmsg_internal("fluss_grid folded %lld changes into %s %d (%lld groups recomputed) in %.3f ms",
+						(errmsg_internal("fluss_grid folded %lld changes into %s %d (%lld groups recomputed%s) in %.3f ms",
 										 (long long) res.deltas,
 										 is_transform ? "transform" : "rollup", id,
 										 (long long) res.recomputed,
+										 res.in_c ? ", in C" : "",
 										 (double) (GetCurrentTimestamp() - fold_start) / 1000.0)));
 		}
 		else if (res.deltas == 0)

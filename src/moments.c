@@ -79,14 +79,14 @@ mom_values(ArrayType *a)
 }
 
 /*
- * mom_read
+ * FgMomRead
  *		Copy the values of a state passed as a Datum into v.  A state read
  *		from a tuple has a short varlena header and is unaligned; copying
  *		it into an aligned buffer is cheaper than detoasting it into a
  *		palloc'd copy, once per changelog row.
  */
-static void
-mom_read(Datum d, float8 *v)
+void
+FgMomRead(Datum d, float8 *v)
 {
 	struct varlena *p = (struct varlena *) DatumGetPointer(d);
 
@@ -156,8 +156,8 @@ FgMomArray(const float8 *v)
 }
 
 /* a += sign * b */
-static void
-mom_combine(float8 *a, const float8 *b, double sign)
+void
+FgMomCombine(float8 *a, const float8 *b, double sign)
 {
 	a[0] += sign * b[0];
 	dd_add(&a[1], &a[2], sign * b[1]);
@@ -178,8 +178,8 @@ FgMomMerge(float8 *v, Datum d)
 {
 	float8		b[FG_MOM_LEN];
 
-	mom_read(d, b);
-	mom_combine(v, b, 1.0);
+	FgMomRead(d, b);
+	FgMomCombine(v, b, 1.0);
 }
 
 /*
@@ -218,8 +218,8 @@ fluss_grid_mom_merge(PG_FUNCTION_ARGS)
 		a = mom_make(av);
 		av = (float8 *) ARR_DATA_PTR(a);
 	}
-	mom_read(PG_GETARG_DATUM(1), bv);
-	mom_combine(av, bv, 1.0);
+	FgMomRead(PG_GETARG_DATUM(1), bv);
+	FgMomCombine(av, bv, 1.0);
 	PG_RETURN_ARRAYTYPE_P(a);
 }
 
@@ -234,9 +234,9 @@ fluss_grid_mom_sub(PG_FUNCTION_ARGS)
 
 	float8		b[FG_MOM_LEN];
 
-	mom_read(PG_GETARG_DATUM(0), v);
-	mom_read(PG_GETARG_DATUM(1), b);
-	mom_combine(v, b, -1.0);
+	FgMomRead(PG_GETARG_DATUM(0), v);
+	FgMomRead(PG_GETARG_DATUM(1), b);
+	FgMomCombine(v, b, -1.0);
 	PG_RETURN_ARRAYTYPE_P(mom_make(v));
 }
 
@@ -249,7 +249,7 @@ fluss_grid_mom_sum(PG_FUNCTION_ARGS)
 {
 	float8		v[FG_MOM_LEN];
 
-	mom_read(PG_GETARG_DATUM(0), v);
+	FgMomRead(PG_GETARG_DATUM(0), v);
 	PG_RETURN_FLOAT8(v[1] + v[2]);
 }
 
@@ -261,19 +261,28 @@ Datum
 fluss_grid_mom_stddev(PG_FUNCTION_ARGS)
 {
 	float8		v[FG_MOM_LEN];
-	quad		n,
-				s,
-				q;
-	quad		var;
 
-	mom_read(PG_GETARG_DATUM(0), v);
-	n = v[0];
-	s = (quad) v[1] + (quad) v[2];
-	q = (quad) v[3] + (quad) v[4];
+	FgMomRead(PG_GETARG_DATUM(0), v);
 	if (v[0] < 2)
 		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(FgMomStddev(v));
+}
+
+/*
+ * FgMomStddev
+ *		Sample standard deviation of a state of two values or more.
+ */
+double
+FgMomStddev(const float8 *v)
+{
+	quad		n = v[0];
+	quad		s = (quad) v[1] + (quad) v[2];
+	quad		q = (quad) v[3] + (quad) v[4];
+	quad		var;
+
+	Assert(v[0] >= 2);
 	var = (q - s * s / n) / (n - 1);
 	if (var < 0)
 		var = 0;
-	PG_RETURN_FLOAT8(sqrt((double) var));
+	return sqrt((double) var);
 }

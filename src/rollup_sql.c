@@ -769,6 +769,75 @@ FgSqlFold(const FgRollup *r, bool batched)
 }
 
 /*
+ * FgSqlFoldCompute
+ *		The C fold's statement: fluss_grid.fold_compute($1 = row limit)
+ *		computes the rows (fold_compute.c), plain UPDATE, INSERT and DELETE
+ *		write them, by TID, so that the rollup's indexes, constraints and
+ *		triggers (the next level's capture) see an ordinary statement.
+ *		Returns the number of rollup rows written or removed.
+ */
+char *
+FgSqlFoldCompute(const FgRollup *r)
+{
+	StringInfoData buf;
+	List	   *names = NIL;
+	ListCell   *lc;
+	bool		first = true;
+
+	names = lappend(names, "bucket");
+	for (int k = 0; k < r->nkeys; k++)
+		names = lappend(names, r->keys[k]);
+	for (int i = 0; i < r->naggs; i++)
+		names = lappend(names, r->aggs[i].alias);
+	names = lappend(names, FG_PREFIX "count");
+	for (int i = 1; i <= r->naggs; i++)
+		FgAggStateColumnNames(&names, r, i);
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf,
+					 "WITH c AS MATERIALIZED (SELECT * FROM " FG_SCHEMA ".fold_compute(%d, $1)"
+					 " AS c(_fg_op \"char\", _fg_tid tid", r->id);
+	foreach(lc, names)
+	{
+		const char *name = lfirst(lc);
+		AttrNumber	att = get_attnum(r->relid, name);
+		Oid			typid;
+		int32		typmod;
+		Oid			collid;
+
+		if (att == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" of rollup %s does not exist", name, r->relname)));
+		get_atttypetypmodcoll(r->relid, att, &typid, &typmod, &collid);
+		appendStringInfo(&buf, ", %s %s", quote_identifier(name),
+						 format_type_extended(typid, typmod,
+											  FORMAT_TYPE_TYPEMOD_GIVEN |
+											  FORMAT_TYPE_FORCE_QUALIFY));
+	}
+	appendStringInfo(&buf, ")), u AS (UPDATE %s o SET %s FROM c"
+					 " WHERE c._fg_op = 'u' AND o.ctid = c._fg_tid RETURNING 1)",
+					 r->relname, set_list(r, "c"));
+	/* new groups in bucket order, as the SQL fold writes them */
+	appendStringInfo(&buf, ", i AS (INSERT INTO %s (", r->relname);
+	foreach(lc, names)
+	{
+		appendStringInfo(&buf, "%s%s", first ? "" : ", ",
+						 quote_identifier(lfirst(lc)));
+		first = false;
+	}
+	appendStringInfoString(&buf, ") SELECT ");
+	rollup_columns(&buf, r, "c");
+	appendStringInfoString(&buf, " FROM c WHERE c._fg_op = 'i' ORDER BY c.bucket");
+	keys_list(&buf, r, "c");
+	appendStringInfo(&buf, " RETURNING 1), x AS (DELETE FROM %s o USING c"
+					 " WHERE c._fg_op = 'd' AND o.ctid = c._fg_tid RETURNING 1)"
+					 " SELECT (SELECT count(*) FROM u) + (SELECT count(*) FROM i)"
+					 " + (SELECT count(*) FROM x)", r->relname);
+	return buf.data;
+}
+
+/*
  * FgSqlRefresh
  *		Recompute every bucket overlapping [$1, $2) from the source (NULL
  *		bounds are open) and consume the changelog rows of those buckets, in

@@ -392,6 +392,7 @@ FgRecordFold(int32 rollup_id, const FgFoldResult *res)
 		st->folds++;
 		st->deltas += res->deltas;
 		st->recomputed += res->recomputed;
+		st->c_folds += res->in_c ? 1 : 0;
 		st->failures = 0;
 		st->retry_after = 0;
 	}
@@ -929,8 +930,8 @@ fluss_grid_rollup_status(PG_FUNCTION_ARGS)
 	for (int i = 0; i < FG_MAX_STATUS; i++)
 	{
 		FgRollupStatus *st = &FgSharedState->status[i];
-		Datum		values[7];
-		bool		nulls[7] = {false, false, false, false, false, false, false};
+		Datum		values[8];
+		bool		nulls[8] = {false, false, false, false, false, false, false, false};
 
 		if (st->dbid != MyDatabaseId)
 			continue;
@@ -940,6 +941,7 @@ fluss_grid_rollup_status(PG_FUNCTION_ARGS)
 		values[2] = Int64GetDatum(st->folds);
 		values[3] = Int64GetDatum(st->deltas);
 		values[6] = Int64GetDatum(st->recomputed);
+		values[7] = Int64GetDatum(st->c_folds);
 		values[4] = CStringGetTextDatum(st->last_error);
 		nulls[4] = (st->last_error[0] == '\0' || st->failures == 0);
 		values[5] = TimestampTzGetDatum(st->last_error_at);

@@ -52,7 +52,7 @@ SELECT set_eq(
 SELECT has_view('fluss_grid', 'rollups', 'view fluss_grid.rollups exists');
 SELECT columns_are('fluss_grid', 'rollups',
     ARRAY['name', 'source', 'bucket', 'time_zone', 'group_by', 'aggregates',
-          'pending_changes', 'last_fold', 'lag', 'folds', 'recomputed_groups', 'last_error', 'last_error_at'],
+          'pending_changes', 'last_fold', 'lag', 'folds', 'folds_in_c', 'recomputed_groups', 'last_error', 'last_error_at'],
     'fluss_grid.rollups has the documented columns');
 SELECT col_type_is('fluss_grid', 'rollups', 'name', 'regclass', 'rollups.name is a regclass');
 SELECT col_type_is('fluss_grid', 'rollups', 'pending_changes', 'bigint', 'rollups.pending_changes is a bigint');
