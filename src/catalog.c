@@ -24,6 +24,7 @@
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
@@ -36,6 +37,30 @@
 static HTAB *rollup_cache = NULL;
 static List *retired = NIL;
 static bool callbacks_registered = false;
+
+/*
+ * Bumped by every relcache invalidation: the worker's answers to catalog
+ * queries (FgIntListQuery, FgExtensionExists) are good while it holds.
+ */
+static uint64 catalog_generation = 1;
+
+static void
+catalog_generation_callback(Datum arg, Oid relid)
+{
+	catalog_generation++;
+}
+
+static void
+fg_watch_catalog(void)
+{
+	static bool watching = false;
+
+	if (!watching)
+	{
+		CacheRegisterRelcacheCallback(catalog_generation_callback, (Datum) 0);
+		watching = true;
+	}
+}
 
 static void cache_relcache_callback(Datum arg, Oid relid);
 static void cache_xact_callback(XactEvent event, void *arg);
@@ -324,12 +349,29 @@ FgIntListQuery(const char *sql, int32 arg)
 {
 	static const char *saved_sql[8];
 	static SPIPlanPtr saved_plan[8];
+	static int32 saved_arg[8];
+	static uint64 saved_gen[8];
+	static List *saved_ids[8];
+	uint64		gen = catalog_generation;
 	List	   *ids = NIL;
 	MemoryContext callercxt = CurrentMemoryContext;
 	Oid			argtypes[1] = {INT4OID};
 	Datum		args[1];
 	SPIPlanPtr	plan = NULL;
 	int			i;
+
+	/*
+	 * The worker asks the same questions in every pass: its answers are
+	 * kept until the next relcache invalidation (creating or dropping a
+	 * rollup or transform creates or drops tables and triggers).
+	 */
+	if (IsBackgroundWorker)
+	{
+		fg_watch_catalog();
+		for (i = 0; i < lengthof(saved_sql) && saved_sql[i] != NULL; i++)
+			if (saved_sql[i] == sql && saved_arg[i] == arg && saved_gen[i] == gen)
+				return list_copy(saved_ids[i]);
+	}
 
 	args[0] = Int32GetDatum(arg);
 	SPI_connect();
@@ -364,7 +406,44 @@ FgIntListQuery(const char *sql, int32 arg)
 		MemoryContextSwitchTo(spicxt);
 	}
 	SPI_finish();
+	if (IsBackgroundWorker)
+	{
+		for (i = 0; i < lengthof(saved_sql) && saved_sql[i] != NULL; i++)
+			if (saved_sql[i] == sql)
+			{
+				MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+				list_free(saved_ids[i]);
+				saved_ids[i] = list_copy(ids);
+				MemoryContextSwitchTo(old);
+				saved_arg[i] = arg;
+				saved_gen[i] = gen;
+			}
+	}
 	return ids;
+}
+
+/*
+ * FgExtensionExists
+ *		Whether extension fluss_grid exists in this database; the worker
+ *		keeps the answer until the next relcache invalidation.
+ */
+bool
+FgExtensionExists(void)
+{
+	static uint64 known_gen = 0;
+	static bool known = false;
+	uint64		gen = catalog_generation;
+
+	if (IsBackgroundWorker)
+	{
+		fg_watch_catalog();
+		if (known_gen == gen)
+			return known;
+	}
+	known = OidIsValid(get_extension_oid("fluss_grid", true));
+	known_gen = IsBackgroundWorker ? gen : 0;
+	return known;
 }
 
 /*

@@ -251,6 +251,7 @@ extern List *FgRollupIdsInFoldOrder(void);
 extern List *FgRollupIdsOfRollups(void);
 extern List *FgRollupChildren(int32 id);
 extern Oid	FgExtensionOwner(void);
+extern bool FgExtensionExists(void);
 extern char *FgQualifiedName(Oid relid);
 
 /* backend-local cache of definitions and their saved plans */
@@ -276,6 +277,7 @@ typedef struct FgCacheEntry
 	SPIPlanPtr	reset_plan;
 	SPIPlanPtr	fold_c_plan;	/* the C fold's statement, $1 = row limit */
 	int			fold_c_possible;	/* C fold usable: 1, not: -1, unknown: 0 */
+	bool		ready;			/* check_ready passed (fold.c) */
 	SPIPlanPtr	refresh_plan;
 	void	   *lift;			/* lift.c's state for the C lift */
 	void	   *lift_update;	/* and for UPDATE statements (paired) */

@@ -346,7 +346,16 @@ FgFoldRollup(const FgRollup *r, bool wait, FgFoldResult *res)
 		return true;			/* dropped meanwhile */
 	if (!FgLockFoldRelations(&e->rollup->sourceid, 1, &e->rollup->relid, 1, wait))
 		return false;
-	check_ready(e->rollup);
+
+	/*
+	 * Once the triggers are found, the entry keeps knowing it: dropping
+	 * one, or creating a rollup on this one, invalidates the entry.
+	 */
+	if (!e->ready)
+	{
+		check_ready(e->rollup);
+		e->ready = true;
+	}
 
 	SPI_connect();
 	FgAsRollupOwner(e->rollup, &save_userid, &save_sec, &save_nestlevel);
@@ -399,19 +408,20 @@ FgFoldRollup(const FgRollup *r, bool wait, FgFoldResult *res)
 		bool		done_in_c = false;
 
 		snap = RegisterSnapshot(GetTransactionSnapshot());
-		ret = SPI_execute_snapshot(e->reset_plan, NULL, NULL, snap, InvalidSnapshot,
-								   false, true, 0);
-		if (ret < 0)
-			elog(ERROR, "fluss_grid reset failed: %s", SPI_result_code_string(ret));
 
 		/*
-		 * The C fold first; when it leaves the work to the SQL fold it has
-		 * written nothing, and the SQL fold runs in the same snapshot.
+		 * The C fold first; when it leaves the work to the SQL statements
+		 * (a TRUNCATE marker among the rows among other reasons) it has
+		 * written nothing, and they run in the same snapshot.
 		 */
 		if (fluss_grid_fold_method == FG_FOLD_METHOD_C && e->fold_c_plan != NULL)
 			done_in_c = res->in_c = fold_in_c(e, snap, batched, &res->deltas);
 		if (!done_in_c)
 		{
+			ret = SPI_execute_snapshot(e->reset_plan, NULL, NULL, snap, InvalidSnapshot,
+									   false, true, 0);
+			if (ret < 0)
+				elog(ERROR, "fluss_grid reset failed: %s", SPI_result_code_string(ret));
 			ret = SPI_execute_snapshot(batched ? e->fold_batch_plan : e->fold_plan,
 									   batched ? &limit : NULL, NULL, snap, InvalidSnapshot,
 									   false, true, 0);
@@ -552,7 +562,7 @@ FgFoldAll(bool in_worker, bool defer_upper, int *nfailed)
 	oldcxt = CurrentMemoryContext;
 	switch_context(passcxt);
 	ids = NIL;
-	if (OidIsValid(get_extension_oid("fluss_grid", true)))
+	if (FgExtensionExists())
 	{
 		/* transforms (as negative ids) first: rollups may read their tables */
 		foreach(lc, FgTransformIds())

@@ -18,7 +18,8 @@
  *
  * Whatever the C fold does not do, it leaves to the SQL fold, having
  * changed nothing: a group whose extreme was retracted (recomputed from
- * the source), more changelog rows than the batch limit, row-level
+ * the source), a TRUNCATE marker (the reset statement empties the rollup
+ * first), more changelog rows than the batch limit, row-level
  * security on the rollup or its changelog, aggregates over numeric, a
  * rollup table without its unique index.  FgFoldRollup then runs the SQL
  * fold in the same snapshot.
@@ -395,7 +396,11 @@ fluss_grid_fold_compute(PG_FUNCTION_ARGS)
 		slot_getallattrs(dslot);
 		if (!dslot->tts_isnull[l.dreset - 1] &&
 			DatumGetBool(dslot->tts_values[l.dreset - 1]))
-			continue;			/* a TRUNCATE marker: the reset's */
+		{
+			/* a TRUNCATE marker: the reset statement's, before any fold */
+			fold_fallback = true;
+			break;
+		}
 		if (max_rows > 0 && nrows >= max_rows)
 		{
 			/* a batch: the SQL fold picks whole groups, oldest first */

@@ -321,7 +321,7 @@ worker_has_extension(void)
 
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
-		has = OidIsValid(get_extension_oid("fluss_grid", true));
+		has = FgExtensionExists();
 		CommitTransactionCommand();
 
 		LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
