@@ -66,19 +66,30 @@
  * transactions a changelog would meanwhile fill with hundreds of thousands
  * of dead rows that every fold pass has to step over (and a VACUUM without
  * truncation leaves the table at its largest size, so it must not grow
- * big in between).  Not much more often either: each VACUUM updates
- * pg_class, which makes the fold replan its statement.
+ * big in between).  Every fold reads all of a changelog's pages, dead
+ * rows included: a minutely fold every few ms under single-row INSERTs
+ * spent a quarter of its time stepping over the dead rows of 2,000 folded
+ * changes (and an hourly changelog, whose rows are few but wide, grew to
+ * 600 pages before reaching that count).  Each VACUUM updates pg_class,
+ * which makes the SQL fold replan its statement (the C fold's statement
+ * does not read the changelog).
  */
-#define FG_VACUUM_AFTER 2000
+#define FG_VACUUM_AFTER 500
 
 /*
  * ... but not more often than every this many ms: under a dense stream a
  * pass folds that many rows every few dozen ms, and a VACUUM per pass
  * (plus the replanning of the fold and of every writer's capture statement
  * that each one causes) would cost more than the dead rows it removes.  A
- * second's worth of dead rows is a few hundred pages at most.
+ * quarter second's worth of dead rows is a few dozen pages.
  */
-#define FG_VACUUM_EVERY 1000
+#define FG_VACUUM_EVERY 250
+
+/*
+ * A VACUUM that leaves this many dead rows behind was held up by a
+ * snapshot (see vacuum_changelog) and backs off.
+ */
+#define FG_VACUUM_STUCK 2000
 
 /*
  * ... and again after this many ms if that VACUUM left dead rows behind,
@@ -295,7 +306,22 @@ static bool
 fold_in_c(FgCacheEntry *e, Snapshot snap, bool batched, int64 *consumed)
 {
 	Datum		limit = Int64GetDatum(batched ? (int64) fluss_grid_batch_size : 0);
+	int			nestlevel = NewGUCNestLevel();
 
+	/*
+	 * The rows are written by TID: a nested loop over the computed rows with
+	 * a TID scan inside, whatever the rollup's size.  A plan made while the
+	 * table was small (or its statistics stale) would otherwise join a
+	 * sequential scan of the whole rollup in every fold, and the rollup is
+	 * the statement's only table.  The plan cache may replan at any
+	 * execution, so the settings hold for each.
+	 */
+	(void) set_config_option("enable_hashjoin", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_mergejoin", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	FgFoldComputeBegin(e->rollup->id);
 	PG_TRY();
 	{
@@ -313,6 +339,7 @@ fold_in_c(FgCacheEntry *e, Snapshot snap, bool batched, int64 *consumed)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	AtEOXact_GUC(true, nestlevel);
 	return FgFoldComputeEnd(consumed);
 }
 
@@ -831,7 +858,7 @@ vacuum_changelog(VacuumDebt *debt)
 		int64		dead = tab ? tab->n_dead_tuples : 0;
 #endif
 
-		if (dead >= FG_VACUUM_AFTER)
+		if (dead >= FG_VACUUM_STUCK)
 		{
 			debt->retry_ms = Min(Max(debt->retry_ms * 2, FG_VACUUM_RETRY),
 								 FG_VACUUM_RETRY_MAX);
