@@ -338,7 +338,7 @@ DECLARE
     bulk_place text;
     pl        text;
     folds     text[] := '{}';
-    ltype     oid;           -- type of the last key column
+    ltype     oid;           -- type the primary key compares the last key column as
     opf       oid;           -- its operator family in the primary key
     op_le     text;          -- OPERATOR(schema.<=) of that family
     op_ge     text;
@@ -452,10 +452,11 @@ BEGIN
     -- family), when min() and max() of the type sort by that order: then a
     -- fold can tell, per value of the other key columns, the range of the
     -- last one that its batch covers (see _fg_span below)
-    SELECT a.atttypid, c.opcfamily INTO ltype, opf
+    -- (the operator class's input type: text for a varchar key, anyenum
+    -- for an enum)
+    SELECT c.opcintype, c.opcfamily INTO ltype, opf
       FROM pg_index i
       JOIN pg_opclass c ON c.oid = i.indclass[cardinality(key) - 1]
-      JOIN pg_attribute a ON a.attrelid = tgt_oid AND a.attname = key[cardinality(key)]
      WHERE i.indrelid = tgt_oid AND i.indisprimary;
     SELECT format('OPERATOR(%I.%s)', le_n.nspname, le.oprname), format('OPERATOR(%I.%s)', ge_n.nspname, ge.oprname)
       INTO op_le, op_ge
