@@ -27,7 +27,7 @@ int			fluss_grid_log_level = DEBUG1;
 int			fluss_grid_max_databases = 32;
 int			fluss_grid_capture_method = FG_CAPTURE_METHOD_C;
 int			fluss_grid_batch_size = 0;
-int			fluss_grid_worker_share = 25;
+int			fluss_grid_worker_share = 10;
 int			fluss_grid_upper_fold_interval = 1000;
 int			fluss_grid_max_batch_wait = 50;
 int			fluss_grid_fold_method = FG_FOLD_METHOD_C;
@@ -98,9 +98,9 @@ GucInit(void)
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("fluss_grid.worker_share",
 							"Share of one CPU, in percent, that a worker may take while commits arrive densely.",
-							"After a pass, a worker waits until the pass's time is this share of the time since it began: 25 leaves three quarters of a core to the writers; 100 folds again at once, for the freshest rollups under a heavy stream.",
+							"After a pass, a worker waits until the pass's time is this share of the time since it began: 10 leaves nine tenths of a core to the writers; 100 folds again at once, for the freshest rollups under a heavy stream.",
 							&fluss_grid_worker_share,
-							25, 1, 100,
+							10, 1, 100,
 							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("fluss_grid.max_batch_wait",

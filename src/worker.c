@@ -59,8 +59,12 @@
 
 #include "fluss_grid.h"
 
-/* commits during one pass from which the worker batches more */
-#define FG_DENSE_COMMITS 8
+/*
+ * commits during one pass from which the worker batches more: a C fold's
+ * pass takes well under a millisecond, so even thousands of commits a
+ * second bring only a few during one
+ */
+#define FG_DENSE_COMMITS 2
 
 PG_FUNCTION_INFO_V1(fluss_grid_start_worker);
 PG_FUNCTION_INFO_V1(fluss_grid_workers);
@@ -665,7 +669,7 @@ fluss_grid_worker_main(Datum arg)
 		 * fold_interval has passed since the pass began.  When commits
 		 * arrive densely (FG_DENSE_COMMITS or more during the pass), wait
 		 * until the pass is fluss_grid.worker_share of the cycle (by default
-		 * 25 %: three times as long as the pass took), but at most
+		 * 10 %: nine times as long as the pass took), but at most
 		 * fluss_grid.max_batch_wait after the pass: a larger batch costs
 		 * less per change only where changes to the same rollup group
 		 * collide (a transform's fold costs about the same per row in any
