@@ -103,6 +103,16 @@ SELECT fluss_grid.wait_for_rollups();
 SELECT fg_check('fold_m', fold_ref('1 minute', :'mcols' || ', ' || :'flcols' || ', ' || :'tailcols')) AS minutely,
        (SELECT count(*) FROM fold_h) AS hourly_rows;
 
+-- a backlog larger than maintenance_work_mem is left to the SQL fold
+SET maintenance_work_mem = '1MB';
+INSERT INTO fold_src SELECT timestamptz '2026-01-02 00:00+00' + i * interval '1 minute', 'k' || (i % 2),
+       1, i, i, i, i, i FROM generate_series(1, 3000) i;
+SELECT fluss_grid.fold_now() >= 0 AS folded;
+RESET maintenance_work_mem;
+SELECT fluss_grid.wait_for_rollups();
+SELECT fg_check('fold_m', fold_ref('1 minute', :'mcols' || ', ' || :'flcols' || ', ' || :'tailcols')) AS minutely,
+       fg_check('fold_h', fold_ref('1 hour', :'mcols' || ', ' || :'tailcols')) AS hourly;
+
 -- the C fold did the inserts' folds; never for the numeric rollup
 SELECT name, folds_in_c > 0 AS some_in_c
   FROM fluss_grid.rollups WHERE name::text LIKE 'fold\_%' ORDER BY name::text;

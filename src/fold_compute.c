@@ -19,7 +19,8 @@
  * Whatever the C fold does not do, it leaves to the SQL fold, having
  * changed nothing: a group whose extreme was retracted (recomputed from
  * the source), a TRUNCATE marker (the reset statement empties the rollup
- * first), more changelog rows than the batch limit, row-level
+ * first), more changelog rows than the batch limit or than fit in
+ * maintenance_work_mem, row-level
  * security on the rollup or its changelog, aggregates over numeric, a
  * rollup table without its unique index.  FgFoldRollup then runs the SQL
  * fold in the same snapshot.
@@ -420,6 +421,19 @@ fluss_grid_fold_compute(PG_FUNCTION_ARGS)
 		heap_deform_tuple(ExecCopySlotHeapTuple(dslot), RelationGetDescr(delta),
 						  row->values, row->nulls);
 		rows[nrows++] = row;
+
+		/*
+		 * The rows are held in memory: a backlog larger than
+		 * maintenance_work_mem (a worker paused for hours, a huge bulk
+		 * load with fine groups) is the SQL fold's, which sorts within
+		 * work_mem.
+		 */
+		if (nrows % 256 == 0 &&
+			MemoryContextMemAllocated(cxt, true) > (Size) maintenance_work_mem * 1024)
+		{
+			fold_fallback = true;
+			break;
+		}
 	}
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(dslot);
