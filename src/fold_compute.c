@@ -394,17 +394,23 @@ fluss_grid_fold_compute(PG_FUNCTION_ARGS)
 		FoldRow    *row;
 		int			natts = RelationGetDescr(delta)->natts;
 
-		slot_getallattrs(dslot);
-		if (!dslot->tts_isnull[l.dreset - 1] &&
-			DatumGetBool(dslot->tts_values[l.dreset - 1]))
-		{
-			/* a TRUNCATE marker: the reset statement's, before any fold */
-			fold_fallback = true;
-			break;
-		}
 		if (max_rows > 0 && nrows >= max_rows)
 		{
 			/* a batch: the SQL fold picks whole groups, oldest first */
+			fold_fallback = true;
+			break;
+		}
+
+		/* a copy of the row, deformed once */
+		row = palloc(sizeof(FoldRow));
+		row->tid = dslot->tts_tid;
+		row->values = palloc(sizeof(Datum) * natts);
+		row->nulls = palloc(sizeof(bool) * natts);
+		heap_deform_tuple(ExecCopySlotHeapTuple(dslot), RelationGetDescr(delta),
+						  row->values, row->nulls);
+		if (!row->nulls[l.dreset - 1] && DatumGetBool(row->values[l.dreset - 1]))
+		{
+			/* a TRUNCATE marker: the reset statement's, before any fold */
 			fold_fallback = true;
 			break;
 		}
@@ -414,12 +420,6 @@ fluss_grid_fold_compute(PG_FUNCTION_ARGS)
 			rows = rows ? repalloc(rows, sizeof(FoldRow *) * maxrows)
 				: palloc(sizeof(FoldRow *) * maxrows);
 		}
-		row = palloc(sizeof(FoldRow));
-		row->tid = dslot->tts_tid;
-		row->values = palloc(sizeof(Datum) * natts);
-		row->nulls = palloc(sizeof(bool) * natts);
-		heap_deform_tuple(ExecCopySlotHeapTuple(dslot), RelationGetDescr(delta),
-						  row->values, row->nulls);
 		rows[nrows++] = row;
 
 		/*
