@@ -1372,7 +1372,8 @@ fluss_grid_wait_for_rollups(PG_FUNCTION_ARGS)
 			}
 			if (!alive)
 				break;			/* fold here instead */
-			left = (long) ((deadline - GetCurrentTimestamp()) / 1000);
+			/* rounded up: under a millisecond left is not yet the deadline */
+			left = (long) ((deadline - GetCurrentTimestamp() + 999) / 1000);
 			if (left <= 0)
 				break;
 			(void) ConditionVariableTimedSleep(&FgSharedState->pass_cv, Min(left, 100),

@@ -580,6 +580,20 @@ FgCachePlan(FgCacheEntry *e, const char *sql, int nargs, Oid *argtypes,
 	return plan;
 }
 
+/*
+ * FgCacheForgetPlan
+ *		Free the saved plan *plan of entry e (if any), to be prepared anew.
+ */
+void
+FgCacheForgetPlan(FgCacheEntry *e, SPIPlanPtr *plan)
+{
+	if (*plan == NULL)
+		return;
+	e->plans = list_delete_ptr(e->plans, *plan);
+	SPI_freeplan(*plan);
+	*plan = NULL;
+}
+
 static void
 free_entry(FgCacheEntry *e)
 {

@@ -19,6 +19,7 @@
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 #include "port/atomics.h"
+#include "storage/block.h"
 #include "storage/condition_variable.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
@@ -254,6 +255,26 @@ extern Oid	FgExtensionOwner(void);
 extern bool FgExtensionExists(void);
 extern char *FgQualifiedName(Oid relid);
 
+/*
+ * The sizes a fold's saved plans were made for (plan_watch.c): replan when
+ * a table has doubled or halved since.
+ */
+#define FG_PLAN_WATCH_MAX 4
+
+typedef struct FgPlanWatch
+{
+	bool		set;			/* sizes recorded */
+	bool		first_is_changelog;
+	Oid			what;			/* the rollup or transform target, for messages */
+	int			nrels;
+	Oid			relids[FG_PLAN_WATCH_MAX];
+	BlockNumber pages[FG_PLAN_WATCH_MAX];
+} FgPlanWatch;
+
+extern void FgPlanWatchInit(FgPlanWatch *w, Oid what, int nrels, const Oid *relids,
+							bool first_is_changelog);
+extern bool FgPlanWatchMoved(FgPlanWatch *w);
+
 /* backend-local cache of definitions and their saved plans */
 typedef struct FgCapturePlan
 {
@@ -282,12 +303,14 @@ typedef struct FgCacheEntry
 	void	   *lift;			/* lift.c's state for the C lift */
 	void	   *lift_update;	/* and for UPDATE statements (paired) */
 	int			lift_possible;	/* C lift usable: 1, not: -1, unknown: 0 */
+	FgPlanWatch fold_watch;		/* sizes the fold's plans were made for */
 } FgCacheEntry;
 
 extern FgCacheEntry *FgCacheGet(int32 id);
 extern SPIPlanPtr FgCachePlan(FgCacheEntry *e, const char *sql, int nargs,
 							  Oid *argtypes, Oid relid);
 extern void FgCacheInvalidateAll(void);
+extern void FgCacheForgetPlan(FgCacheEntry *e, SPIPlanPtr *plan);
 
 /* ---------------------------------------------------------------------
  * SQL generation (rollup_sql.c)

@@ -384,6 +384,29 @@ FgFoldRollup(const FgRollup *r, bool wait, FgFoldResult *res)
 		e->ready = true;
 	}
 
+	/*
+	 * Plans made for a changelog, rollup or source of another size are
+	 * made again (plan_watch.c).  The C fold's statement is planned under
+	 * fixed settings but scans a changelog too.
+	 */
+	if (!e->fold_watch.set)
+	{
+		Oid			rels[3];
+
+		rels[0] = get_relname_relid(psprintf("changelog_%d", e->rollup->id),
+									get_namespace_oid(FG_SCHEMA, false));
+		rels[1] = e->rollup->relid;
+		rels[2] = e->rollup->sourceid;
+		FgPlanWatchInit(&e->fold_watch, e->rollup->relid, 3, rels, true);
+	}
+	if (FgPlanWatchMoved(&e->fold_watch))
+	{
+		FgCacheForgetPlan(e, &e->reset_plan);
+		FgCacheForgetPlan(e, &e->fold_plan);
+		FgCacheForgetPlan(e, &e->fold_c_plan);
+		FgCacheForgetPlan(e, &e->fold_batch_plan);
+	}
+
 	SPI_connect();
 	FgAsRollupOwner(e->rollup, &save_userid, &save_sec, &save_nestlevel);
 

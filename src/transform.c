@@ -103,6 +103,7 @@ typedef struct TransformEntry
 	Oid			changelogid;
 	char	   *sql[TS_COUNT];	/* in cache_cxt */
 	SPIPlanPtr	plan[TS_COUNT];
+	FgPlanWatch watch;			/* sizes the fold's plans were made for */
 } TransformEntry;
 
 static HTAB *transform_cache = NULL;
@@ -462,6 +463,26 @@ FgFoldTransform(int32 id, bool wait, FgFoldResult *res)
 			return false;
 	}
 	check_capture_present(e);
+
+	/* plans made for tables of another size are made again (plan_watch.c) */
+	if (!e->watch.set)
+	{
+		Oid			rels[4] = {e->changelogid, e->targetid, e->sourceid, e->quarantineid};
+
+		FgPlanWatchInit(&e->watch, e->targetid, OidIsValid(e->quarantineid) ? 4 : 3, rels,
+						true);
+	}
+	if (FgPlanWatchMoved(&e->watch))
+	{
+		for (int s = TS_RESET; s < TS_COUNT; s++)
+		{
+			if (e->plan[s] != NULL && s != TS_REFRESH)
+			{
+				SPI_freeplan(e->plan[s]);
+				e->plan[s] = NULL;
+			}
+		}
+	}
 
 	SPI_connect();
 	FgAsOwner(e->ownerid, &save_userid, &save_sec, &save_nestlevel);
