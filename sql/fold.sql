@@ -117,6 +117,26 @@ SELECT fg_check('fold_m', fold_ref('1 minute', :'mcols' || ', ' || :'flcols' || 
 SELECT name, folds_in_c > 0 AS some_in_c
   FROM fluss_grid.rollups WHERE name::text LIKE 'fold\_%' ORDER BY name::text;
 
+-- fluss_grid.batch_size: the C fold takes whole groups, oldest change
+-- first, until the limit, and leaves the rest to the next fold; every
+-- batch of these inserts runs in C
+ALTER SYSTEM SET fluss_grid.batch_size = 20;
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.5);
+SELECT folds AS folds_before, folds_in_c AS c_before
+  FROM fluss_grid.rollups WHERE name = 'fold_m'::regclass \gset
+INSERT INTO fold_src SELECT timestamptz '2026-01-03 00:00+00' + i * interval '10 seconds', 'k' || (i % 3),
+       1, i, i, i, i, i FROM generate_series(1, 600) i;
+SELECT fluss_grid.wait_for_rollups();
+SELECT fg_check('fold_m', fold_ref('1 minute', :'mcols' || ', ' || :'flcols' || ', ' || :'tailcols')) AS minutely,
+       fg_check('fold_h', fold_ref('1 hour', :'mcols' || ', ' || :'tailcols')) AS hourly,
+       folds - :folds_before > 3 AS several_folds,
+       folds - :folds_before = folds_in_c - :c_before AS all_in_c,
+       pending_changes
+  FROM fluss_grid.rollups WHERE name = 'fold_m'::regclass;
+ALTER SYSTEM RESET fluss_grid.batch_size;
+SELECT pg_reload_conf();
+
 -- the same workload folded by the SQL fold gives the same rows
 ALTER SYSTEM SET fluss_grid.fold_method = 'sql';
 SELECT pg_reload_conf();

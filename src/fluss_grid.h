@@ -377,10 +377,10 @@ typedef struct FgFoldResult
 	bool		in_c;			/* folded by the C fold (fold_compute.c) */
 } FgFoldResult;
 
-extern bool FgFoldRollup(const FgRollup *r, bool wait, FgFoldResult *res);
+extern bool FgFoldRollup(const FgRollup *r, bool wait, int64 limit, FgFoldResult *res);
 /* fold_compute.c */
-extern void FgFoldComputeBegin(int32 id);
-extern bool FgFoldComputeEnd(int64 *consumed);
+extern void FgFoldComputeBegin(int32 id, bool soft_limit);
+extern bool FgFoldComputeEnd(int64 *consumed, bool *more);
 extern int64 FgFoldAll(bool in_worker, bool defer_upper, int *nfailed);
 extern void FgFoldHousekeeping(TimestampTz deadline);
 extern void FgAsOwner(Oid owner, Oid *save_userid, int *save_sec,

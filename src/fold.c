@@ -300,12 +300,18 @@ check_ready(const FgRollup *r)
  * fold_in_c
  *		Run the C fold's statement (FgSqlFoldCompute) in snap.  Returns
  *		false when it left the fold to the SQL statement, having written
- *		nothing; else the changelog rows consumed are in *consumed.
+ *		nothing; else the changelog rows consumed are in *consumed, and
+ *		*more says whether the row limit left some.  A soft limit (an
+ *		upper level's bound) grows to a quarter of the backlog: a level
+ *		that falls behind would otherwise read an ever longer changelog
+ *		for the same few rows in every pass, until it no longer fits in
+ *		memory and goes to the slower SQL fold.
  */
 static bool
-fold_in_c(FgCacheEntry *e, Snapshot snap, bool batched, int64 *consumed)
+fold_in_c(FgCacheEntry *e, Snapshot snap, int64 max_rows, bool soft, int64 *consumed,
+		  bool *more)
 {
-	Datum		limit = Int64GetDatum(batched ? (int64) fluss_grid_batch_size : 0);
+	Datum		limit = Int64GetDatum(max_rows);
 	int			nestlevel = NewGUCNestLevel();
 
 	/*
@@ -322,7 +328,7 @@ fold_in_c(FgCacheEntry *e, Snapshot snap, bool batched, int64 *consumed)
 							 GUC_ACTION_SAVE, true, 0, false);
 	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
-	FgFoldComputeBegin(e->rollup->id);
+	FgFoldComputeBegin(e->rollup->id, soft);
 	PG_TRY();
 	{
 		int			ret = SPI_execute_snapshot(e->fold_c_plan, &limit, NULL, snap,
@@ -334,22 +340,26 @@ fold_in_c(FgCacheEntry *e, Snapshot snap, bool batched, int64 *consumed)
 	PG_CATCH();
 	{
 		int64		ignored;
+		bool		ignored_more;
 
-		(void) FgFoldComputeEnd(&ignored);
+		(void) FgFoldComputeEnd(&ignored, &ignored_more);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	AtEOXact_GUC(true, nestlevel);
-	return FgFoldComputeEnd(consumed);
+	return FgFoldComputeEnd(consumed, more);
 }
 
 /*
  * FgFoldRollup
  *		Fold rollup r's changelog, in the current transaction.  Returns
  *		false when another session holds the fold lock and wait is false.
+ *		limit > 0 (and, in the worker, fluss_grid.batch_size) bounds the
+ *		changelog rows consumed: whole groups, oldest change first, and
+ *		res->more says that some were left.
  */
 bool
-FgFoldRollup(const FgRollup *r, bool wait, FgFoldResult *res)
+FgFoldRollup(const FgRollup *r, bool wait, int64 limit, FgFoldResult *res)
 {
 	FgCacheEntry *e;
 	bool		acquired;
@@ -358,6 +368,7 @@ FgFoldRollup(const FgRollup *r, bool wait, FgFoldResult *res)
 	int			save_nestlevel;
 	int			ret;
 	Snapshot	snap;
+	bool		soft;
 
 	res->deltas = 0;
 	res->recomputed = 0;
@@ -429,7 +440,16 @@ FgFoldRollup(const FgRollup *r, bool wait, FgFoldResult *res)
 		e->fold_c_plan = FgCachePlan(e, FgSqlFoldCompute(e->rollup), 1, argtypes,
 									 InvalidOid);
 	}
-	if (fluss_grid_batch_size > 0 && !wait && e->fold_batch_plan == NULL)
+	/* batch_size is a hard limit, the caller's a soft one (see fold_in_c) */
+	if (fluss_grid_batch_size > 0 && !wait &&
+		(limit == 0 || fluss_grid_batch_size <= limit))
+	{
+		limit = fluss_grid_batch_size;
+		soft = false;
+	}
+	else
+		soft = (limit > 0);
+	if (limit > 0 && e->fold_batch_plan == NULL)
 	{
 		Oid			argtypes[1] = {INT8OID};
 
@@ -452,8 +472,8 @@ FgFoldRollup(const FgRollup *r, bool wait, FgFoldResult *res)
 	 * holding the fold lock all along.
 	 */
 	{
-		Datum		limit = Int64GetDatum((int64) fluss_grid_batch_size);
-		bool		batched = (fluss_grid_batch_size > 0 && !wait);
+		Datum		limitd = Int64GetDatum(limit);
+		bool		batched = (limit > 0);
 		bool		isnull;
 		bool		done_in_c = false;
 
@@ -465,7 +485,7 @@ FgFoldRollup(const FgRollup *r, bool wait, FgFoldResult *res)
 		 * written nothing, and they run in the same snapshot.
 		 */
 		if (fluss_grid_fold_method == FG_FOLD_METHOD_C && e->fold_c_plan != NULL)
-			done_in_c = res->in_c = fold_in_c(e, snap, batched, &res->deltas);
+			done_in_c = res->in_c = fold_in_c(e, snap, limit, soft, &res->deltas, &res->more);
 		if (!done_in_c)
 		{
 			ret = SPI_execute_snapshot(e->reset_plan, NULL, NULL, snap, InvalidSnapshot,
@@ -473,7 +493,7 @@ FgFoldRollup(const FgRollup *r, bool wait, FgFoldResult *res)
 			if (ret < 0)
 				elog(ERROR, "fluss_grid reset failed: %s", SPI_result_code_string(ret));
 			ret = SPI_execute_snapshot(batched ? e->fold_batch_plan : e->fold_plan,
-									   batched ? &limit : NULL, NULL, snap, InvalidSnapshot,
+									   batched ? &limitd : NULL, NULL, snap, InvalidSnapshot,
 									   false, true, 0);
 			if (ret != SPI_OK_SELECT || SPI_processed != 1)
 				elog(ERROR, "fluss_grid fold failed: %s", SPI_result_code_string(ret));
@@ -582,10 +602,16 @@ switch_context(MemoryContext cxt)
  *		their changes merely pile up meanwhile (one changelog row per
  *		changed group below and pass, combined when they are folded):
  *		folding them less often keeps the passes short, and the first
- *		level's freshness is made of pass lengths.  A pass that defers one
- *		is not clean, so wait_for_rollups, which asks for full passes,
- *		still waits for every level.
+ *		level's freshness is made of pass lengths.  The one folded consumes
+ *		at most FG_UPPER_FOLD_ROWS changelog rows (whole groups, the oldest
+ *		changes first) and stays due until it has caught up: a second's
+ *		changes of an hourly rollup of 1,400 stations took 86 ms to fold,
+ *		the longest passes of a stream.  A pass that defers one is not
+ *		clean, so wait_for_rollups, which asks for full passes (nothing
+ *		deferred, nothing bounded), still waits for every level.
  */
+#define FG_UPPER_FOLD_ROWS 3000
+
 int64
 FgFoldAll(bool in_worker, bool defer_upper, int *nfailed)
 {
@@ -675,7 +701,8 @@ FgFoldAll(bool in_worker, bool defer_upper, int *nfailed)
 				FgCacheEntry *e = FgCacheGet(id);
 
 				if (e != NULL)
-					done = FgFoldRollup(e->rollup, !in_worker, &res);
+					done = FgFoldRollup(e->rollup, !in_worker,
+										(id == upper_due) ? FG_UPPER_FOLD_ROWS : 0, &res);
 				else
 					done = true;
 			}
@@ -716,7 +743,8 @@ FgFoldAll(bool in_worker, bool defer_upper, int *nfailed)
 		}
 		if (done)
 		{
-			if (in_worker && !is_transform)
+			/* an upper level left over by its bound stays due */
+			if (in_worker && !is_transform && !(id == upper_due && res.more))
 				note_upper_fold(id);
 			FgRecordFold(id, &res);
 			total += res.deltas;

@@ -19,11 +19,15 @@
  * Whatever the C fold does not do, it leaves to the SQL fold, having
  * changed nothing: a group whose extreme was retracted (recomputed from
  * the source), a TRUNCATE marker (the reset statement empties the rollup
- * first), more changelog rows than the batch limit or than fit in
- * maintenance_work_mem, row-level
+ * first), more changelog rows than fit in maintenance_work_mem, row-level
  * security on the rollup or its changelog, aggregates over numeric, a
  * rollup table without its unique index.  FgFoldRollup then runs the SQL
  * fold in the same snapshot.
+ *
+ * With a row limit (fluss_grid.batch_size) it folds whole groups, those
+ * with the oldest change first, until the limit is reached, as the SQL
+ * fold's batched statement does: a group is never split between two folds,
+ * so a group recomputed from the source has all its changes consumed.
  *
  * The function may be called only by the fold (FgFoldComputeBegin marks
  * the rollup being folded); anyone else gets an error.
@@ -67,6 +71,16 @@ PG_FUNCTION_INFO_V1(fluss_grid_fold_compute);
 static int32 fold_active = 0;
 static int64 fold_consumed = 0;
 static bool fold_fallback = false;
+static bool fold_more = false;	/* a row limit left changelog rows */
+static bool fold_soft = false;	/* the row limit grows with the backlog */
+
+/* a group of sorted changelog rows, for choosing a batch */
+typedef struct FoldGroup
+{
+	int			first;			/* its rows: [first, end) */
+	int			end;
+	TimestampTz oldest;			/* its oldest change (_fg_at) */
+} FoldGroup;
 
 /* one changelog row, deformed */
 typedef struct FoldRow
@@ -84,6 +98,7 @@ typedef struct FoldLayout
 	AttrNumber *dkey;			/* changelog: bucket, keys */
 	AttrNumber	dcount;			/* changelog: _fg_count */
 	AttrNumber	dreset;			/* changelog: _fg_reset */
+	AttrNumber	dat;			/* changelog: _fg_at */
 	AttrNumber *ddelta;			/* changelog: every delta column */
 	int		   *doff;			/* per aggregate: its first in ddelta; and
 								 * the total after the last */
@@ -229,6 +244,7 @@ fold_layout(FoldLayout *l, const FgRollup *r, Relation delta, Relation rollup)
 	}
 	l->dcount = fold_attnum(delta, FG_PREFIX "count");
 	l->dreset = fold_attnum(delta, FG_PREFIX "reset");
+	l->dat = fold_attnum(delta, FG_PREFIX "at");
 	l->rcount = fold_attnum(rollup, FG_PREFIX "count");
 
 	l->doff = palloc(sizeof(int) * (r->naggs + 1));
@@ -268,24 +284,102 @@ fold_layout(FoldLayout *l, const FgRollup *r, Relation delta, Relation rollup)
 
 /*
  * FgFoldComputeBegin / FgFoldComputeEnd
- *		Bracket the fold statement of rollup id.  End returns false when the
+ *		Bracket the fold statement of rollup id; with soft_limit, the row
+ *		limit grows to a quarter of the changelog rows read.  End returns false when the
  *		C fold left the work to the SQL fold, else the number of changelog
  *		rows consumed in *consumed.  End must be called on error too.
  */
 void
-FgFoldComputeBegin(int32 id)
+FgFoldComputeBegin(int32 id, bool soft_limit)
 {
 	fold_active = id;
+	fold_soft = soft_limit;
 	fold_consumed = 0;
 	fold_fallback = false;
+	fold_more = false;
 }
 
 bool
-FgFoldComputeEnd(int64 *consumed)
+FgFoldComputeEnd(int64 *consumed, bool *more)
 {
 	fold_active = 0;
 	*consumed = fold_consumed;
+	*more = fold_more;
 	return !fold_fallback;
+}
+
+/* for qsort: groups by their oldest change, then in key order */
+static int
+fold_group_cmp(const void *a, const void *b)
+{
+	const FoldGroup *x = a;
+	const FoldGroup *y = b;
+
+	if (x->oldest != y->oldest)
+		return x->oldest < y->oldest ? -1 : 1;
+	return x->first - y->first;
+}
+
+/*
+ * choose_batch
+ *		Of the nrows sorted rows, keep whole groups, oldest change first,
+ *		while fewer than max_rows are kept (so at least one, and the last
+ *		one may pass the limit); in key order.  Returns the number kept.
+ */
+static int
+choose_batch(FoldRow **rows, int nrows, int64 max_rows, FoldLayout *l)
+{
+	FoldGroup  *groups = palloc(sizeof(FoldGroup) * nrows);
+	FoldRow   **kept = palloc(sizeof(FoldRow *) * nrows);
+	bool	   *chosen;
+	int			ngroups = 0;
+	int64		upto = 0;
+	int			nkept = 0;
+
+	for (int first = 0; first < nrows;)
+	{
+		int			end = first + 1;
+		TimestampTz oldest = DT_NOEND;
+
+		while (end < nrows && fold_row_cmp(&rows[first], &rows[end], l) == 0)
+			end++;
+		for (int i = first; i < end; i++)
+		{
+			AttrNumber	att = l->dat - 1;
+
+			if (!rows[i]->nulls[att] && DatumGetTimestampTz(rows[i]->values[att]) < oldest)
+				oldest = DatumGetTimestampTz(rows[i]->values[att]);
+		}
+		groups[ngroups].first = first;
+		groups[ngroups].end = end;
+		groups[ngroups].oldest = oldest;
+		ngroups++;
+		first = end;
+	}
+	qsort(groups, ngroups, sizeof(FoldGroup), fold_group_cmp);
+	chosen = palloc0(sizeof(bool) * nrows);
+	for (int g = 0; g < ngroups && upto < max_rows; g++)
+	{
+		upto += groups[g].end - groups[g].first;
+		chosen[groups[g].first] = true;
+	}
+	/* back in key order: the chosen groups' rows */
+	for (int first = 0; first < nrows;)
+	{
+		int			end = first + 1;
+
+		while (end < nrows && fold_row_cmp(&rows[first], &rows[end], l) == 0)
+			end++;
+		if (chosen[first])
+			for (int i = first; i < end; i++)
+				kept[nkept++] = rows[i];
+		first = end;
+	}
+	memcpy(rows, kept, sizeof(FoldRow *) * nkept);
+	pfree(kept);
+	pfree(chosen);
+	pfree(groups);
+	return nkept;
 }
 
 /*
@@ -294,8 +388,8 @@ FgFoldComputeEnd(int64 *consumed)
  *		SETOF record: per group, the operation ('u'pdate, 'i'nsert,
  *		'd'elete), the rollup row's TID (update, delete), then the rollup
  *		row: bucket, keys, user columns, _fg_count, state columns.  With
- *		max_rows > 0, more changelog rows than that are left to the SQL
- *		fold (which folds whole groups, oldest first).
+ *		max_rows > 0, whole groups, oldest first, until max_rows changelog
+ *		rows are consumed; the rest is left for the next fold.
  */
 Datum
 fluss_grid_fold_compute(PG_FUNCTION_ARGS)
@@ -394,13 +488,6 @@ fluss_grid_fold_compute(PG_FUNCTION_ARGS)
 		FoldRow    *row;
 		int			natts = RelationGetDescr(delta)->natts;
 
-		if (max_rows > 0 && nrows >= max_rows)
-		{
-			/* a batch: the SQL fold picks whole groups, oldest first */
-			fold_fallback = true;
-			break;
-		}
-
 		/* a copy of the row, deformed once */
 		row = palloc(sizeof(FoldRow));
 		row->tid = dslot->tts_tid;
@@ -449,6 +536,15 @@ fluss_grid_fold_compute(PG_FUNCTION_ARGS)
 
 	/* groups are runs of equal keys */
 	qsort_arg(rows, nrows, sizeof(FoldRow *), fold_row_cmp, &l);
+	if (max_rows > 0 && fold_soft)
+		max_rows = Max(max_rows, nrows / 4);
+	if (max_rows > 0 && nrows > max_rows)
+	{
+		int			kept = choose_batch(rows, nrows, max_rows, &l);
+
+		fold_more = (kept < nrows);
+		nrows = kept;
+	}
 
 	index = index_open(l.indexid, AccessShareLock);
 	rslot = table_slot_create(rollup, NULL);
