@@ -206,7 +206,8 @@ LANGUAGE C VOLATILE STRICT;
 CREATE FUNCTION fluss_grid.workers(
     OUT datname name,
     OUT pid integer,
-    OUT passes bigint)
+    OUT passes bigint,
+    OUT role text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'fluss_grid_workers'
 LANGUAGE C VOLATILE;

@@ -1302,9 +1302,9 @@ fluss_grid_forget_rollup(PG_FUNCTION_ARGS)
 /*
  * fluss_grid_wait_for_rollups
  *		True once every change committed before the call has been folded
- *		into every level; false at the timeout.  With a worker running, wake
- *		it and wait for a pass that started after the call and failed
- *		nowhere; without one, fold here.
+ *		into every level; false at the timeout.  With workers running, wake
+ *		them and wait for passes that started after the call and failed
+ *		nowhere (below); without, fold here.
  */
 Datum
 fluss_grid_wait_for_rollups(PG_FUNCTION_ARGS)
@@ -1335,35 +1335,76 @@ fluss_grid_wait_for_rollups(PG_FUNCTION_ARGS)
 	{
 		LWLockAcquire(FgSharedState->lock, LW_SHARED);
 		slot = FgDatabaseSlotFor(MyDatabaseId, false);
-		if (slot && slot->pid != 0 && slot->latch)
+		if (slot && slot->w[FG_ROLE_FIRST].pid != 0 && slot->w[FG_ROLE_FIRST].latch)
 		{
 			use_worker = true;
-			target = slot->passes_started + 1;
-			SetLatch(slot->latch);
+			target = slot->w[FG_ROLE_FIRST].passes_started + 1;
+			SetLatch(slot->w[FG_ROLE_FIRST].latch);
 		}
 		LWLockRelease(FgSharedState->lock);
 	}
 
+	/*
+	 * With workers: first a clean pass of the first worker that started
+	 * after the call.  If it folded every stage, done; if the second worker
+	 * had the later stages, then a clean pass of that one that started
+	 * after (it sees what the first pass wrote into their changelogs) and
+	 * took no stage the first pass left out (the split moves only when
+	 * transforms or rollups come or go; then wait again).  Each pass waited
+	 * for must fold every rollup it has (full_passes_upto: no deferral, no
+	 * pacing).  A worker that goes away sends the wait back to the first
+	 * worker, or to folding here.
+	 */
 	if (use_worker)
 	{
 		bool		result = false;
+		FgWorkerRole role = FG_ROLE_FIRST;
+		int			first_split = 0;
 
 		ConditionVariablePrepareToSleep(&FgSharedState->pass_cv);
 		for (;;)
 		{
-			bool		done;
+			bool		done = false;
 			bool		alive;
 			long		left;
+			FgWorkerState *w;
 
-			/* the next pass must fold every level (no deferral) */
 			LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
-			done = slot->passes_clean >= target;
-			alive = slot->dbid == MyDatabaseId && slot->pid != 0;
+			alive = slot->dbid == MyDatabaseId && slot->w[FG_ROLE_FIRST].pid != 0;
+			if (alive && role == FG_ROLE_FIRST)
+			{
+				w = &slot->w[FG_ROLE_FIRST];
+				if (w->passes_clean >= target && w->clean_split >= FG_NUM_STAGES)
+					done = true;
+				else if (w->passes_clean >= target && slot->w[FG_ROLE_SECOND].pid != 0)
+				{
+					/* the later stages were the second worker's */
+					role = FG_ROLE_SECOND;
+					first_split = w->clean_split;
+					target = slot->w[FG_ROLE_SECOND].passes_started + 1;
+				}
+				else if (w->passes_clean >= target)
+					target = w->passes_started + 1; /* its second worker left */
+			}
+			else if (alive)
+			{
+				w = &slot->w[FG_ROLE_SECOND];
+				if (w->passes_clean >= target && w->clean_split <= first_split)
+					done = true;
+				else if (w->pid == 0 || w->passes_clean >= target)
+				{
+					/* gone, or split elsewhere: the first worker again */
+					role = FG_ROLE_FIRST;
+					target = slot->w[FG_ROLE_FIRST].passes_started + 1;
+				}
+			}
 			if (!done && alive)
-				slot->full_passes_upto = Max(slot->full_passes_upto,
-											 slot->passes_started + 1);
-			if (!done && alive && slot->latch)
-				SetLatch(slot->latch);
+			{
+				w = &slot->w[role];
+				w->full_passes_upto = Max(w->full_passes_upto, w->passes_started + 1);
+				if (w->latch)
+					SetLatch(w->latch);
+			}
 			LWLockRelease(FgSharedState->lock);
 			if (done)
 			{
@@ -1389,7 +1430,7 @@ fluss_grid_wait_for_rollups(PG_FUNCTION_ARGS)
 	{
 		int			nfailed;
 
-		(void) FgFoldAll(false, false, &nfailed);
+		(void) FgFoldAll(false, 0, FG_NUM_STAGES, false, &nfailed, NULL);
 		if (nfailed == 0)
 			PG_RETURN_BOOL(true);
 		if (GetCurrentTimestamp() >= deadline)
@@ -1412,7 +1453,7 @@ fluss_grid_fold_now(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
 				 errmsg("cannot fold rollups during recovery")));
-	PG_RETURN_INT64(FgFoldAll(false, false, &nfailed));
+	PG_RETURN_INT64(FgFoldAll(false, 0, FG_NUM_STAGES, false, &nfailed, NULL));
 }
 
 /*

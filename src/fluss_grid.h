@@ -52,6 +52,7 @@ extern int	fluss_grid_capture_method;
 extern int	fluss_grid_batch_size;
 extern int	fluss_grid_worker_share;
 extern int	fluss_grid_upper_fold_interval;
+extern bool fluss_grid_second_worker;
 extern int	fluss_grid_max_batch_wait;
 extern int	fluss_grid_fold_method;
 
@@ -381,7 +382,19 @@ extern bool FgFoldRollup(const FgRollup *r, bool wait, int64 limit, FgFoldResult
 /* fold_compute.c */
 extern void FgFoldComputeBegin(int32 id, bool soft_limit);
 extern bool FgFoldComputeEnd(int64 *consumed, bool *more);
-extern int64 FgFoldAll(bool in_worker, bool defer_upper, int *nfailed);
+/*
+ * The stages of a database's folds: a pass folds a range of them, those of
+ * a stage after those of the stages before.  FgFoldAll reports the stages
+ * present as a bit mask (1 << stage).
+ */
+#define FG_STAGE_TRANSFORMS 0	/* transforms */
+#define FG_STAGE_TABLES		1	/* rollups of tables (transform targets too) */
+#define FG_STAGE_UPPER		2	/* rollups of rollups */
+#define FG_NUM_STAGES		3
+
+extern int64 FgFoldAll(bool in_worker, int from_stage, int to_stage,
+					   bool defer_upper, int *nfailed, int *stages);
+extern int	FgFoldSplit(int stages);
 extern void FgFoldHousekeeping(TimestampTz deadline);
 extern void FgAsOwner(Oid owner, Oid *save_userid, int *save_sec,
 					  int *save_nestlevel);
@@ -418,20 +431,47 @@ typedef struct FgRollupStatus
 	char		last_error[256];
 } FgRollupStatus;
 
-typedef struct FgDatabaseSlot
+/*
+ * A database has up to two workers: the first (FG_ROLE_FIRST, started by
+ * the launcher) and, when its folds split into two stages (FgFoldSplit)
+ * and fluss_grid.second_worker is on, the second (FG_ROLE_SECOND, started
+ * by the first), which folds the later stage.  Without the second, the
+ * first folds all.
+ */
+typedef enum FgWorkerRole
 {
-	Oid			dbid;
+	FG_ROLE_FIRST = 0,
+	FG_ROLE_SECOND = 1
+} FgWorkerRole;
+
+#define FG_NUM_ROLES 2
+
+typedef struct FgWorkerState
+{
 	pid_t		pid;			/* 0 when no worker runs */
 	Latch	   *latch;			/* worker's latch, NULL when none */
-	bool		no_extension;	/* worker found no extension here */
-	bool		rearm;			/* extension (re)created: look again */
-	TimestampTz paused_until;	/* stepping aside for DROP DATABASE etc. */
 	uint64		passes_started;
 	uint64		passes_done;
 	uint64		passes_clean;	/* last pass in which no rollup failed */
 	uint64		full_passes_upto;	/* passes up to this one defer nothing
 									 * (wait_for_rollups waits for them) */
-	pg_atomic_uint64 commits;	/* commits that wrote changelog rows */
+	int			split;			/* second worker: the first stage of its
+								 * current pass (0 before the first) */
+	bool		pacing;			/* in a paced wait: commits need not wake it */
+	int			clean_split;	/* the first worker: the stages below this
+								 * were in its last clean pass; the second:
+								 * those from this on */
+	pg_atomic_uint64 commits;	/* commits that wrote changelog rows for it */
+} FgWorkerState;
+
+typedef struct FgDatabaseSlot
+{
+	Oid			dbid;
+	bool		no_extension;	/* worker found no extension here */
+	bool		rearm;			/* extension (re)created: look again */
+	TimestampTz paused_until;	/* stepping aside for DROP DATABASE etc. */
+	int			stages;			/* stages of the last pass (FgFoldAll) */
+	FgWorkerState w[FG_NUM_ROLES];
 } FgDatabaseSlot;
 
 
@@ -459,5 +499,6 @@ extern bool FgRollupBackingOff(int32 rollup_id);
 
 PGDLLEXPORT void fluss_grid_launcher_main(Datum arg);
 PGDLLEXPORT void fluss_grid_worker_main(Datum arg);
+PGDLLEXPORT void fluss_grid_second_worker_main(Datum arg);
 
 #endif							/* FLUSS_GRID_H */

@@ -593,7 +593,13 @@ switch_context(MemoryContext cxt)
  *		rollup.  Returns the number of changelog rows folded; *nfailed gets
  *		the number of rollups that failed or were skipped.
  *
- *		defer_upper (the worker under a dense stream of commits): the
+ *		Only the stages [from_stage, to_stage) are folded (FG_STAGE_*): all
+ *		of them, or one worker's share when a database has two (worker.c).
+ *		The other stages are left alone and do not make the pass unclean.
+ *		*stages (if not NULL) gets the stages the database has.
+ *
+ *		defer_upper (by the worker, under a dense stream of commits, in a
+ *		pass that folds rollups of tables and of rollups): the
  *		transforms and the rollups of tables are folded as always, but of
  *		the rollups of rollups (hourly of minutely, ...) only the one folded
  *		longest ago, and only once upper_fold_interval has passed since its
@@ -613,7 +619,8 @@ switch_context(MemoryContext cxt)
 #define FG_UPPER_FOLD_ROWS 3000
 
 int64
-FgFoldAll(bool in_worker, bool defer_upper, int *nfailed)
+FgFoldAll(bool in_worker, int from_stage, int to_stage, bool defer_upper,
+		  int *nfailed, int *stages)
 {
 	List	   *ids;
 	List	   *volatile upper = NIL;
@@ -625,6 +632,11 @@ FgFoldAll(bool in_worker, bool defer_upper, int *nfailed)
 	MemoryContext oldcxt;
 
 	*nfailed = 0;
+	if (stages)
+		*stages = 0;
+	/* only a pass over the first level and the upper ones defers these */
+	defer_upper = defer_upper && from_stage <= FG_STAGE_TABLES && to_stage > FG_STAGE_UPPER &&
+		fluss_grid_upper_fold_interval > 0;
 	passcxt = AllocSetContextCreate(in_worker ? TopMemoryContext : CurrentMemoryContext,
 									"fluss_grid fold pass", ALLOCSET_DEFAULT_SIZES);
 	itercxt = AllocSetContextCreate(passcxt, "fluss_grid fold", ALLOCSET_DEFAULT_SIZES);
@@ -640,15 +652,20 @@ FgFoldAll(bool in_worker, bool defer_upper, int *nfailed)
 	ids = NIL;
 	if (FgExtensionExists())
 	{
+		List	   *rollups = FgRollupIdsInFoldOrder();
+
 		/* transforms (as negative ids) first: rollups may read their tables */
 		foreach(lc, FgTransformIds())
 			ids = lappend_int(ids, -lfirst_int(lc));
-		ids = list_concat(ids, FgRollupIdsInFoldOrder());
-		if (defer_upper && fluss_grid_upper_fold_interval > 0)
-			upper = FgRollupIdsOfRollups();
+		upper = FgRollupIdsOfRollups();
+		if (stages)
+			*stages = (ids != NIL ? 1 << FG_STAGE_TRANSFORMS : 0) |
+				(list_length(rollups) > list_length(upper) ? 1 << FG_STAGE_TABLES : 0) |
+				(upper != NIL ? 1 << FG_STAGE_UPPER : 0);
+		ids = list_concat(ids, rollups);
 	}
 	switch_context(oldcxt);
-	if (upper != NIL)
+	if (defer_upper && upper != NIL)
 		upper_due = upper_fold_due(upper);
 	if (in_worker)
 	{
@@ -676,7 +693,15 @@ FgFoldAll(bool in_worker, bool defer_upper, int *nfailed)
 			(*nfailed)++;
 			continue;
 		}
-		if (!is_transform && id != upper_due && list_member_int(upper, id))
+		/* the other worker's stages: not this pass's to fold */
+		{
+			int			stage = is_transform ? FG_STAGE_TRANSFORMS :
+				list_member_int(upper, id) ? FG_STAGE_UPPER : FG_STAGE_TABLES;
+
+			if (stage < from_stage || stage >= to_stage)
+				continue;
+		}
+		if (defer_upper && !is_transform && id != upper_due && list_member_int(upper, id))
 		{
 			(*nfailed)++;		/* deferred to a later pass */
 			continue;
@@ -793,6 +818,29 @@ FgFoldAll(bool in_worker, bool defer_upper, int *nfailed)
 	}
 	MemoryContextDelete(passcxt);
 	return total;
+}
+
+/*
+ * FgFoldSplit
+ *		Where a database with the stages "stages" (FgFoldAll) is split
+ *		between its two workers: the second takes the stages from the
+ *		returned one on.  The transforms' folds are the costliest per row
+ *		and the rollups of tables come right after them, so with both the
+ *		second worker takes every rollup; without transforms, the rollups
+ *		of rollups.  0: nothing to split.
+ */
+int
+FgFoldSplit(int stages)
+{
+	bool		transforms = (stages & (1 << FG_STAGE_TRANSFORMS)) != 0;
+	bool		tables = (stages & (1 << FG_STAGE_TABLES)) != 0;
+	bool		upper = (stages & (1 << FG_STAGE_UPPER)) != 0;
+
+	if (transforms && (tables || upper))
+		return FG_STAGE_TABLES;
+	if (tables && upper)
+		return FG_STAGE_UPPER;
+	return 0;
 }
 
 /*

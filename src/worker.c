@@ -6,6 +6,12 @@
  * The launcher ("fluss_grid launcher") starts after recovery (so a hot
  * standby runs no workers: its rollups arrive by replication), reads
  * pg_database and starts one worker ("fluss_grid worker") per database.
+ * That worker starts a second one ("fluss_grid second worker") when its
+ * database's folds split into two stages (FgFoldSplit: transforms, then
+ * rollups; or rollups of tables, then rollups of rollups) and
+ * fluss_grid.second_worker is on, and leaves the later stage to it while
+ * it runs: one worker could not keep up with a stream of 20,000 readings
+ * a second through the warehouse, and the second core sat half idle.
  * A worker that finds no fluss_grid extension in its database says so in
  * its slot and exits with status 0, which the postmaster does not restart;
  * CREATE EXTENSION and create_rollup start it again.  A worker that dies
@@ -23,7 +29,8 @@
  * hook asks its worker to step aside (exit 0) for the command and starts
  * it again afterwards.
  *
- * Locking: FgSharedState->lock protects dbs[] and status[].
+ * Locking: FgSharedState->lock protects dbs[] (each with one FgWorkerState
+ * per role) and status[].
  *
  * IDENTIFICATION
  *	  src/worker.c
@@ -76,13 +83,14 @@ static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
-static FgDatabaseSlot *my_slot = NULL;
+static FgDatabaseSlot *my_slot = NULL;	/* set in a worker */
+static FgWorkerRole my_role = FG_ROLE_FIRST;
 
 static Size fg_shmem_size(void);
 static void fg_shmem_request(void);
 static void fg_shmem_startup(void);
 static void worker_release_slot(int code, Datum arg);
-static bool start_worker_for(Oid dbid, BackgroundWorkerHandle **handle);
+static bool start_worker_for(Oid dbid, FgWorkerRole role, BackgroundWorkerHandle **handle);
 static void fg_process_utility(PlannedStmt *pstmt, const char *queryString,
 							   bool readOnlyTree, ProcessUtilityContext context,
 							   ParamListInfo params, QueryEnvironment *queryEnv,
@@ -148,7 +156,8 @@ fg_shmem_startup(void)
 	{
 		memset(FgSharedState, 0, fg_shmem_size());
 		for (int i = 0; i < fluss_grid_max_databases; i++)
-			pg_atomic_init_u64(&FgSharedState->dbs[i].commits, 0);
+			for (int r = 0; r < FG_NUM_ROLES; r++)
+				pg_atomic_init_u64(&FgSharedState->dbs[i].w[r].commits, 0);
 		FgSharedState->lock = &(GetNamedLWLockTranche("fluss_grid"))->lock;
 		ConditionVariableInit(&FgSharedState->pass_cv);
 	}
@@ -177,7 +186,8 @@ FgDatabaseSlotFor(Oid dbid, bool create)
 	if (create && free_slot)
 	{
 		memset(free_slot, 0, sizeof(FgDatabaseSlot));
-		pg_atomic_init_u64(&free_slot->commits, 0);
+		for (int r = 0; r < FG_NUM_ROLES; r++)
+			pg_atomic_init_u64(&free_slot->w[r].commits, 0);
 		free_slot->dbid = dbid;
 		return free_slot;
 	}
@@ -186,7 +196,10 @@ FgDatabaseSlotFor(Oid dbid, bool create)
 
 /*
  * FgWakeWorker
- *		Set the latch of the database's worker, if it runs.
+ *		Count a commit that wrote changelog rows and set the latches of the
+ *		database's workers, if they run.  A worker's own folds feed the
+ *		next stages: the first worker's wake (and count for) the second
+ *		worker; the second worker's are folded in its same pass.
  */
 void
 FgWakeWorker(Oid dbid)
@@ -197,28 +210,39 @@ FgWakeWorker(Oid dbid)
 		return;
 	LWLockAcquire(FgSharedState->lock, LW_SHARED);
 	s = FgDatabaseSlotFor(dbid, false);
-	/* a worker's own folds feed the next level in the same pass */
-	if (s && s->latch && s->pid != MyProcPid)
+	for (int r = 0; s != NULL && r < FG_NUM_ROLES; r++)
 	{
-		pg_atomic_fetch_add_u64(&s->commits, 1);
-		SetLatch(s->latch);
+		if (my_slot == s && r <= my_role)
+			continue;
+		pg_atomic_fetch_add_u64(&s->w[r].commits, 1);
+		if (s->w[r].latch && !s->w[r].pacing)
+			SetLatch(s->w[r].latch);
 	}
 	LWLockRelease(FgSharedState->lock);
 }
 
+/*
+ * start_worker_for
+ *		Register the worker of role for database dbid.  The postmaster
+ *		restarts a first worker that dies; the first worker restarts the
+ *		second one.
+ */
 static bool
-start_worker_for(Oid dbid, BackgroundWorkerHandle **handle)
+start_worker_for(Oid dbid, FgWorkerRole role, BackgroundWorkerHandle **handle)
 {
 	BackgroundWorker worker;
+	bool		second = (role == FG_ROLE_SECOND);
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 1;
+	worker.bgw_restart_time = second ? BGW_NEVER_RESTART : 1;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "fluss_grid");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "fluss_grid_worker_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "fluss_grid worker for database %u", dbid);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "fluss_grid worker");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN,
+			 second ? "fluss_grid_second_worker_main" : "fluss_grid_worker_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "fluss_grid %s for database %u",
+			 second ? "second worker" : "worker", dbid);
+	snprintf(worker.bgw_type, BGW_MAXLEN, second ? "fluss_grid second worker" : "fluss_grid worker");
 	worker.bgw_main_arg = ObjectIdGetDatum(dbid);
 	worker.bgw_notify_pid = handle ? MyProcPid : 0;
 	return RegisterDynamicBackgroundWorker(&worker, handle);
@@ -251,9 +275,9 @@ FgEnsureWorker(Oid dbid)
 	}
 	s->no_extension = false;
 	s->rearm = true;
-	need = (s->pid == 0 && GetCurrentTimestamp() >= s->paused_until);
+	need = (s->w[FG_ROLE_FIRST].pid == 0 && GetCurrentTimestamp() >= s->paused_until);
 	LWLockRelease(FgSharedState->lock);
-	if (need && !start_worker_for(dbid, NULL))
+	if (need && !start_worker_for(dbid, FG_ROLE_FIRST, NULL))
 		ereport(WARNING,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 				 errmsg("could not register the fluss_grid worker"),
@@ -331,15 +355,18 @@ worker_has_extension(void)
 		LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
 		if (has)
 		{
-			my_slot->rearm = false;
+			if (my_role == FG_ROLE_FIRST)
+				my_slot->rearm = false;
 			LWLockRelease(FgSharedState->lock);
 			return true;
 		}
-		if (!my_slot->rearm)
+		if (!my_slot->rearm || my_role == FG_ROLE_SECOND)
 		{
-			my_slot->no_extension = true;
-			my_slot->pid = 0;
-			my_slot->latch = NULL;
+			/* the second worker just leaves: the first one decides */
+			if (my_role == FG_ROLE_FIRST)
+				my_slot->no_extension = true;
+			my_slot->w[my_role].pid = 0;
+			my_slot->w[my_role].latch = NULL;
 			my_slot = NULL;
 			LWLockRelease(FgSharedState->lock);
 			return false;
@@ -503,10 +530,12 @@ fluss_grid_launcher_main(Datum arg)
 		{
 			FgDatabaseSlot *s = &FgSharedState->dbs[i];
 
-			if (s->dbid != InvalidOid && s->pid == 0 && !list_member_oid(dbs, s->dbid))
+			if (s->dbid != InvalidOid && s->w[FG_ROLE_FIRST].pid == 0 &&
+				s->w[FG_ROLE_SECOND].pid == 0 && !list_member_oid(dbs, s->dbid))
 			{
 				memset(s, 0, sizeof(FgDatabaseSlot));
-				pg_atomic_init_u64(&s->commits, 0);
+				for (int r = 0; r < FG_NUM_ROLES; r++)
+					pg_atomic_init_u64(&s->w[r].commits, 0);
 			}
 		}
 		LWLockRelease(FgSharedState->lock);
@@ -523,12 +552,12 @@ fluss_grid_launcher_main(Datum arg)
 
 				LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
 				s = FgDatabaseSlotFor(dbid, true);
-				need = s && s->pid == 0 && !s->no_extension &&
+				need = s && s->w[FG_ROLE_FIRST].pid == 0 && !s->no_extension &&
 					GetCurrentTimestamp() >= s->paused_until;
 				LWLockRelease(FgSharedState->lock);
 				if (!need)
 					continue;
-				if (!start_worker_for(dbid, &handle))
+				if (!start_worker_for(dbid, FG_ROLE_FIRST, &handle))
 				{
 					ereport(LOG,
 							(errmsg("fluss_grid launcher could not start a worker"),
@@ -557,10 +586,10 @@ worker_release_slot(int code, Datum arg)
 	if (my_slot == NULL)
 		return;
 	LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
-	if (my_slot->pid == MyProcPid)
+	if (my_slot->w[my_role].pid == MyProcPid)
 	{
-		my_slot->pid = 0;
-		my_slot->latch = NULL;
+		my_slot->w[my_role].pid = 0;
+		my_slot->w[my_role].latch = NULL;
 	}
 	LWLockRelease(FgSharedState->lock);
 	ConditionVariableBroadcast(&FgSharedState->pass_cv);
@@ -568,20 +597,180 @@ worker_release_slot(int code, Datum arg)
 		SetLatch(FgSharedState->launcher_latch);
 }
 
-void
-fluss_grid_worker_main(Datum arg)
+/*
+ * The second worker, started by the first worker of its database when the
+ * database's stages can be split (FgFoldSplit) and fluss_grid.second_worker
+ * is on; a handle to it, kept in the first worker, tells whether it still
+ * runs or is starting.
+ */
+static BackgroundWorkerHandle *second_handle = NULL;
+static TimestampTz second_tried_at = 0;
+
+/* start the second worker unless it runs or is starting; at most every 5 s */
+static void
+ensure_second_worker(void)
 {
-	Oid			dbid = DatumGetObjectId(arg);
+	pid_t		pid;
+	TimestampTz now = GetCurrentTimestamp();
+	MemoryContext old;
+
+	if (second_handle != NULL &&
+		GetBackgroundWorkerPid(second_handle, &pid) != BGWH_STOPPED)
+		return;
+	if (second_tried_at != 0 && now - second_tried_at < 5 * USECS_PER_SEC)
+		return;
+	second_tried_at = now;
+	if (second_handle != NULL)
+	{
+		pfree(second_handle);
+		second_handle = NULL;
+	}
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	if (!start_worker_for(MyDatabaseId, FG_ROLE_SECOND, &second_handle))
+	{
+		second_handle = NULL;
+		ereport(LOG,
+				(errmsg("fluss_grid could not start a second worker; the worker folds every stage itself"),
+				 errhint("Raise max_worker_processes, or set fluss_grid.second_worker to off.")));
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* whether a full pass (no pacing, nothing deferred) is wanted of my role */
+static bool
+full_pass_wanted(uint64 pass)
+{
+	bool		wanted;
+
+	LWLockAcquire(FgSharedState->lock, LW_SHARED);
+	wanted = my_slot->w[my_role].full_passes_upto > pass ||
+		GetCurrentTimestamp() < my_slot->paused_until;
+	LWLockRelease(FgSharedState->lock);
+	return wanted;
+}
+
+/*
+ * pace_after_pass
+ *		After a pass that folded something, let commits accumulate (the
+ *		latch stays set meanwhile), so that a stream of small transactions
+ *		is folded in batches rather than one pass per commit: until
+ *		fold_interval has passed since the pass began.  When commits
+ *		arrive densely (FG_DENSE_COMMITS or more during the pass), wait
+ *		until the pass is fluss_grid.worker_share of the cycle (by default
+ *		10 %: nine times as long as the pass took), but at most
+ *		fluss_grid.max_batch_wait after the pass: a larger batch costs
+ *		less per change only where changes to the same rollup group
+ *		collide (a transform's fold costs about the same per row in any
+ *		batch), and the first level's freshness is that wait plus a pass.
+ *		A sparse stream (a few large transactions per pass) is folded at
+ *		once.  Vacuuming changelogs and summarizing source indexes happen
+ *		in that wait.
+ *
+ *		A second worker that has only the rollups of rollups (they are off
+ *		the path from a commit to the first level) folds once per
+ *		upper_fold_interval while they keep changing, which combines that
+ *		many passes' changes of every group below, unless wait_for_rollups
+ *		wants a full pass.
+ */
+static void
+pace_after_pass(uint64 pass, TimestampTz pass_start, uint64 pass_commits,
+				int64 folded, int nfailed, bool upper_only)
+{
+	long		spent = (long) ((GetCurrentTimestamp() - pass_start) / 1000);
+	uint64		commits = pg_atomic_read_u64(&my_slot->w[my_role].commits) - pass_commits;
+	bool		dense = (commits >= FG_DENSE_COMMITS);
+	long		cycle;
+	TimestampTz next;
+	bool		woken = false;
+
+	if (upper_only)
+		cycle = (folded == 0 || nfailed > 0) ? 0 : fluss_grid_upper_fold_interval;
+	else
+		cycle = (folded == 0) ? 0
+			: dense ? Max(fluss_grid_fold_interval,
+						  Min(spent * 100 / fluss_grid_worker_share,
+							  spent + fluss_grid_max_batch_wait))
+			: fluss_grid_fold_interval;
+	next = TimestampTzPlusMilliseconds(pass_start, cycle);
+
+	if (folded > 0)
+		ereport(fluss_grid_log_level,
+				(errmsg_internal("fluss_grid %spass folded %lld changes in %ld ms, %llu commits meanwhile, next pass %ld ms after its start",
+								 my_role == FG_ROLE_SECOND ? "second worker's " : "",
+								 (long long) folded, spent,
+								 (unsigned long long) commits, cycle)));
+
+	/* chores fill the wait; they run after an idle pass too */
+	FgFoldHousekeeping(next);
+	if (folded == 0 || cycle == 0)
+		return;
+
+	/*
+	 * Commits need not wake a worker that waits for upper_fold_interval
+	 * (under a stream, every fold of the first worker would); it looks at
+	 * the commit count when the wait ends.  wait_for_rollups still does.
+	 */
+	if (upper_only)
+	{
+		LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
+		my_slot->w[my_role].pacing = true;
+		LWLockRelease(FgSharedState->lock);
+	}
+	for (;;)
+	{
+		long		wait = (long) ((next - GetCurrentTimestamp() + 999) / 1000);
+
+		if (wait <= 0 || (upper_only && full_pass_wanted(pass)))
+			break;
+		if (!upper_only)
+		{
+			(void) WaitLatch(NULL, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, wait,
+							 PG_WAIT_EXTENSION);
+			break;
+		}
+		/* a long wait: woken by wait_for_rollups (and by commits below) */
+		if (WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					  wait, PG_WAIT_EXTENSION) & WL_LATCH_SET)
+			woken = true;
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	if (upper_only)
+	{
+		LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
+		my_slot->w[my_role].pacing = false;
+		woken |= pg_atomic_read_u64(&my_slot->w[my_role].commits) != pass_commits;
+		LWLockRelease(FgSharedState->lock);
+	}
+	if (woken)
+		SetLatch(MyLatch);		/* what came meanwhile is folded at once */
+}
+
+/*
+ * worker_main
+ *		The body of both workers of database dbid.
+ *
+ *		The stages (FG_STAGE_*) a pass folds: the first worker all of them
+ *		unless the second one runs, then those before the split the second
+ *		one announced for its current pass; the second worker those from
+ *		the split on.  Each records the split of its last clean pass, for
+ *		wait_for_rollups (api.c).
+ */
+static void
+worker_main(Oid dbid, FgWorkerRole role)
+{
+	int			stages = 0;		/* of the last pass; 0 until one ran */
 	uint64		last_pass_commits = 0;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 
-	/* claim the database's slot; a second worker for it leaves at once */
+	/* claim the role in the database's slot; a second claimant leaves */
 	LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
 	my_slot = FgDatabaseSlotFor(dbid, true);
-	if (my_slot == NULL || (my_slot->pid != 0 && my_slot->pid != MyProcPid) ||
+	if (my_slot == NULL ||
+		(my_slot->w[role].pid != 0 && my_slot->w[role].pid != MyProcPid) ||
 		GetCurrentTimestamp() < my_slot->paused_until)
 	{
 		/* another worker runs, or a database command wants us away */
@@ -589,13 +778,18 @@ fluss_grid_worker_main(Datum arg)
 		my_slot = NULL;
 		proc_exit(0);
 	}
-	my_slot->pid = MyProcPid;
-	my_slot->latch = MyLatch;
+	my_role = role;
+	my_slot->w[role].pid = MyProcPid;
+	my_slot->w[role].latch = MyLatch;
+	my_slot->w[role].split = 0;
+	my_slot->w[role].pacing = false;
+	if (role == FG_ROLE_SECOND)
+		stages = my_slot->stages;	/* as the first worker last saw them */
 	LWLockRelease(FgSharedState->lock);
 	on_shmem_exit(worker_release_slot, (Datum) 0);
 
 	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
-	pgstat_report_appname("fluss_grid worker");
+	pgstat_report_appname(role == FG_ROLE_SECOND ? "fluss_grid second worker" : "fluss_grid worker");
 
 	/*
 	 * A fold deletes the changelog rows it applies in the same transaction
@@ -607,7 +801,8 @@ fluss_grid_worker_main(Datum arg)
 
 	if (!worker_has_extension())
 		proc_exit(0);
-	ereport(LOG, (errmsg("fluss_grid worker started")));
+	ereport(LOG, (errmsg("fluss_grid %s started",
+						 role == FG_ROLE_SECOND ? "second worker" : "worker")));
 
 	for (;;)
 	{
@@ -616,9 +811,11 @@ fluss_grid_worker_main(Datum arg)
 		long		timeout;
 		bool		paused;
 		bool		full;
+		int			from = 0;
+		int			to = FG_NUM_STAGES;
 		int64		folded = 0;
 		TimestampTz pass_start = GetCurrentTimestamp();
-		uint64		pass_commits = pg_atomic_read_u64(&my_slot->commits);
+		uint64		pass_commits = pg_atomic_read_u64(&my_slot->w[role].commits);
 
 		/* commits since the previous pass began: is the stream dense? */
 		bool		dense_before = (pass_commits - last_pass_commits >= FG_DENSE_COMMITS);
@@ -631,11 +828,29 @@ fluss_grid_worker_main(Datum arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
+		if (role == FG_ROLE_SECOND && (!fluss_grid_second_worker || !fluss_grid_enabled))
+			proc_exit(0);		/* the first worker folds every stage again */
+		if (role == FG_ROLE_SECOND && FgFoldSplit(stages) == 0)
+			proc_exit(0);		/* nothing to split; started again when needed */
+
+		/* the first worker starts the second when there is a split to make */
+		if (role == FG_ROLE_FIRST && fluss_grid_second_worker && fluss_grid_enabled &&
+			FgFoldSplit(stages) != 0)
+			ensure_second_worker();
 
 		LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
 		paused = GetCurrentTimestamp() < my_slot->paused_until;
-		pass = ++my_slot->passes_started;
-		full = (pass <= my_slot->full_passes_upto);
+		pass = ++my_slot->w[role].passes_started;
+		full = (pass <= my_slot->w[role].full_passes_upto);
+		if (role == FG_ROLE_SECOND)
+		{
+			/* announced before folding: the first worker folds what is before */
+			from = FgFoldSplit(stages);
+			my_slot->w[role].split = from;
+		}
+		else if (fluss_grid_second_worker && my_slot->w[FG_ROLE_SECOND].pid != 0 &&
+				 my_slot->w[FG_ROLE_SECOND].split > 0)
+			to = my_slot->w[FG_ROLE_SECOND].split;
 		LWLockRelease(FgSharedState->lock);
 		if (paused)
 			proc_exit(0);		/* stepping aside; started again later */
@@ -643,7 +858,7 @@ fluss_grid_worker_main(Datum arg)
 		if (fluss_grid_enabled)
 		{
 			pgstat_report_activity(STATE_RUNNING, "folding");
-			folded = FgFoldAll(true, dense_before && !full, &nfailed);
+			folded = FgFoldAll(true, from, to, dense_before && !full, &nfailed, &stages);
 			pgstat_report_activity(STATE_IDLE, NULL);
 
 			if (!worker_has_extension())
@@ -656,61 +871,20 @@ fluss_grid_worker_main(Datum arg)
 		pgstat_report_stat(false);
 
 		LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
-		my_slot->passes_done = pass;
+		my_slot->w[role].passes_done = pass;
+		if (fluss_grid_enabled)
+			my_slot->stages = stages;
 		if (nfailed == 0)
-			my_slot->passes_clean = pass;
+		{
+			my_slot->w[role].passes_clean = pass;
+			my_slot->w[role].clean_split = (role == FG_ROLE_FIRST) ? to : from;
+		}
 		LWLockRelease(FgSharedState->lock);
 		ConditionVariableBroadcast(&FgSharedState->pass_cv);
 
-		/*
-		 * After a pass that folded something, let commits accumulate (the
-		 * latch stays set meanwhile), so that a stream of small transactions
-		 * is folded in batches rather than one pass per commit: until
-		 * fold_interval has passed since the pass began.  When commits
-		 * arrive densely (FG_DENSE_COMMITS or more during the pass), wait
-		 * until the pass is fluss_grid.worker_share of the cycle (by default
-		 * 10 %: nine times as long as the pass took), but at most
-		 * fluss_grid.max_batch_wait after the pass: a larger batch costs
-		 * less per change only where changes to the same rollup group
-		 * collide (a transform's fold costs about the same per row in any
-		 * batch), and the first level's freshness is that wait plus a
-		 * pass.  A sparse stream (a few large transactions per pass) is
-		 * folded at once.  Vacuuming changelogs and summarizing source
-		 * indexes happen in that wait.
-		 *
-		 * The next pass defers the upper levels (rollups of rollups) when
-		 * commits keep arriving densely, unless wait_for_rollups asked for
-		 * full passes: see FgFoldAll.
-		 */
 		if (fluss_grid_enabled)
-		{
-			long		spent = (long) ((GetCurrentTimestamp() - pass_start) / 1000);
-			uint64		commits = pg_atomic_read_u64(&my_slot->commits) - pass_commits;
-			bool		dense = (commits >= FG_DENSE_COMMITS);
-			long		cycle = (folded == 0) ? 0
-			: dense ? Max(fluss_grid_fold_interval,
-						  Min(spent * 100 / fluss_grid_worker_share,
-							  spent + fluss_grid_max_batch_wait))
-			: fluss_grid_fold_interval;
-			TimestampTz next = TimestampTzPlusMilliseconds(pass_start, cycle);
-
-			if (folded > 0)
-				ereport(fluss_grid_log_level,
-						(errmsg_internal("fluss_grid pass folded %lld changes in %ld ms, %llu commits meanwhile, next pass %ld ms after its start",
-										 (long long) folded, spent,
-										 (unsigned long long) commits, cycle)));
-
-			/* chores fill the wait; they run after an idle pass too */
-			FgFoldHousekeeping(next);
-			if (folded > 0 && fluss_grid_fold_interval > 0)
-			{
-				long		wait = (long) ((next - GetCurrentTimestamp()) / 1000);
-
-				if (wait > 0)
-					(void) WaitLatch(NULL, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-									 wait, PG_WAIT_EXTENSION);
-			}
-		}
+			pace_after_pass(pass, pass_start, pass_commits, folded, nfailed,
+							role == FG_ROLE_SECOND && from == FG_STAGE_UPPER);
 
 		/* read after the reload above, so a new naptime applies at once */
 		timeout = fluss_grid_naptime;
@@ -722,6 +896,18 @@ fluss_grid_worker_main(Datum arg)
 						 timeout, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}
+}
+
+void
+fluss_grid_worker_main(Datum arg)
+{
+	worker_main(DatumGetObjectId(arg), FG_ROLE_FIRST);
+}
+
+void
+fluss_grid_second_worker_main(Datum arg)
+{
+	worker_main(DatumGetObjectId(arg), FG_ROLE_SECOND);
 }
 
 /* ---------------------------------------------------------------------
@@ -769,7 +955,7 @@ step_aside_target(Node *stmt, bool *restart_after)
 	return name ? get_database_oid(name, true) : InvalidOid;
 }
 
-/* ask the database's worker to exit and wait (up to 10 s) until it has */
+/* ask the database's workers to exit and wait (up to 10 s) until they have */
 static void
 step_aside(Oid dbid)
 {
@@ -784,17 +970,22 @@ step_aside(Oid dbid)
 		return;
 	}
 	s->paused_until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 60000);
-	if (s->latch)
-		SetLatch(s->latch);
+	for (int r = 0; r < FG_NUM_ROLES; r++)
+		if (s->w[r].latch)
+			SetLatch(s->w[r].latch);
 	LWLockRelease(FgSharedState->lock);
 
 	for (int i = 0; i < 2000; i++)
 	{
-		pid_t		pid;
+		pid_t		pids[FG_NUM_ROLES];
 
 		LWLockAcquire(FgSharedState->lock, LW_SHARED);
-		running = (s->dbid == dbid && s->pid != 0);
-		pid = s->pid;
+		running = false;
+		for (int r = 0; r < FG_NUM_ROLES; r++)
+		{
+			pids[r] = (s->dbid == dbid) ? s->w[r].pid : 0;
+			running |= (pids[r] != 0);
+		}
 		LWLockRelease(FgSharedState->lock);
 		if (!running)
 			break;
@@ -804,8 +995,10 @@ step_aside(Oid dbid)
 		 * second cancel it (it rolls back, its changes stay pending), every
 		 * second while the worker is still there.
 		 */
-		if (i >= 50 && i % 100 == 50 && pid > 0)
-			(void) kill(pid, SIGINT);
+		if (i >= 50 && i % 100 == 50)
+			for (int r = 0; r < FG_NUM_ROLES; r++)
+				if (pids[r] > 0)
+					(void) kill(pids[r], SIGINT);
 		CHECK_FOR_INTERRUPTS();
 		pg_usleep(10000L);
 	}
@@ -885,7 +1078,8 @@ fluss_grid_start_worker(PG_FUNCTION_ARGS)
 
 /*
  * fluss_grid_workers
- *		The running workers: database, pid, passes completed.
+ *		The running workers: database, pid, passes completed, role (first:
+ *		second: the stages it took over, OPERATIONS.md).
  */
 Datum
 fluss_grid_workers(PG_FUNCTION_ARGS)
@@ -896,22 +1090,24 @@ fluss_grid_workers(PG_FUNCTION_ARGS)
 	if (FgSharedState == NULL)
 		return (Datum) 0;
 	LWLockAcquire(FgSharedState->lock, LW_SHARED);
-	for (int i = 0; i < fluss_grid_max_databases; i++)
+	for (int i = 0; i < fluss_grid_max_databases * FG_NUM_ROLES; i++)
 	{
-		FgDatabaseSlot *s = &FgSharedState->dbs[i];
-		Datum		values[3];
-		bool		nulls[3] = {false, false, false};
+		FgDatabaseSlot *s = &FgSharedState->dbs[i / FG_NUM_ROLES];
+		FgWorkerState *w = &s->w[i % FG_NUM_ROLES];
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
 		char	   *name;
 
-		if (s->dbid == InvalidOid || s->pid == 0)
+		if (s->dbid == InvalidOid || w->pid == 0)
 			continue;
 		name = get_database_name(s->dbid);
 		if (name == NULL)
 			continue;
 		values[0] = CStringGetDatum(name);
 		values[0] = DirectFunctionCall1(namein, values[0]);
-		values[1] = Int32GetDatum(s->pid);
-		values[2] = Int64GetDatum((int64) s->passes_done);
+		values[1] = Int32GetDatum(w->pid);
+		values[2] = Int64GetDatum((int64) w->passes_done);
+		values[3] = CStringGetTextDatum(i % FG_NUM_ROLES == FG_ROLE_FIRST ? "first" : "second");
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	LWLockRelease(FgSharedState->lock);

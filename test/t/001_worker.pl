@@ -97,7 +97,7 @@ is($node->safe_psql('postgres', fg_workers_sql('postgres', 0)),
 	't', 'no worker in a database without the extension');
 is( $node->safe_psql(
 		'fg1',
-'SELECT count(*) FROM fluss_grid.workers() WHERE datname = current_database()'
+"SELECT count(*) FROM fluss_grid.workers() WHERE role = 'first' AND datname = current_database()"
 	),
 	'1',
 	'fluss_grid.workers() lists the worker');
@@ -153,10 +153,10 @@ ok( $node->poll_query_until(
 # completed some passes after the reload (with enabled = off a pass folds
 # nothing, and the worker keeps looping every 100 ms).
 my $passes = $node->safe_psql('fg1',
-	"SELECT passes FROM fluss_grid.workers() WHERE datname = 'fg1'");
+	"SELECT passes FROM fluss_grid.workers() WHERE role = 'first' AND datname = 'fg1'");
 ok( $node->poll_query_until(
 		'fg1',
-"SELECT passes >= $passes + 3 FROM fluss_grid.workers() WHERE datname = 'fg1'"
+"SELECT passes >= $passes + 3 FROM fluss_grid.workers() WHERE role = 'first' AND datname = 'fg1'"
 	),
 	'the worker keeps running passes while disabled');
 
@@ -164,10 +164,10 @@ write_batch('fg1');
 my $pending_before = pending('fg1');
 ok($pending_before > 0, "changes pending while disabled ($pending_before)");
 $passes = $node->safe_psql('fg1',
-	"SELECT passes FROM fluss_grid.workers() WHERE datname = 'fg1'");
+	"SELECT passes FROM fluss_grid.workers() WHERE role = 'first' AND datname = 'fg1'");
 ok( $node->poll_query_until(
 		'fg1',
-"SELECT passes >= $passes + 5 FROM fluss_grid.workers() WHERE datname = 'fg1'"
+"SELECT passes >= $passes + 5 FROM fluss_grid.workers() WHERE role = 'first' AND datname = 'fg1'"
 	),
 	'the worker ran several passes after the write');
 is(pending('fg1'), $pending_before,
@@ -201,7 +201,7 @@ write_batch('fg1');
 ok($node->poll_query_until('fg1', $all_folded),
 	'folded after the naptime change');
 $passes = $node->safe_psql('fg1',
-	"SELECT passes FROM fluss_grid.workers() WHERE datname = 'fg1'");
+	"SELECT passes FROM fluss_grid.workers() WHERE role = 'first' AND datname = 'fg1'");
 my $t0 = time();
 write_batch('fg1');
 ok($node->poll_query_until('fg1', $all_folded),
@@ -217,10 +217,10 @@ ok( $node->poll_query_until(
 		'fg1', "SELECT current_setting('fluss_grid.naptime') = '1s'"),
 	'fluss_grid.naptime back to 1s after reload');
 $passes = $node->safe_psql('fg2',
-	"SELECT passes FROM fluss_grid.workers() WHERE datname = 'fg2'");
+	"SELECT passes FROM fluss_grid.workers() WHERE role = 'first' AND datname = 'fg2'");
 ok( fg_poll_until(
 		$node, 'fg2',
-"SELECT passes >= $passes + 3 FROM fluss_grid.workers() WHERE datname = 'fg2'",
+"SELECT passes >= $passes + 3 FROM fluss_grid.workers() WHERE role = 'first' AND datname = 'fg2'",
 		15),
 	'an idle worker wakes every new naptime after the naptime is lowered')
   or diag(

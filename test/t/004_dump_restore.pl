@@ -147,9 +147,9 @@ $old->reload;
 ok( $old->poll_query_until('grid', "SELECT current_setting('fluss_grid.enabled') = 'off'"),
 	'old cluster: fluss_grid.enabled is off');
 my $passes = $old->safe_psql('grid',
-	"SELECT passes FROM fluss_grid.workers() WHERE datname = 'grid'");
+	"SELECT passes FROM fluss_grid.workers() WHERE role = 'first' AND datname = 'grid'");
 ok( $old->poll_query_until('grid',
-		"SELECT passes >= $passes + 3 FROM fluss_grid.workers() WHERE datname = 'grid'"),
+		"SELECT passes >= $passes + 3 FROM fluss_grid.workers() WHERE role = 'first' AND datname = 'grid'"),
 	'old cluster: the worker has seen the reload');
 
 write_batch($old, 'grid');

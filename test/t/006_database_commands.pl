@@ -113,7 +113,7 @@ my $old_pid = $node->safe_psql('postgres', sprintf(
 db_command('ALTER DATABASE fgx RENAME TO fgy', 'ALTER DATABASE fgx RENAME TO fgy');
 ok(worker_within('fgy', 15), 'fgy: the worker comes back after the rename');
 is($node->safe_psql('fgy',
-		'SELECT count(*) FROM fluss_grid.workers() WHERE datname = current_database()'),
+		"SELECT count(*) FROM fluss_grid.workers() WHERE role = 'first' AND datname = current_database()"),
 	'1', 'fgy: fluss_grid.workers() lists the worker under the new name');
 is($node->safe_psql('postgres', fg_workers_sql('fgx', 0)),
 	't', 'no worker under the old name');
@@ -146,9 +146,9 @@ folds_ok('fgy', 'fgy: folding continues after SET TABLESPACE');
 $node->safe_psql('postgres', 'ALTER SYSTEM SET fluss_grid.enabled = off');
 $node->reload;
 my $passes = $node->safe_psql('fgy',
-	"SELECT passes FROM fluss_grid.workers() WHERE datname = 'fgy'");
+	"SELECT passes FROM fluss_grid.workers() WHERE role = 'first' AND datname = 'fgy'");
 ok( $node->poll_query_until('fgy',
-		"SELECT passes >= $passes + 3 FROM fluss_grid.workers() WHERE datname = 'fgy'"),
+		"SELECT passes >= $passes + 3 FROM fluss_grid.workers() WHERE role = 'first' AND datname = 'fgy'"),
 	'fgy: the worker has seen fluss_grid.enabled = off');
 write_batch('fgy');
 my $pending = $node->safe_psql('fgy',

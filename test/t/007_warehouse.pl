@@ -998,9 +998,9 @@ $node->reload;
 ok($node->poll_query_until('postgres', "SELECT current_setting('fluss_grid.enabled') = 'off'"),
 	'part 4: fluss_grid.enabled is off');
 my $passes = $node->safe_psql('postgres',
-	"SELECT passes FROM fluss_grid.workers() WHERE datname = 'postgres'");
+	"SELECT passes FROM fluss_grid.workers() WHERE role = 'first' AND datname = 'postgres'");
 ok( $node->poll_query_until('postgres',
-		"SELECT passes >= $passes + 3 FROM fluss_grid.workers() WHERE datname = 'postgres'"),
+		"SELECT passes >= $passes + 3 FROM fluss_grid.workers() WHERE role = 'first' AND datname = 'postgres'"),
 	'part 4: the worker has seen the reload');
 
 # the pending batch: new readings, corrections, deleted winners, moved rows

@@ -1,0 +1,208 @@
+
+# Copyright (c) fluss_grid contributors
+
+# The second worker: a database whose folds split into two stages gets a
+# second worker ("fluss_grid second worker"), started by the first one.
+# With rollups only, the second folds the rollups of rollups; once the
+# database also has a transform, the first worker folds the transform and
+# the second every rollup.  fluss_grid.workers() lists both with their
+# roles; the first worker folds everything again while the second is gone
+# (terminated, fluss_grid.second_worker = off) and starts it again; the
+# second leaves when nothing is left to split.  Through all of it, a
+# stream of inserts, updates and deletes keeps every level equal to a
+# GROUP BY over the source after wait_for_rollups(), and the later stage
+# keeps up without wait_for_rollups too.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib $FindBin::RealBin;
+use FlussGridTest;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = fg_node('second',
+	conf => "fluss_grid.log_level = log\nfluss_grid.upper_fold_interval = 200\n");
+
+$node->safe_psql('postgres', $FG_ROLLUPS);
+$node->safe_psql('postgres', q{
+	SELECT fluss_grid.create_rollup(name => 'd', source => 'h', bucket => interval '1 day');
+});
+
+my $second_sql = "SELECT count(*) = 1 FROM pg_stat_activity"
+  . " WHERE backend_type = 'fluss_grid second worker' AND datname = 'postgres'";
+my $no_second_sql = "SELECT count(*) = 0 FROM pg_stat_activity"
+  . " WHERE backend_type = 'fluss_grid second worker'";
+
+sub second_pid
+{
+	return $node->safe_psql('postgres',
+		"SELECT pid FROM pg_stat_activity WHERE backend_type = 'fluss_grid second worker'");
+}
+
+# every level equals a GROUP BY over src (the daily one included)
+my $all_match = 'SELECT ('
+  . join(') AND (',
+	fg_matches_sql('m', '1 minute'),
+	fg_matches_sql('h', '1 hour'),
+	fg_matches_sql('d', '1 day'),
+	fg_matches_sql('h_realtime', '1 hour'),
+	fg_matches_sql('d_realtime', '1 day'))
+  . ')';
+
+my $batch = 0;
+
+# a few transactions: new rows over three days, an update that moves rows
+# to another hour and region, a delete
+sub write_batches
+{
+	my ($n) = @_;
+	for (1 .. $n)
+	{
+		$batch++;
+		$node->safe_psql('postgres', qq{
+			INSERT INTO src (ts, region, v)
+			SELECT timestamptz '2024-07-01 00:00+00' + (random() * 3 * 86400) * interval '1 second',
+			       'r' || (g % 5), (random() * 1000)::int
+			  FROM generate_series(1, 200) g;
+			UPDATE src SET ts = ts + interval '70 minutes', region = 'r' || ((id + $batch) % 5),
+			               v = v + 1
+			 WHERE id % 37 = $batch % 37;
+			DELETE FROM src WHERE id % 53 = $batch % 53;
+		});
+	}
+}
+
+sub wait_ok
+{
+	my ($what) = @_;
+	is($node->safe_psql('postgres', "SELECT fluss_grid.wait_for_rollups('60 s')"),
+		't', "wait_for_rollups() returns true $what");
+}
+
+# --- rollups only: the second worker takes the rollups of rollups ------------
+ok(fg_poll_until($node, 'postgres', $second_sql, 30),
+	'a database with rollups of rollups gets a second worker');
+is( $node->safe_psql('postgres',
+		"SELECT string_agg(role, ',' ORDER BY role) FROM fluss_grid.workers() WHERE datname = 'postgres'"),
+	'first,second',
+	'fluss_grid.workers() lists both workers with their roles');
+
+write_batches(10);
+wait_ok('with two workers');
+is($node->safe_psql('postgres', $all_match), 't',
+	'every level equals a GROUP BY over the source');
+like(slurp_file($node->logfile), qr/fluss_grid second worker's pass folded \d+ changes/,
+	'the second worker folds');
+
+# --- without wait_for_rollups: the later stage catches up by itself -----------
+write_batches(5);
+ok( fg_poll_until($node, 'postgres',
+		"SELECT ($all_match) AND (SELECT coalesce(sum(pending_changes), 0) = 0 FROM fluss_grid.rollups)",
+		60),
+	'the rollups of rollups catch up without wait_for_rollups()');
+
+# --- terminated: the first worker folds everything, then restarts it ----------
+my $pid = second_pid();
+$node->safe_psql('postgres', "SELECT pg_terminate_backend($pid)");
+write_batches(5);
+wait_ok('after the second worker was terminated');
+is($node->safe_psql('postgres', $all_match), 't',
+	'every level still equals a GROUP BY over the source');
+ok( fg_poll_until($node, 'postgres',
+		"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'fluss_grid second worker'"
+		  . " AND pid <> $pid", 30),
+	'the first worker starts the second worker again');
+
+# --- switched off: the first worker folds everything ---------------------------
+$node->safe_psql('postgres', 'ALTER SYSTEM SET fluss_grid.second_worker = off');
+$node->safe_psql('postgres', 'SELECT pg_reload_conf()');
+ok(fg_poll_until($node, 'postgres', $no_second_sql, 30),
+	'fluss_grid.second_worker = off stops the second worker');
+write_batches(5);
+wait_ok('with the first worker alone');
+is($node->safe_psql('postgres', $all_match), 't',
+	'the first worker alone keeps every level exact');
+$node->safe_psql('postgres', 'ALTER SYSTEM RESET fluss_grid.second_worker');
+$node->safe_psql('postgres', 'SELECT pg_reload_conf()');
+ok(fg_poll_until($node, 'postgres', $second_sql, 30),
+	'switched on again, the second worker comes back');
+
+for (1 .. 5)
+{
+	write_batches(2);
+	wait_ok("round $_");
+	is($node->safe_psql('postgres', $all_match), 't', "every level exact after round $_");
+}
+
+# --- with a transform: the first worker folds it, the second every rollup -------
+# src2 -> (newest version per key) t2 -> minutely rollup t2m and its hourly t2h
+$node->safe_psql('postgres', q{
+	CREATE TABLE src2 (k int NOT NULL, ver bigint NOT NULL, ts timestamptz NOT NULL,
+	                   region text NOT NULL, v integer);
+	SELECT fluss_grid.create_transform('t2', 'src2', ARRAY['k'], 'ver',
+	    ARRAY['r.ts', 'r.region', 'r.v']);
+	SELECT fluss_grid.create_rollup('t2m', 't2', 'ts', interval '1 minute',
+	    ARRAY['region'], ARRAY['count(*) AS n', 'sum(v)', 'min(v)', 'max(v)']);
+	SELECT fluss_grid.create_rollup(name => 't2h', source => 't2m', bucket => interval '1 hour');
+});
+my $t2_match = 'SELECT ('
+  . join(') AND (',
+	fg_matches_sql('t2m', '1 minute', src => 't2'),
+	fg_matches_sql('t2h', '1 hour', src => 't2'),
+	# t2 holds the newest version of every key of src2
+	"SELECT NOT EXISTS (SELECT k, ts, region, v FROM t2 EXCEPT ALL
+	     (SELECT DISTINCT ON (k) k, ts, region, v FROM src2 ORDER BY k, ver DESC))
+	  AND NOT EXISTS ((SELECT DISTINCT ON (k) k, ts, region, v FROM src2 ORDER BY k, ver DESC)
+	     EXCEPT ALL SELECT k, ts, region, v FROM t2)")
+  . ')';
+for my $round (1 .. 4)
+{
+	$node->safe_psql('postgres', qq{
+		INSERT INTO src2
+		SELECT (random() * 300)::int, $round * 1000 + g,
+		       timestamptz '2024-07-01 00:00+00' + (random() * 86400) * interval '1 second',
+		       'r' || (g % 3), (random() * 100)::int
+		  FROM generate_series(1, 300) g;
+		DELETE FROM src2 WHERE k % 17 = $round;
+	});
+	write_batches(1);
+	wait_ok("with a transform, round $round");
+	is($node->safe_psql('postgres', "SELECT ($all_match) AND ($t2_match)"), 't',
+		"transform, its rollups and the other rollups exact, round $round");
+}
+# the cut moved: the first worker folded the transform, the second the
+# rollups of its target (the log's prefix carries the pid)
+{
+	my $first = $node->safe_psql('postgres',
+		"SELECT pid FROM pg_stat_activity WHERE backend_type = 'fluss_grid worker'");
+	my $second = second_pid();
+	my $tid = $node->safe_psql('postgres',
+		"SELECT id FROM fluss_grid.transform WHERE target_rel = 't2'::regclass");
+	my $rid = $node->safe_psql('postgres',
+		"SELECT id FROM fluss_grid.rollup WHERE rollup_rel = 't2m'::regclass");
+	my $log = slurp_file($node->logfile);
+	like($log, qr/\[$first\] LOG:  fluss_grid folded \d+ changes into transform $tid /,
+		'the first worker folds the transform');
+	like($log, qr/\[$second\] LOG:  fluss_grid folded \d+ changes into rollup $rid /,
+		'the second worker folds the rollup of its target');
+	unlike($log, qr/\[$second\] LOG:  fluss_grid folded \d+ changes into transform/,
+		'the second worker does not fold the transform');
+}
+
+# --- nothing left to split: the second worker leaves -------------------------
+$node->safe_psql('postgres', q{
+	SELECT fluss_grid.drop_rollup('t2m', cascade => true);
+	SELECT fluss_grid.drop_transform('t2');
+	SELECT fluss_grid.drop_rollup('h', cascade => true);
+});
+ok(fg_poll_until($node, 'postgres', $no_second_sql, 30),
+	'the second worker leaves when nothing is left to split');
+write_batches(2);
+wait_ok('with the first worker alone again');
+is($node->safe_psql('postgres', fg_matches_sql('m', '1 minute')), 't',
+	'the minutely rollup is still exact');
+
+$node->stop;
+done_testing();
