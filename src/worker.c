@@ -74,6 +74,7 @@
 #define FG_DENSE_COMMITS 2
 
 PG_FUNCTION_INFO_V1(fluss_grid_start_worker);
+PG_FUNCTION_INFO_V1(fluss_grid_wait_for_rollups);
 PG_FUNCTION_INFO_V1(fluss_grid_workers);
 PG_FUNCTION_INFO_V1(fluss_grid_rollup_status);
 
@@ -1074,6 +1075,150 @@ fluss_grid_start_worker(PG_FUNCTION_ARGS)
 	}
 	FgEnsureWorkerAtCommit();
 	PG_RETURN_BOOL(true);
+}
+
+/*
+ * fluss_grid_wait_for_rollups
+ *		True once every change committed before the call has been folded
+ *		into every level; false at the timeout.  With workers running, wake
+ *		them and wait for passes that started after the call and failed
+ *		nowhere (below); without, fold here.
+ */
+Datum
+fluss_grid_wait_for_rollups(PG_FUNCTION_ARGS)
+{
+	Interval   *timeout;
+	int64		timeout_ms;
+	TimestampTz deadline;
+	FgDatabaseSlot *slot = NULL;
+	uint64		target = 0;
+	bool		use_worker = false;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"%s\" must not be null", "timeout")));
+	timeout = PG_GETARG_INTERVAL_P(0);
+	if (timeout->month < 0 || timeout->day < 0 || timeout->time < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("timeout must not be negative")));
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot wait for rollups during recovery"),
+				 errdetail("On a standby, rollups are folded on the primary and arrive by replication.")));
+	timeout_ms = (timeout->month * (int64) DAYS_PER_MONTH + timeout->day) * (int64) (SECS_PER_DAY * 1000) +
+		timeout->time / 1000;
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+
+	if (FgSharedState != NULL && fluss_grid_enabled)
+	{
+		LWLockAcquire(FgSharedState->lock, LW_SHARED);
+		slot = FgDatabaseSlotFor(MyDatabaseId, false);
+		if (slot && slot->w[FG_ROLE_FIRST].pid != 0 && slot->w[FG_ROLE_FIRST].latch)
+		{
+			use_worker = true;
+			target = slot->w[FG_ROLE_FIRST].passes_started + 1;
+			SetLatch(slot->w[FG_ROLE_FIRST].latch);
+		}
+		LWLockRelease(FgSharedState->lock);
+	}
+
+	/*
+	 * With workers: first a clean pass of the first worker that started
+	 * after the call.  If it folded every stage, done; if the second worker
+	 * had the later stages, then a clean pass of that one that started
+	 * after (it sees what the first pass wrote into their changelogs) and
+	 * took no stage the first pass left out (the split moves only when
+	 * transforms or rollups come or go; then wait again).  Each pass waited
+	 * for must fold every rollup it has (full_passes_upto: no deferral, no
+	 * pacing).  A worker that goes away sends the wait back to the first
+	 * worker, or to folding here.
+	 */
+	if (use_worker)
+	{
+		bool		result = false;
+		FgWorkerRole role = FG_ROLE_FIRST;
+		int			first_split = 0;
+
+		ConditionVariablePrepareToSleep(&FgSharedState->pass_cv);
+		for (;;)
+		{
+			bool		done = false;
+			bool		alive;
+			long		left;
+			FgWorkerState *w;
+
+			LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
+			alive = slot->dbid == MyDatabaseId && slot->w[FG_ROLE_FIRST].pid != 0;
+			if (alive && role == FG_ROLE_FIRST)
+			{
+				w = &slot->w[FG_ROLE_FIRST];
+				if (w->passes_clean >= target && w->clean_split >= FG_NUM_STAGES)
+					done = true;
+				else if (w->passes_clean >= target && slot->w[FG_ROLE_SECOND].pid != 0)
+				{
+					/* the later stages were the second worker's */
+					role = FG_ROLE_SECOND;
+					first_split = w->clean_split;
+					target = slot->w[FG_ROLE_SECOND].passes_started + 1;
+				}
+				else if (w->passes_clean >= target)
+					target = w->passes_started + 1; /* its second worker left */
+			}
+			else if (alive)
+			{
+				w = &slot->w[FG_ROLE_SECOND];
+				if (w->passes_clean >= target && w->clean_split <= first_split)
+					done = true;
+				else if (w->pid == 0 || w->passes_clean >= target)
+				{
+					/* gone, or split elsewhere: the first worker again */
+					role = FG_ROLE_FIRST;
+					target = slot->w[FG_ROLE_FIRST].passes_started + 1;
+				}
+			}
+			if (!done && alive)
+			{
+				w = &slot->w[role];
+				w->full_passes_upto = Max(w->full_passes_upto, w->passes_started + 1);
+				if (w->latch)
+					SetLatch(w->latch);
+			}
+			LWLockRelease(FgSharedState->lock);
+			if (done)
+			{
+				result = true;
+				break;
+			}
+			if (!alive)
+				break;			/* fold here instead */
+			/* rounded up: under a millisecond left is not yet the deadline */
+			left = (long) ((deadline - GetCurrentTimestamp() + 999) / 1000);
+			if (left <= 0)
+				break;
+			(void) ConditionVariableTimedSleep(&FgSharedState->pass_cv, Min(left, 100),
+											   PG_WAIT_EXTENSION);
+		}
+		ConditionVariableCancelSleep();
+		if (result || GetCurrentTimestamp() >= deadline)
+			PG_RETURN_BOOL(result);
+	}
+
+	/* no worker: fold in this backend until a pass fails nowhere */
+	for (;;)
+	{
+		int			nfailed;
+
+		(void) FgFoldAll(false, 0, FG_NUM_STAGES, false, &nfailed, NULL);
+		if (nfailed == 0)
+			PG_RETURN_BOOL(true);
+		if (GetCurrentTimestamp() >= deadline)
+			PG_RETURN_BOOL(false);
+		CHECK_FOR_INTERRUPTS();
+		pg_usleep(20000L);
+	}
 }
 
 /*
