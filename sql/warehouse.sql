@@ -131,6 +131,12 @@ SELECT count(*) AS quarantined FROM wh.dwd_grid_quarantine;
 SELECT grid_region, time_window_start, round(avg_load_mw::numeric, 3) AS avg_load_mw
   FROM wh.dws_grid_operation_minutely WHERE grid_region = '华北' ORDER BY 2;
 
+-- ODS carries BRIN indexes on received_at and on ts (corrections are read
+-- back from ODS by their time range)
+SELECT c.relname, am.amname, pg_get_indexdef(i.indexrelid, 1, true) AS col
+  FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
+ WHERE i.indrelid = 'wh.ods_grid_realtime_raw'::regclass ORDER BY 1;
+
 SELECT fluss_grid.drop_grid_warehouse('wh');
 SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'wh';
 SELECT count(*) FROM fluss_grid.rollup;
