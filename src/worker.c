@@ -729,7 +729,7 @@ pace_after_pass(uint64 pass, TimestampTz pass_start, uint64 pass_commits,
 							 PG_WAIT_EXTENSION);
 			break;
 		}
-		/* a long wait: woken by wait_for_rollups (and by commits below) */
+		/* a long wait: woken by wait_for_rollups and database commands */
 		if (WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 					  wait, PG_WAIT_EXTENSION) & WL_LATCH_SET)
 			woken = true;
