@@ -31,6 +31,7 @@ die() {
 	echo "bench_correction: $*" >&2
 	exit 2
 }
+. "$ROOT/test/bench/lib.sh"
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -39,25 +40,15 @@ while [ $# -gt 0 ]; do
 		--corrections) CORRECTIONS=${2:-}; shift ;;
 		--keep) KEEP=true ;;
 		-h | --help)
-			awk 'NR > 1 && !/^#/ {exit} NR > 1' "$0" | sed 's/^# \{0,1\}//'
+			bench_usage
 			exit 0
 			;;
 		*) die "unknown argument: $1 (try --help)" ;;
 	esac
 	shift
 done
-for v in PORT HISTORY CORRECTIONS; do
-	[[ "${!v}" =~ ^[0-9]+$ ]] && [ "${!v}" -ge 1 ] || die "--${v,,} needs a positive number"
-done
-[ "$(id -u)" -eq 0 ] || die "run as root (PostgreSQL runs as postgres through runuser)"
-
-export LANG=C.UTF-8
-unset LC_ALL
-PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-[ -x "$PG_CONFIG" ] || die "pg_config not found at $PG_CONFIG"
-BINDIR=$("$PG_CONFIG" --bindir)
-PKGLIBDIR=$("$PG_CONFIG" --pkglibdir)
-. "$ROOT/test/bench/lib.sh"
+bench_positive PORT HISTORY CORRECTIONS
+bench_pg_env
 bench_workdir bench_correction fg_corrbench
 
 bench_initdb 512MB

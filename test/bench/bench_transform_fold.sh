@@ -37,6 +37,7 @@ die() {
 	echo "bench_transform_fold: $*" >&2
 	exit 2
 }
+. "$ROOT/test/bench/lib.sh"
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -46,25 +47,15 @@ while [ $# -gt 0 ]; do
 		--reps) REPS=${2:-}; shift ;;
 		--keep) KEEP=true ;;
 		-h | --help)
-			awk 'NR > 1 && !/^#/ {exit} NR > 1' "$0" | sed 's/^# \{0,1\}//'
+			bench_usage
 			exit 0
 			;;
 		*) die "unknown argument: $1 (try --help)" ;;
 	esac
 	shift
 done
-for v in PORT HISTORY STATEMENTS REPS; do
-	[[ "${!v}" =~ ^[0-9]+$ ]] && [ "${!v}" -ge 1 ] || die "--${v,,} needs a positive number"
-done
-[ "$(id -u)" -eq 0 ] || die "run as root (PostgreSQL runs as postgres through runuser)"
-
-export LANG=C.UTF-8
-unset LC_ALL
-PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-[ -x "$PG_CONFIG" ] || die "pg_config not found at $PG_CONFIG"
-BINDIR=$("$PG_CONFIG" --bindir)
-PKGLIBDIR=$("$PG_CONFIG" --pkglibdir)
-. "$ROOT/test/bench/lib.sh"
+bench_positive PORT HISTORY STATEMENTS REPS
+bench_pg_env
 bench_workdir bench_transform_fold fg_tfbench
 
 bench_initdb 512MB

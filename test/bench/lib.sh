@@ -1,6 +1,11 @@
-# test/bench/lib.sh - what the benchmark scripts share, sourced by them
-# after their options are parsed and PG_CONFIG, BINDIR, PKGLIBDIR, ROOT,
-# PORT and KEEP are set:
+# test/bench/lib.sh - what the benchmark scripts share.  They define die
+# (message, exit 2), then may source it at once for
+#   bench_usage                 print the script's header comment (--help)
+#   bench_positive VAR...       die unless each variable holds a number >= 1
+#   bench_pg_env                as root only; C.UTF-8; PG_CONFIG (default:
+#                               PostgreSQL 15's), BINDIR, PKGLIBDIR
+# and, once options are parsed and PG_CONFIG, BINDIR, PKGLIBDIR, ROOT, PORT
+# and KEEP are set, use:
 #   bench_workdir NAME PREFIX   a work directory owned by postgres (WORK,
 #                               PGD, SOCK, LOG), and the exit trap that
 #                               stops the cluster and removes it (or, with
@@ -13,6 +18,25 @@
 #   as_pg, q, pgb               run as postgres: any command, psql, pgbench
 #   log, median, pctl, fmt, calc, verdict   reporting
 # shellcheck shell=bash
+
+bench_usage() { awk 'NR > 1 && !/^#/ {exit} NR > 1' "$0" | sed 's/^# \{0,1\}//'; }
+
+bench_positive() {
+	local v
+	for v in "$@"; do
+		[[ "${!v}" =~ ^[0-9]+$ ]] && [ "${!v}" -ge 1 ] || die "--${v,,} needs a positive number"
+	done
+}
+
+bench_pg_env() {
+	[ "$(id -u)" -eq 0 ] || die "run as root (PostgreSQL runs as postgres through runuser)"
+	export LANG=C.UTF-8
+	unset LC_ALL
+	PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+	[ -x "$PG_CONFIG" ] || die "pg_config not found at $PG_CONFIG"
+	BINDIR=$("$PG_CONFIG" --bindir)
+	PKGLIBDIR=$("$PG_CONFIG" --pkglibdir)
+}
 
 bench_workdir() {
 	BENCH_NAME=$1
