@@ -29,7 +29,7 @@ int			fluss_grid_capture_method = FG_CAPTURE_METHOD_C;
 int			fluss_grid_batch_size = 0;
 int			fluss_grid_worker_share = 10;
 int			fluss_grid_upper_fold_interval = 1000;
-bool		fluss_grid_second_worker = true;
+int			fluss_grid_workers_per_database = 3;
 int			fluss_grid_max_batch_wait = 50;
 int			fluss_grid_fold_method = FG_FOLD_METHOD_C;
 
@@ -118,13 +118,13 @@ GucInit(void)
 							1000, 0, 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
-	DefineCustomBoolVariable("fluss_grid.second_worker",
-							 "Split a database's folds between two workers.",
-							 "With transforms and rollups, the first worker folds the transforms and a second one the rollups; with rollups only, the first folds the rollups of tables and the second the rollups of rollups. It needs one more of max_worker_processes per such database; without a free one the first worker folds everything.",
-							 &fluss_grid_second_worker,
-							 true,
-							 PGC_SIGHUP, 0,
-							 NULL, NULL, NULL);
+	DefineCustomIntVariable("fluss_grid.workers_per_database",
+							"Split a database's folds between up to this many workers.",
+							"A database's folds come in stages (transforms, rollups of tables, rollups of rollups); with more than one stage, each further worker takes the later ones: with all three and 3, one worker per stage. Each worker beyond the first needs one more of max_worker_processes; without a free one the workers that run fold its stages.",
+							&fluss_grid_workers_per_database,
+							3, 1, FG_NUM_ROLES,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
 	DefineCustomEnumVariable("fluss_grid.log_level",
 							 "Message level of the workers' reports of each fold.",
 							 NULL,

@@ -52,7 +52,7 @@ extern int	fluss_grid_capture_method;
 extern int	fluss_grid_batch_size;
 extern int	fluss_grid_worker_share;
 extern int	fluss_grid_upper_fold_interval;
-extern bool fluss_grid_second_worker;
+extern int	fluss_grid_workers_per_database;
 extern int	fluss_grid_max_batch_wait;
 extern int	fluss_grid_fold_method;
 
@@ -394,7 +394,7 @@ extern bool FgFoldComputeEnd(int64 *consumed, bool *more);
 
 extern int64 FgFoldAll(bool in_worker, int from_stage, int to_stage,
 					   bool defer_upper, int *nfailed, int *stages);
-extern int	FgFoldSplit(int stages);
+extern int	FgFoldCut(int stages, int role);
 extern void FgFoldHousekeeping(TimestampTz deadline);
 extern void FgAsOwner(Oid owner, Oid *save_userid, int *save_sec,
 					  int *save_nestlevel);
@@ -432,19 +432,21 @@ typedef struct FgRollupStatus
 } FgRollupStatus;
 
 /*
- * A database has up to two workers: the first (FG_ROLE_FIRST, started by
- * the launcher) and, when its folds split into two stages (FgFoldSplit)
- * and fluss_grid.second_worker is on, the second (FG_ROLE_SECOND, started
- * by the first), which folds the later stage.  Without the second, the
- * first folds all.
+ * A database has up to three workers: the first (FG_ROLE_FIRST, started by
+ * the launcher) and, when its folds come in more than one stage (FgFoldCut)
+ * and fluss_grid.workers_per_database allows, the second and the third
+ * (started by the first), each folding the stages from its cut on, up to
+ * the next running worker's cut.  Stages whose worker does not run are
+ * folded by the running worker before them.
  */
 typedef enum FgWorkerRole
 {
 	FG_ROLE_FIRST = 0,
-	FG_ROLE_SECOND = 1
+	FG_ROLE_SECOND = 1,
+	FG_ROLE_THIRD = 2
 } FgWorkerRole;
 
-#define FG_NUM_ROLES 2
+#define FG_NUM_ROLES 3
 
 typedef struct FgWorkerState
 {
@@ -455,12 +457,11 @@ typedef struct FgWorkerState
 	uint64		passes_clean;	/* last pass in which no rollup failed */
 	uint64		full_passes_upto;	/* passes up to this one defer nothing
 									 * (wait_for_rollups waits for them) */
-	int			split;			/* second worker: the first stage of its
+	int			split;			/* a later worker: the first stage of its
 								 * current pass (0 before the first) */
 	bool		pacing;			/* in a paced wait: commits need not wake it */
-	int			clean_split;	/* the first worker: the stages below this
-								 * were in its last clean pass; the second:
-								 * those from this on */
+	int			clean_from;		/* the stages [clean_from, clean_to) were */
+	int			clean_to;		/* in its last clean pass */
 	pg_atomic_uint64 commits;	/* commits that wrote changelog rows for it */
 } FgWorkerState;
 
@@ -500,5 +501,6 @@ extern bool FgRollupBackingOff(int32 rollup_id);
 PGDLLEXPORT void fluss_grid_launcher_main(Datum arg);
 PGDLLEXPORT void fluss_grid_worker_main(Datum arg);
 PGDLLEXPORT void fluss_grid_second_worker_main(Datum arg);
+PGDLLEXPORT void fluss_grid_third_worker_main(Datum arg);
 
 #endif							/* FLUSS_GRID_H */

@@ -594,7 +594,7 @@ switch_context(MemoryContext cxt)
  *		the number of rollups that failed or were skipped.
  *
  *		Only the stages [from_stage, to_stage) are folded (FG_STAGE_*): all
- *		of them, or one worker's share when a database has two (worker.c).
+ *		of them, or one worker's share when a database has several (worker.c).
  *		The other stages are left alone and do not make the pass unclean.
  *		*stages (if not NULL) gets the stages the database has.
  *
@@ -821,26 +821,40 @@ FgFoldAll(bool in_worker, int from_stage, int to_stage, bool defer_upper,
 }
 
 /*
- * FgFoldSplit
- *		Where a database with the stages "stages" (FgFoldAll) is split
- *		between its two workers: the second takes the stages from the
- *		returned one on.  The transforms' folds are the costliest per row
- *		and the rollups of tables come right after them, so with both the
- *		second worker takes every rollup; without transforms, the rollups
- *		of rollups.  0: nothing to split.
+ * FgFoldCut
+ *		Where, in a database with the stages "stages" (FgFoldAll), the
+ *		worker of role (FG_ROLE_*) starts: it folds the stages from the
+ *		returned one on, up to the next running worker's cut.  0: the role
+ *		has nothing of its own (the first worker's cut is always 0).
+ *
+ *		The second worker takes the stage after the first: with transforms,
+ *		the rollups of tables (the transforms' folds are the costliest per
+ *		row); without, the rollups of rollups.  The third takes the rollups
+ *		of rollups when all three stages exist: their folds combine many
+ *		changes per group only when they are rare and large, and a large
+ *		fold in the second worker's pass held up the first level's
+ *		freshness (BENCHMARKS.md, issue 4, session 11).
  */
 int
-FgFoldSplit(int stages)
+FgFoldCut(int stages, int role)
 {
 	bool		transforms = (stages & (1 << FG_STAGE_TRANSFORMS)) != 0;
 	bool		tables = (stages & (1 << FG_STAGE_TABLES)) != 0;
 	bool		upper = (stages & (1 << FG_STAGE_UPPER)) != 0;
 
-	if (transforms && (tables || upper))
-		return FG_STAGE_TABLES;
-	if (tables && upper)
-		return FG_STAGE_UPPER;
-	return 0;
+	switch (role)
+	{
+		case FG_ROLE_SECOND:
+			if (transforms && (tables || upper))
+				return FG_STAGE_TABLES;
+			if (tables && upper)
+				return FG_STAGE_UPPER;
+			return 0;
+		case FG_ROLE_THIRD:
+			return (transforms && tables && upper) ? FG_STAGE_UPPER : 0;
+		default:
+			return 0;
+	}
 }
 
 /*

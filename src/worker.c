@@ -6,12 +6,14 @@
  * The launcher ("fluss_grid launcher") starts after recovery (so a hot
  * standby runs no workers: its rollups arrive by replication), reads
  * pg_database and starts one worker ("fluss_grid worker") per database.
- * That worker starts a second one ("fluss_grid second worker") when its
- * database's folds split into two stages (FgFoldSplit: transforms, then
- * rollups; or rollups of tables, then rollups of rollups) and
- * fluss_grid.second_worker is on, and leaves the later stage to it while
- * it runs: one worker could not keep up with a stream of 20,000 readings
- * a second through the warehouse, and the second core sat half idle.
+ * That worker starts a second and a third one ("fluss_grid second worker",
+ * "fluss_grid third worker") when its database's folds come in stages
+ * that can be split (FgFoldCut: transforms, rollups of tables, rollups of
+ * rollups) and fluss_grid.workers_per_database allows, and leaves the
+ * later stages to them while they run: one worker could not keep up with
+ * a stream of 20,000 readings a second through the warehouse while the
+ * second core sat half idle, and the upper levels' large folds held up the
+ * first level's in the same process.
  * A worker that finds no fluss_grid extension in its database says so in
  * its slot and exits with status 0, which the postmaster does not restart;
  * CREATE EXTENSION and create_rollup start it again.  A worker that dies
@@ -86,6 +88,14 @@ static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
 static FgDatabaseSlot *my_slot = NULL;	/* set in a worker */
 static FgWorkerRole my_role = FG_ROLE_FIRST;
+
+/* per role: its process's name (bgw_type "fluss_grid ...") and its role */
+static const char *const worker_names[FG_NUM_ROLES] = {
+	"worker", "second worker", "third worker"
+};
+static const char *const role_names[FG_NUM_ROLES] = {
+	"first", "second", "third"
+};
 
 static Size fg_shmem_size(void);
 static void fg_shmem_request(void);
@@ -199,8 +209,8 @@ FgDatabaseSlotFor(Oid dbid, bool create)
  * FgWakeWorker
  *		Count a commit that wrote changelog rows and set the latches of the
  *		database's workers, if they run.  A worker's own folds feed the
- *		next stages: the first worker's wake (and count for) the second
- *		worker; the second worker's are folded in its same pass.
+ *		later stages: they wake (and count for) the later workers; its own
+ *		stages take them in its same pass.
  */
 void
 FgWakeWorker(Oid dbid)
@@ -226,24 +236,26 @@ FgWakeWorker(Oid dbid)
  * start_worker_for
  *		Register the worker of role for database dbid.  The postmaster
  *		restarts a first worker that dies; the first worker restarts the
- *		second one.
+ *		later ones.
  */
 static bool
 start_worker_for(Oid dbid, FgWorkerRole role, BackgroundWorkerHandle **handle)
 {
 	BackgroundWorker worker;
-	bool		second = (role == FG_ROLE_SECOND);
+	static const char *const functions[FG_NUM_ROLES] = {
+		"fluss_grid_worker_main", "fluss_grid_second_worker_main",
+		"fluss_grid_third_worker_main"
+	};
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = second ? BGW_NEVER_RESTART : 1;
+	worker.bgw_restart_time = (role == FG_ROLE_FIRST) ? 1 : BGW_NEVER_RESTART;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "fluss_grid");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN,
-			 second ? "fluss_grid_second_worker_main" : "fluss_grid_worker_main");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "%s", functions[role]);
 	snprintf(worker.bgw_name, BGW_MAXLEN, "fluss_grid %s for database %u",
-			 second ? "second worker" : "worker", dbid);
-	snprintf(worker.bgw_type, BGW_MAXLEN, second ? "fluss_grid second worker" : "fluss_grid worker");
+			 worker_names[role], dbid);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "fluss_grid %s", worker_names[role]);
 	worker.bgw_main_arg = ObjectIdGetDatum(dbid);
 	worker.bgw_notify_pid = handle ? MyProcPid : 0;
 	return RegisterDynamicBackgroundWorker(&worker, handle);
@@ -361,9 +373,9 @@ worker_has_extension(void)
 			LWLockRelease(FgSharedState->lock);
 			return true;
 		}
-		if (!my_slot->rearm || my_role == FG_ROLE_SECOND)
+		if (!my_slot->rearm || my_role != FG_ROLE_FIRST)
 		{
-			/* the second worker just leaves: the first one decides */
+			/* a later worker just leaves: the first one decides */
 			if (my_role == FG_ROLE_FIRST)
 				my_slot->no_extension = true;
 			my_slot->w[my_role].pid = 0;
@@ -531,8 +543,11 @@ fluss_grid_launcher_main(Datum arg)
 		{
 			FgDatabaseSlot *s = &FgSharedState->dbs[i];
 
-			if (s->dbid != InvalidOid && s->w[FG_ROLE_FIRST].pid == 0 &&
-				s->w[FG_ROLE_SECOND].pid == 0 && !list_member_oid(dbs, s->dbid))
+			bool		running = false;
+
+			for (int r = 0; r < FG_NUM_ROLES; r++)
+				running |= (s->w[r].pid != 0);
+			if (s->dbid != InvalidOid && !running && !list_member_oid(dbs, s->dbid))
 			{
 				memset(s, 0, sizeof(FgDatabaseSlot));
 				for (int r = 0; r < FG_NUM_ROLES; r++)
@@ -599,40 +614,49 @@ worker_release_slot(int code, Datum arg)
 }
 
 /*
- * The second worker, started by the first worker of its database when the
- * database's stages can be split (FgFoldSplit) and fluss_grid.second_worker
- * is on; a handle to it, kept in the first worker, tells whether it still
- * runs or is starting.
+ * The later workers, started by the first worker of their database when
+ * its stages can be split there (FgFoldCut) and
+ * fluss_grid.workers_per_database allows; handles to them, kept in the
+ * first worker, tell whether they still run or are starting.
  */
-static BackgroundWorkerHandle *second_handle = NULL;
-static TimestampTz second_tried_at = 0;
+static BackgroundWorkerHandle *later_handle[FG_NUM_ROLES];
+static TimestampTz later_tried_at[FG_NUM_ROLES];
 
-/* start the second worker unless it runs or is starting; at most every 5 s */
+/* whether role has stages of its own in a database with stages */
+static bool
+role_wanted(FgWorkerRole role, int stages)
+{
+	return role < fluss_grid_workers_per_database && fluss_grid_enabled &&
+		FgFoldCut(stages, role) != 0;
+}
+
+/* start a later worker unless it runs or is starting; at most every 5 s */
 static void
-ensure_second_worker(void)
+ensure_later_worker(FgWorkerRole role)
 {
 	pid_t		pid;
 	TimestampTz now = GetCurrentTimestamp();
 	MemoryContext old;
 
-	if (second_handle != NULL &&
-		GetBackgroundWorkerPid(second_handle, &pid) != BGWH_STOPPED)
+	if (later_handle[role] != NULL &&
+		GetBackgroundWorkerPid(later_handle[role], &pid) != BGWH_STOPPED)
 		return;
-	if (second_tried_at != 0 && now - second_tried_at < 5 * USECS_PER_SEC)
+	if (later_tried_at[role] != 0 && now - later_tried_at[role] < 5 * USECS_PER_SEC)
 		return;
-	second_tried_at = now;
-	if (second_handle != NULL)
+	later_tried_at[role] = now;
+	if (later_handle[role] != NULL)
 	{
-		pfree(second_handle);
-		second_handle = NULL;
+		pfree(later_handle[role]);
+		later_handle[role] = NULL;
 	}
 	old = MemoryContextSwitchTo(TopMemoryContext);
-	if (!start_worker_for(MyDatabaseId, FG_ROLE_SECOND, &second_handle))
+	if (!start_worker_for(MyDatabaseId, role, &later_handle[role]))
 	{
-		second_handle = NULL;
+		later_handle[role] = NULL;
 		ereport(LOG,
-				(errmsg("fluss_grid could not start a second worker; the worker folds every stage itself"),
-				 errhint("Raise max_worker_processes, or set fluss_grid.second_worker to off.")));
+				(errmsg("fluss_grid could not start a %s; the workers that run fold its stages",
+						worker_names[role]),
+				 errhint("Raise max_worker_processes, or lower fluss_grid.workers_per_database.")));
 	}
 	MemoryContextSwitchTo(old);
 }
@@ -667,7 +691,7 @@ full_pass_wanted(uint64 pass)
  *		once.  Vacuuming changelogs and summarizing source indexes happen
  *		in that wait.
  *
- *		A second worker that has only the rollups of rollups (they are off
+ *		A later worker that has only the rollups of rollups (they are off
  *		the path from a commit to the first level) folds once per
  *		upper_fold_interval while they keep changing, which combines that
  *		many passes' changes of every group below, unless wait_for_rollups
@@ -697,7 +721,8 @@ pace_after_pass(uint64 pass, TimestampTz pass_start, uint64 pass_commits,
 	if (folded > 0)
 		ereport(fluss_grid_log_level,
 				(errmsg_internal("fluss_grid %spass folded %lld changes in %ld ms, %llu commits meanwhile, next pass %ld ms after its start",
-								 my_role == FG_ROLE_SECOND ? "second worker's " : "",
+								 my_role == FG_ROLE_SECOND ? "second worker's " :
+								 my_role == FG_ROLE_THIRD ? "third worker's " : "",
 								 (long long) folded, spent,
 								 (unsigned long long) commits, cycle)));
 
@@ -749,13 +774,14 @@ pace_after_pass(uint64 pass, TimestampTz pass_start, uint64 pass_commits,
 
 /*
  * worker_main
- *		The body of both workers of database dbid.
+ *		The body of every worker of database dbid.
  *
- *		The stages (FG_STAGE_*) a pass folds: the first worker all of them
- *		unless the second one runs, then those before the split the second
- *		one announced for its current pass; the second worker those from
- *		the split on.  Each records the split of its last clean pass, for
- *		wait_for_rollups (api.c).
+ *		The stages (FG_STAGE_*) a pass folds: a later worker announces its
+ *		cut (FgFoldCut) for its current pass and folds from there; each
+ *		worker folds up to the cut announced by the next later worker that
+ *		runs, or to the end.  So the first worker folds everything while it
+ *		is alone.  Each records the stages of its last clean pass, for
+ *		wait_for_rollups.
  */
 static void
 worker_main(Oid dbid, FgWorkerRole role)
@@ -784,13 +810,13 @@ worker_main(Oid dbid, FgWorkerRole role)
 	my_slot->w[role].latch = MyLatch;
 	my_slot->w[role].split = 0;
 	my_slot->w[role].pacing = false;
-	if (role == FG_ROLE_SECOND)
+	if (role != FG_ROLE_FIRST)
 		stages = my_slot->stages;	/* as the first worker last saw them */
 	LWLockRelease(FgSharedState->lock);
 	on_shmem_exit(worker_release_slot, (Datum) 0);
 
 	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
-	pgstat_report_appname(role == FG_ROLE_SECOND ? "fluss_grid second worker" : "fluss_grid worker");
+	pgstat_report_appname(psprintf("fluss_grid %s", worker_names[role]));
 
 	/*
 	 * A fold deletes the changelog rows it applies in the same transaction
@@ -802,8 +828,7 @@ worker_main(Oid dbid, FgWorkerRole role)
 
 	if (!worker_has_extension())
 		proc_exit(0);
-	ereport(LOG, (errmsg("fluss_grid %s started",
-						 role == FG_ROLE_SECOND ? "second worker" : "worker")));
+	ereport(LOG, (errmsg("fluss_grid %s started", worker_names[role])));
 
 	for (;;)
 	{
@@ -818,8 +843,13 @@ worker_main(Oid dbid, FgWorkerRole role)
 		TimestampTz pass_start = GetCurrentTimestamp();
 		uint64		pass_commits = pg_atomic_read_u64(&my_slot->w[role].commits);
 
-		/* commits since the previous pass began: is the stream dense? */
-		bool		dense_before = (pass_commits - last_pass_commits >= FG_DENSE_COMMITS);
+		/*
+		 * Commits since the previous pass began: is the stream dense?  A
+		 * later worker is woken by each fold of the one before, which
+		 * commits once per pass: one is a stream.
+		 */
+		bool		dense_before = (pass_commits - last_pass_commits >=
+									(role == FG_ROLE_FIRST ? FG_DENSE_COMMITS : 1));
 
 		last_pass_commits = pass_commits;
 
@@ -829,29 +859,42 @@ worker_main(Oid dbid, FgWorkerRole role)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
-		if (role == FG_ROLE_SECOND && (!fluss_grid_second_worker || !fluss_grid_enabled))
-			proc_exit(0);		/* the first worker folds every stage again */
-		if (role == FG_ROLE_SECOND && FgFoldSplit(stages) == 0)
-			proc_exit(0);		/* nothing to split; started again when needed */
+		/*
+		 * A later worker without stages of its own leaves: the workers
+		 * before it fold them again, and the first one starts it again
+		 * when it is wanted.
+		 */
+		if (role != FG_ROLE_FIRST && !role_wanted(role, stages))
+			proc_exit(0);
 
-		/* the first worker starts the second when there is a split to make */
-		if (role == FG_ROLE_FIRST && fluss_grid_second_worker && fluss_grid_enabled &&
-			FgFoldSplit(stages) != 0)
-			ensure_second_worker();
+		/* the first worker starts the later ones that have stages to take */
+		if (role == FG_ROLE_FIRST)
+			for (int r = FG_ROLE_SECOND; r < FG_NUM_ROLES; r++)
+				if (role_wanted(r, stages))
+					ensure_later_worker(r);
 
 		LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
 		paused = GetCurrentTimestamp() < my_slot->paused_until;
 		pass = ++my_slot->w[role].passes_started;
 		full = (pass <= my_slot->w[role].full_passes_upto);
-		if (role == FG_ROLE_SECOND)
+		if (role != FG_ROLE_FIRST)
 		{
-			/* announced before folding: the first worker folds what is before */
-			from = FgFoldSplit(stages);
+			/* announced before folding: the workers before fold what is before */
+			from = FgFoldCut(stages, role);
 			my_slot->w[role].split = from;
 		}
-		else if (fluss_grid_second_worker && my_slot->w[FG_ROLE_SECOND].pid != 0 &&
-				 my_slot->w[FG_ROLE_SECOND].split > 0)
-			to = my_slot->w[FG_ROLE_SECOND].split;
+		/* up to the cut of the next later worker that runs and has one */
+		for (int r = role + 1; r < FG_NUM_ROLES; r++)
+		{
+			FgWorkerState *later = &my_slot->w[r];
+
+			if (r < fluss_grid_workers_per_database && later->pid != 0 &&
+				later->split > from)
+			{
+				to = later->split;
+				break;
+			}
+		}
 		LWLockRelease(FgSharedState->lock);
 		if (paused)
 			proc_exit(0);		/* stepping aside; started again later */
@@ -878,14 +921,15 @@ worker_main(Oid dbid, FgWorkerRole role)
 		if (nfailed == 0)
 		{
 			my_slot->w[role].passes_clean = pass;
-			my_slot->w[role].clean_split = (role == FG_ROLE_FIRST) ? to : from;
+			my_slot->w[role].clean_from = from;
+			my_slot->w[role].clean_to = to;
 		}
 		LWLockRelease(FgSharedState->lock);
 		ConditionVariableBroadcast(&FgSharedState->pass_cv);
 
 		if (fluss_grid_enabled)
 			pace_after_pass(pass, pass_start, pass_commits, folded, nfailed,
-							role == FG_ROLE_SECOND && from == FG_STAGE_UPPER);
+							role != FG_ROLE_FIRST && from == FG_STAGE_UPPER);
 
 		/* read after the reload above, so a new naptime applies at once */
 		timeout = fluss_grid_naptime;
@@ -909,6 +953,12 @@ void
 fluss_grid_second_worker_main(Datum arg)
 {
 	worker_main(DatumGetObjectId(arg), FG_ROLE_SECOND);
+}
+
+void
+fluss_grid_third_worker_main(Datum arg)
+{
+	worker_main(DatumGetObjectId(arg), FG_ROLE_THIRD);
 }
 
 /* ---------------------------------------------------------------------
@@ -1127,20 +1177,22 @@ fluss_grid_wait_for_rollups(PG_FUNCTION_ARGS)
 
 	/*
 	 * With workers: first a clean pass of the first worker that started
-	 * after the call.  If it folded every stage, done; if the second worker
-	 * had the later stages, then a clean pass of that one that started
-	 * after (it sees what the first pass wrote into their changelogs) and
-	 * took no stage the first pass left out (the split moves only when
-	 * transforms or rollups come or go; then wait again).  Each pass waited
-	 * for must fold every rollup it has (full_passes_upto: no deferral, no
-	 * pacing).  A worker that goes away sends the wait back to the first
-	 * worker, or to folding here.
+	 * after the call.  If it folded every stage, done; else the stages
+	 * after it were a later worker's: then a clean pass of the next later
+	 * worker that runs, started after the one before ended (it sees what
+	 * that pass wrote into their changelogs), that took no stage the
+	 * passes before left out (the cuts move only when transforms or
+	 * rollups come or go; then wait again from the first worker), and so
+	 * on until the last stage.  Each pass waited for must fold every
+	 * rollup it has (full_passes_upto: no deferral, no pacing).  A worker
+	 * that goes away sends the wait back to the first worker, or to
+	 * folding here.
 	 */
 	if (use_worker)
 	{
 		bool		result = false;
-		FgWorkerRole role = FG_ROLE_FIRST;
-		int			first_split = 0;
+		int			role = FG_ROLE_FIRST;
+		int			covered = 0;	/* stages [0, covered) are folded */
 
 		ConditionVariablePrepareToSleep(&FgSharedState->pass_cv);
 		for (;;)
@@ -1152,32 +1204,38 @@ fluss_grid_wait_for_rollups(PG_FUNCTION_ARGS)
 
 			LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
 			alive = slot->dbid == MyDatabaseId && slot->w[FG_ROLE_FIRST].pid != 0;
-			if (alive && role == FG_ROLE_FIRST)
+			w = &slot->w[role];
+			if (alive && w->passes_clean >= target && w->clean_from <= covered &&
+				(role == FG_ROLE_FIRST || w->pid != 0))
 			{
-				w = &slot->w[FG_ROLE_FIRST];
-				if (w->passes_clean >= target && w->clean_split >= FG_NUM_STAGES)
+				int			next = role + 1;
+
+				covered = Max(covered, w->clean_to);
+				while (next < FG_NUM_ROLES && slot->w[next].pid == 0)
+					next++;
+				if (covered >= FG_NUM_STAGES)
 					done = true;
-				else if (w->passes_clean >= target && slot->w[FG_ROLE_SECOND].pid != 0)
+				else if (next < FG_NUM_ROLES)
 				{
-					/* the later stages were the second worker's */
-					role = FG_ROLE_SECOND;
-					first_split = w->clean_split;
-					target = slot->w[FG_ROLE_SECOND].passes_started + 1;
+					/* the later stages were a later worker's */
+					role = next;
+					target = slot->w[next].passes_started + 1;
 				}
-				else if (w->passes_clean >= target)
-					target = w->passes_started + 1; /* its second worker left */
-			}
-			else if (alive)
-			{
-				w = &slot->w[FG_ROLE_SECOND];
-				if (w->passes_clean >= target && w->clean_split <= first_split)
-					done = true;
-				else if (w->pid == 0 || w->passes_clean >= target)
+				else
 				{
-					/* gone, or split elsewhere: the first worker again */
+					/* its later worker left: the first worker again */
 					role = FG_ROLE_FIRST;
+					covered = 0;
 					target = slot->w[FG_ROLE_FIRST].passes_started + 1;
 				}
+			}
+			else if (alive && role != FG_ROLE_FIRST &&
+					 (w->pid == 0 || w->passes_clean >= target))
+			{
+				/* gone, or its cut moved: the first worker again */
+				role = FG_ROLE_FIRST;
+				covered = 0;
+				target = slot->w[FG_ROLE_FIRST].passes_started + 1;
 			}
 			if (!done && alive)
 			{
@@ -1223,8 +1281,8 @@ fluss_grid_wait_for_rollups(PG_FUNCTION_ARGS)
 
 /*
  * fluss_grid_workers
- *		The running workers: database, pid, passes completed, role (first:
- *		second: the stages it took over, OPERATIONS.md).
+ *		The running workers: database, pid, passes completed, role (first,
+ *		second, third: the stages each takes, OPERATIONS.md).
  */
 Datum
 fluss_grid_workers(PG_FUNCTION_ARGS)
@@ -1252,7 +1310,7 @@ fluss_grid_workers(PG_FUNCTION_ARGS)
 		values[0] = DirectFunctionCall1(namein, values[0]);
 		values[1] = Int32GetDatum(w->pid);
 		values[2] = Int64GetDatum((int64) w->passes_done);
-		values[3] = CStringGetTextDatum(i % FG_NUM_ROLES == FG_ROLE_FIRST ? "first" : "second");
+		values[3] = CStringGetTextDatum(role_names[i % FG_NUM_ROLES]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	LWLockRelease(FgSharedState->lock);

@@ -1,17 +1,19 @@
 
 # Copyright (c) fluss_grid contributors
 
-# The second worker: a database whose folds split into two stages gets a
-# second worker ("fluss_grid second worker"), started by the first one.
-# With rollups only, the second folds the rollups of rollups; once the
-# database also has a transform, the first worker folds the transform and
-# the second every rollup.  fluss_grid.workers() lists both with their
-# roles; the first worker folds everything again while the second is gone
-# (terminated, fluss_grid.second_worker = off) and starts it again; the
-# second leaves when nothing is left to split.  Through all of it, a
-# stream of inserts, updates and deletes keeps every level equal to a
-# GROUP BY over the source after wait_for_rollups(), and the later stage
-# keeps up without wait_for_rollups too.
+# The later workers: a database whose folds split into stages gets a
+# second worker ("fluss_grid second worker"), and with all three stages a
+# third ("fluss_grid third worker"), started by the first one.  With
+# rollups only, the second folds the rollups of rollups; once the database
+# also has a transform, the first worker folds the transform, the second
+# the rollups of tables and the third the rollups of rollups.
+# fluss_grid.workers() lists them with their roles; the workers before
+# fold a later worker's stages while it is gone (terminated,
+# fluss_grid.workers_per_database lowered) and the first starts it again;
+# a later worker leaves when nothing is left to split.  Through all of it,
+# a stream of inserts, updates and deletes keeps every level equal to a
+# GROUP BY over the source after wait_for_rollups(), and the later stages
+# keep up without wait_for_rollups too.
 
 use strict;
 use warnings;
@@ -34,11 +36,21 @@ my $second_sql = "SELECT count(*) = 1 FROM pg_stat_activity"
   . " WHERE backend_type = 'fluss_grid second worker' AND datname = 'postgres'";
 my $no_second_sql = "SELECT count(*) = 0 FROM pg_stat_activity"
   . " WHERE backend_type = 'fluss_grid second worker'";
+my $third_sql = "SELECT count(*) = 1 FROM pg_stat_activity"
+  . " WHERE backend_type = 'fluss_grid third worker' AND datname = 'postgres'";
+my $no_third_sql = "SELECT count(*) = 0 FROM pg_stat_activity"
+  . " WHERE backend_type = 'fluss_grid third worker'";
 
 sub second_pid
 {
 	return $node->safe_psql('postgres',
 		"SELECT pid FROM pg_stat_activity WHERE backend_type = 'fluss_grid second worker'");
+}
+
+sub third_pid
+{
+	return $node->safe_psql('postgres',
+		"SELECT pid FROM pg_stat_activity WHERE backend_type = 'fluss_grid third worker'");
 }
 
 # every level equals a GROUP BY over src (the daily one included)
@@ -88,6 +100,8 @@ is( $node->safe_psql('postgres',
 		"SELECT string_agg(role, ',' ORDER BY role) FROM fluss_grid.workers() WHERE datname = 'postgres'"),
 	'first,second',
 	'fluss_grid.workers() lists both workers with their roles');
+ok($node->safe_psql('postgres', $no_third_sql) eq 't',
+	'no third worker without a transform (two stages)');
 
 write_batches(10);
 wait_ok('with two workers');
@@ -116,15 +130,15 @@ ok( fg_poll_until($node, 'postgres',
 	'the first worker starts the second worker again');
 
 # --- switched off: the first worker folds everything ---------------------------
-$node->safe_psql('postgres', 'ALTER SYSTEM SET fluss_grid.second_worker = off');
+$node->safe_psql('postgres', 'ALTER SYSTEM SET fluss_grid.workers_per_database = 1');
 $node->safe_psql('postgres', 'SELECT pg_reload_conf()');
 ok(fg_poll_until($node, 'postgres', $no_second_sql, 30),
-	'fluss_grid.second_worker = off stops the second worker');
+	'fluss_grid.workers_per_database = 1 stops the second worker');
 write_batches(5);
 wait_ok('with the first worker alone');
 is($node->safe_psql('postgres', $all_match), 't',
 	'the first worker alone keeps every level exact');
-$node->safe_psql('postgres', 'ALTER SYSTEM RESET fluss_grid.second_worker');
+$node->safe_psql('postgres', 'ALTER SYSTEM RESET fluss_grid.workers_per_database');
 $node->safe_psql('postgres', 'SELECT pg_reload_conf()');
 ok(fg_poll_until($node, 'postgres', $second_sql, 30),
 	'switched on again, the second worker comes back');
@@ -136,7 +150,8 @@ for (1 .. 5)
 	is($node->safe_psql('postgres', $all_match), 't', "every level exact after round $_");
 }
 
-# --- with a transform: the first worker folds it, the second every rollup -------
+# --- with a transform: the first worker folds it, the second the rollups of ----
+# --- tables, the third the rollups of rollups --------------------------------------
 # src2 -> (newest version per key) t2 -> minutely rollup t2m and its hourly t2h
 $node->safe_psql('postgres', q{
 	CREATE TABLE src2 (k int NOT NULL, ver bigint NOT NULL, ts timestamptz NOT NULL,
@@ -172,23 +187,66 @@ for my $round (1 .. 4)
 	is($node->safe_psql('postgres', "SELECT ($all_match) AND ($t2_match)"), 't',
 		"transform, its rollups and the other rollups exact, round $round");
 }
-# the cut moved: the first worker folded the transform, the second the
-# rollups of its target (the log's prefix carries the pid)
+ok($node->safe_psql('postgres', $third_sql) eq 't', 'with three stages, a third worker runs');
+is( $node->safe_psql('postgres',
+		"SELECT string_agg(role, ',' ORDER BY role) FROM fluss_grid.workers() WHERE datname = 'postgres'"),
+	'first,second,third',
+	'fluss_grid.workers() lists the three workers with their roles');
+# the cuts moved: the first worker folded the transform, the second the
+# rollups of tables, the third the rollups of rollups (the log's prefix
+# carries the pid)
 {
 	my $first = $node->safe_psql('postgres',
 		"SELECT pid FROM pg_stat_activity WHERE backend_type = 'fluss_grid worker'");
 	my $second = second_pid();
+	my $third = third_pid();
 	my $tid = $node->safe_psql('postgres',
 		"SELECT id FROM fluss_grid.transform WHERE target_rel = 't2'::regclass");
 	my $rid = $node->safe_psql('postgres',
 		"SELECT id FROM fluss_grid.rollup WHERE rollup_rel = 't2m'::regclass");
+	my $hid = $node->safe_psql('postgres',
+		"SELECT id FROM fluss_grid.rollup WHERE rollup_rel = 't2h'::regclass");
 	my $log = slurp_file($node->logfile);
 	like($log, qr/\[$first\] LOG:  fluss_grid folded \d+ changes into transform $tid /,
 		'the first worker folds the transform');
 	like($log, qr/\[$second\] LOG:  fluss_grid folded \d+ changes into rollup $rid /,
 		'the second worker folds the rollup of its target');
-	unlike($log, qr/\[$second\] LOG:  fluss_grid folded \d+ changes into transform/,
-		'the second worker does not fold the transform');
+	like($log, qr/\[$third\] LOG:  fluss_grid folded \d+ changes into rollup $hid /,
+		'the third worker folds the rollup of that rollup');
+	unlike($log, qr/\[$second\] LOG:  fluss_grid folded \d+ changes into (transform|rollup $hid )/,
+		'the second worker folds neither the transform nor the upper level');
+	unlike($log, qr/\[$third\] LOG:  fluss_grid folded \d+ changes into (transform|rollup $rid )/,
+		'the third worker folds neither the transform nor the first level');
+}
+
+# --- the third worker terminated, then not allowed: the second folds its stage ---
+{
+	my $third = third_pid();
+	$node->safe_psql('postgres', "SELECT pg_terminate_backend($third)");
+	write_batches(2);
+	$node->safe_psql('postgres', "INSERT INTO src2 VALUES (1, 99001, '2024-07-01 05:00+00', 'r1', 5)");
+	wait_ok('after the third worker was terminated');
+	is($node->safe_psql('postgres', "SELECT ($all_match) AND ($t2_match)"), 't',
+		'every level exact without the third worker');
+	ok( fg_poll_until($node, 'postgres', "$third_sql AND NOT EXISTS (SELECT 1 FROM pg_stat_activity"
+			  . " WHERE pid = $third)", 30),
+		'the first worker starts the third worker again');
+	$node->safe_psql('postgres', 'ALTER SYSTEM SET fluss_grid.workers_per_database = 2');
+	$node->safe_psql('postgres', 'SELECT pg_reload_conf()');
+	ok(fg_poll_until($node, 'postgres', $no_third_sql, 30),
+		'fluss_grid.workers_per_database = 2 stops the third worker');
+	write_batches(2);
+	$node->safe_psql('postgres', "UPDATE src2 SET v = v + 1 WHERE k % 5 = 0");
+	wait_ok('with two workers and three stages');
+	is($node->safe_psql('postgres', "SELECT ($all_match) AND ($t2_match)"), 't',
+		'every level exact with the second worker folding the upper levels');
+	$node->safe_psql('postgres', 'ALTER SYSTEM RESET fluss_grid.workers_per_database');
+	$node->safe_psql('postgres', 'SELECT pg_reload_conf()');
+	ok(fg_poll_until($node, 'postgres', $third_sql, 30), 'allowed again, the third worker comes back');
+	write_batches(2);
+	wait_ok('with three workers again');
+	is($node->safe_psql('postgres', "SELECT ($all_match) AND ($t2_match)"), 't',
+		'every level exact with three workers again');
 }
 
 # --- nothing left to split: the second worker leaves -------------------------
@@ -197,8 +255,8 @@ $node->safe_psql('postgres', q{
 	SELECT fluss_grid.drop_transform('t2');
 	SELECT fluss_grid.drop_rollup('h', cascade => true);
 });
-ok(fg_poll_until($node, 'postgres', $no_second_sql, 30),
-	'the second worker leaves when nothing is left to split');
+ok(fg_poll_until($node, 'postgres', "SELECT ($no_second_sql) AND ($no_third_sql)", 30),
+	'the later workers leave when nothing is left to split');
 write_batches(2);
 wait_ok('with the first worker alone again');
 is($node->safe_psql('postgres', fg_matches_sql('m', '1 minute')), 't',
