@@ -42,7 +42,7 @@
 #   minutely rollup's readings = DWD rows.
 #
 # Usage: test/bench/bench_warehouse.sh [--rows N] [--runs K] [--port P]
-#            [--build] [--keep] [--out FILE] [--stream-rate R]
+#            [--build] [--keep] [--out FILE] [--stream-rate R] [--stream-secs S]
 #            [--figures LIST]
 #   --rows N         rows of the canonical hour (default 5040000); below
 #                    1,000,000 the other phases shrink too (smoke mode)
@@ -52,6 +52,8 @@
 #   --keep           leave the cluster and work directory behind
 #   --out FILE       also write the markdown report to FILE
 #   --stream-rate R  readings/s of figure 2 (default 20000)
+#   --stream-secs S  seconds of figure 2's stream (default 30; 5 in smoke
+#                    mode); probes go on until its last second
 #   --figures LIST   which of 1, 2, 3 to run (default 1,2,3)
 #   --pg-conf LINE   extra postgresql.conf line, repeatable
 #                    (e.g. "fluss_grid.worker_share = 100")
@@ -73,6 +75,7 @@ OUT=
 STREAM_RATE=20000
 FIGURES=1,2,3
 PGCONF=
+STREAM_SECS_OPT=
 
 die() {
 	echo "bench_warehouse: $*" >&2
@@ -91,6 +94,8 @@ while [ $# -gt 0 ]; do
 		--out=*) OUT=${1#--out=} ;;
 		--stream-rate) STREAM_RATE=${2:-}; shift ;;
 		--stream-rate=*) STREAM_RATE=${1#--stream-rate=} ;;
+		--stream-secs) STREAM_SECS_OPT=${2:-}; shift ;;
+		--stream-secs=*) STREAM_SECS_OPT=${1#--stream-secs=} ;;
 		--pg-conf) PGCONF+="${2:-}"$'\n'; shift ;;
 		--pg-conf=*) PGCONF+="${1#--pg-conf=}"$'\n' ;;
 		--figures) FIGURES=${2:-}; shift ;;
@@ -109,6 +114,8 @@ done
 [[ "$RUNS" =~ ^[0-9]+$ ]] && [ "$RUNS" -ge 1 ] || die "--runs needs a number >= 1"
 [[ "$PORT" =~ ^[0-9]+$ ]] || die "--port needs a number"
 [[ "$STREAM_RATE" =~ ^[0-9]+$ ]] && [ "$STREAM_RATE" -ge 100 ] || die "--stream-rate needs a number >= 100"
+[ -z "$STREAM_SECS_OPT" ] || { [[ "$STREAM_SECS_OPT" =~ ^[0-9]+$ ]] && [ "$STREAM_SECS_OPT" -ge 10 ]; } ||
+	die "--stream-secs needs a number >= 10"
 [[ "$FIGURES" =~ ^[1-3,]+$ ]] || die "--figures needs a list such as 1,3"
 want() { [[ ",$FIGURES," == *",$1,"* ]]; }
 [ "$(id -u)" -eq 0 ] || die "run as root (PostgreSQL runs as postgres through runuser)"
@@ -131,6 +138,10 @@ if [ "$ROWS" -ge 1000000 ]; then
 	STREAM_SECS=30 WARM=3 PROBES=200 DAY_STEP=60 ADS_RUNS=200
 else
 	STREAM_SECS=5 WARM=1 PROBES=30 DAY_STEP=1200 ADS_RUNS=20
+fi
+if [ -n "$STREAM_SECS_OPT" ]; then
+	# a probe takes at least 50 ms (its pause) plus its latency
+	STREAM_SECS=$STREAM_SECS_OPT PROBES=$((STREAM_SECS_OPT * 20))
 fi
 STREAM_TPS=$(((STREAM_RATE + 99) / 100))
 
