@@ -251,8 +251,9 @@ BACKEND_CPU_SQL="(SELECT (s[12]::bigint + s[13]::bigint) / ${HZ}.0 FROM (SELECT 
 cluster_cpu() {
 	local pm
 	pm=$(head -n 1 "$PGD/postmaster.pid")
-	# cat skips processes that exit meanwhile; a stat line starts with the pid
-	cat /proc/[0-9]*/stat 2>/dev/null | awk -v pm="$pm" -v hz="$HZ" '
+	# cat skips processes that exit meanwhile (and then fails, which under
+	# pipefail and set -e ended the script); a stat line starts with the pid
+	{ cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v pm="$pm" -v hz="$HZ" '
 		{
 			pid = $1; line = $0; sub(/^.*\) /, "", line); split(line, f, " ")
 			if (pid == pm) t += f[12] + f[13] + f[14] + f[15]
