@@ -137,6 +137,12 @@ SELECT c.relname, am.amname, pg_get_indexdef(i.indexrelid, 1, true) AS col
   FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
  WHERE i.indrelid = 'wh.ods_grid_realtime_raw'::regclass ORDER BY 1;
 
+-- the station rollups leave room on their pages for HOT updates of the
+-- current buckets' rows (WAREHOUSE.md, "Storage")
+SELECT c.relname, c.reloptions
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'wh' AND c.relkind = 'r' AND c.relname LIKE 'dws\_station\_%' ORDER BY 1;
+
 SELECT fluss_grid.drop_grid_warehouse('wh');
 SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'wh';
 SELECT count(*) FROM fluss_grid.rollup;
