@@ -33,20 +33,7 @@ die() {
 }
 . "$ROOT/test/bench/lib.sh"
 
-while [ $# -gt 0 ]; do
-	case "$1" in
-		--port) PORT=${2:-}; shift ;;
-		--history) HISTORY=${2:-}; shift ;;
-		--corrections) CORRECTIONS=${2:-}; shift ;;
-		--keep) KEEP=true ;;
-		-h | --help)
-			bench_usage
-			exit 0
-			;;
-		*) die "unknown argument: $1 (try --help)" ;;
-	esac
-	shift
-done
+bench_options "port history corrections" "$@"
 bench_positive PORT HISTORY CORRECTIONS
 bench_pg_env
 bench_workdir bench_correction fg_corrbench

@@ -39,21 +39,7 @@ die() {
 }
 . "$ROOT/test/bench/lib.sh"
 
-while [ $# -gt 0 ]; do
-	case "$1" in
-		--port) PORT=${2:-}; shift ;;
-		--history) HISTORY=${2:-}; shift ;;
-		--statements) STATEMENTS=${2:-}; shift ;;
-		--reps) REPS=${2:-}; shift ;;
-		--keep) KEEP=true ;;
-		-h | --help)
-			bench_usage
-			exit 0
-			;;
-		*) die "unknown argument: $1 (try --help)" ;;
-	esac
-	shift
-done
+bench_options "port history statements reps" "$@"
 bench_positive PORT HISTORY STATEMENTS REPS
 bench_pg_env
 bench_workdir bench_transform_fold fg_tfbench

@@ -1,6 +1,10 @@
 # test/bench/lib.sh - what the benchmark scripts share.  They define die
 # (message, exit 2), then may source it at once for
 #   bench_usage                 print the script's header comment (--help)
+#   bench_options "NAME..." "$@"   parse the command line: --NAME VALUE sets
+#                               the variable NAME in upper case (dashes as
+#                               underscores), --keep sets KEEP=true, --help
+#                               prints the usage, anything else dies
 #   bench_positive VAR...       die unless each variable holds a number >= 1
 #   bench_pg_env                as root only; C.UTF-8; PG_CONFIG (default:
 #                               PostgreSQL 15's), BINDIR, PKGLIBDIR
@@ -20,6 +24,30 @@
 # shellcheck shell=bash
 
 bench_usage() { awk 'NR > 1 && !/^#/ {exit} NR > 1' "$0" | sed 's/^# \{0,1\}//'; }
+
+bench_options() {
+	local names=" $1 " opt var
+	shift
+	while [ $# -gt 0 ]; do
+		case "$1" in
+			--keep) KEEP=true ;;
+			-h | --help)
+				bench_usage
+				exit 0
+				;;
+			--*)
+				opt=${1#--}
+				[[ "$names" == *" $opt "* ]] || die "unknown argument: $1 (try --help)"
+				[ $# -ge 2 ] || die "$1 needs a value"
+				var=${opt^^}
+				printf -v "${var//-/_}" '%s' "$2"
+				shift
+				;;
+			*) die "unknown argument: $1 (try --help)" ;;
+		esac
+		shift
+	done
+}
 
 bench_positive() {
 	local v
