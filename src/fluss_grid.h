@@ -396,6 +396,7 @@ extern int64 FgFoldAll(bool in_worker, int from_stage, int to_stage,
 					   bool defer_upper, int *nfailed, int *stages);
 extern int	FgFoldCut(int stages, int role);
 extern void FgFoldHousekeeping(TimestampTz deadline);
+extern bool FgChoresElsewhere;
 extern void FgAsOwner(Oid owner, Oid *save_userid, int *save_sec,
 					  int *save_nestlevel);
 extern void FgAsRollupOwner(const FgRollup *r, Oid *save_userid,
@@ -429,6 +430,15 @@ typedef struct FgRollupStatus
 	int			failures;		/* consecutive failures, for backoff */
 	TimestampTz retry_after;
 	char		last_error[256];
+
+	/*
+	 * Chores of its folds handed to the database's housekeeping worker
+	 * (FgFoldHousekeeping): changelog rows folded since they were handed
+	 * over, and whether its source grew and its rollup table changed.
+	 */
+	int64		chore_rows;
+	bool		chore_source_grew;
+	bool		chore_rollup_changed;
 } FgRollupStatus;
 
 /*

@@ -134,7 +134,16 @@ typedef struct VacuumDebt
 
 static HTAB *vacuum_debt = NULL;
 
+/*
+ * Set by the worker for each pass: a later worker of this database does
+ * the chores of this one's folds (FgFoldHousekeeping), so they are handed
+ * over in shared memory rather than done here.
+ */
+bool		FgChoresElsewhere = false;
+
 static void vacuum_changelog(VacuumDebt *debt);
+static void add_chores(int32 id, int64 rows, bool source_grew, bool rollup_changed);
+static void take_handed_chores(void);
 static void summarize_source_index(VacuumDebt *debt);
 static void analyze_rollup(VacuumDebt *debt);
 
@@ -781,28 +790,7 @@ FgFoldAll(bool in_worker, int from_stage, int to_stage, bool defer_upper,
 					SetLatch(MyLatch);
 			}
 			if (in_worker && res.deltas > 0)
-			{
-				VacuumDebt *debt;
-				bool		found;
-
-				if (vacuum_debt == NULL)
-					vacuum_debt = rollup_hash("fluss_grid vacuum debt", sizeof(VacuumDebt));
-				debt = hash_search(vacuum_debt, &id, HASH_ENTER, &found);
-				if (!found)
-				{
-					debt->rows = 0;
-					debt->summarized = 0;
-					debt->retry_at = 0;
-					debt->retry_ms = 0;
-					debt->source_grew = false;
-					debt->source_bytes = -1;
-					debt->rollup_changed = false;
-					debt->checked = 0;
-				}
-				debt->rows += res.deltas;
-				debt->source_grew = true;
-				debt->rollup_changed = !is_transform;
-			}
+				add_chores(id, res.deltas, true, !is_transform);
 			if (res.deltas > 0)
 				ereport(fluss_grid_log_level,
 						(errmsg_internal("fluss_grid folded %lld changes into %s %d (%lld groups recomputed%s) in %.3f ms",
@@ -916,8 +904,8 @@ run_chore(const char *activity, int elevel, void (*chore) (VacuumDebt *),
  *		capture inserts into the changelog, so it is asked for only when the
  *		changelog has grown past FG_TRUNCATE_PAGES (a bulk load left it
  *		large; a steady stream reuses its few pages) and nobody holds a lock
- *		on it at that moment; otherwise the space of folded rows is reused
- *		by the next ones.  Index cleanup is forced because a VACUUM that
+ *		on it at that moment (else it is tried again a little later);
+ *		otherwise the space of folded rows is reused by the next ones.  Index cleanup is forced because a VACUUM that
  *		bypasses it leaves dead line pointers, and pages holding them are
  *		never truncated: a changelog drained after a bulk load would stay at
  *		its largest size, and every fold and changelog_stats() would read
@@ -932,16 +920,19 @@ vacuum_changelog(VacuumDebt *debt)
 	char	   *relname = psprintf("changelog_%d", debt->id);
 	Oid			relid = get_relname_relid(relname, get_namespace_oid(FG_SCHEMA, false));
 	bool		truncate = false;
+	bool		large;
+	int64		owed = debt->rows;
+	Relation	rel;
 
 	debt->rows = 0;				/* if it fails: retried after as many */
 	if (!OidIsValid(relid))
 		return;
-	if (ConditionalLockRelationOid(relid, AccessExclusiveLock))
+	rel = relation_open(relid, AccessShareLock);
+	large = RelationGetNumberOfBlocks(rel) >= FG_TRUNCATE_PAGES;
+	relation_close(rel, AccessShareLock);
+	if (large && ConditionalLockRelationOid(relid, AccessExclusiveLock))
 	{
-		Relation	rel = relation_open(relid, NoLock);
-
-		truncate = RelationGetNumberOfBlocks(rel) >= FG_TRUNCATE_PAGES;
-		relation_close(rel, NoLock);
+		truncate = true;
 		UnlockRelationOid(relid, AccessExclusiveLock);
 	}
 	vac->options = list_make3(makeDefElem("truncate", (Node *) makeString(truncate ? "true" : "false"), -1),
@@ -955,10 +946,11 @@ vacuum_changelog(VacuumDebt *debt)
 	/*
 	 * Rows deleted by the fold that a snapshot still sees (the one of a
 	 * wait_for_rollups() that was waiting for this very fold, say) are not
-	 * removable yet; VACUUM reports them as dead.  When many stay, try
-	 * again a little later rather than after FG_VACUUM_AFTER more rows,
-	 * which may never come after a bulk load.  A few always stay under a
-	 * stream of writers (the fold's last deletions, seen by their
+	 * removable yet; VACUUM reports them as dead.  When many stay, and
+	 * most of those owed did (a long transaction holds them), try again a
+	 * little later rather than after FG_VACUUM_AFTER more rows, which may
+	 * never come after a bulk load.  Some always stay under a stream (the
+	 * last folds' deletions, seen by the writers' and the other workers'
 	 * snapshots): they only count towards the next VACUUM, which must not
 	 * be put off, or the changelog grows and every fold reads its pages.
 	 */
@@ -971,7 +963,7 @@ vacuum_changelog(VacuumDebt *debt)
 		int64		dead = tab ? tab->n_dead_tuples : 0;
 #endif
 
-		if (dead >= FG_VACUUM_STUCK)
+		if (dead >= FG_VACUUM_STUCK && dead * 2 > owed)
 		{
 			debt->retry_ms = Min(Max(debt->retry_ms * 2, FG_VACUUM_RETRY),
 								 FG_VACUUM_RETRY_MAX);
@@ -991,6 +983,14 @@ vacuum_changelog(VacuumDebt *debt)
 														 FG_VACUUM_EVERY);
 		}
 	}
+
+	/*
+	 * A large changelog that could not be truncated now (a fold held a
+	 * lock on it: the worker that folds it is not the one vacuuming it) is
+	 * tried again soon, not after as many rows more, which may never come.
+	 */
+	if (large && !truncate)
+		debt->rows = Max(debt->rows, FG_VACUUM_AFTER);
 }
 
 /*
@@ -1099,14 +1099,116 @@ analyze_rollup(VacuumDebt *debt)
 }
 
 /*
+ * local_debt
+ *		The chores owed for rollup or transform id in this process.
+ */
+static VacuumDebt *
+local_debt(int32 id)
+{
+	VacuumDebt *debt;
+	bool		found;
+
+	if (vacuum_debt == NULL)
+		vacuum_debt = rollup_hash("fluss_grid vacuum debt", sizeof(VacuumDebt));
+	debt = hash_search(vacuum_debt, &id, HASH_ENTER, &found);
+	if (!found)
+	{
+		debt->rows = 0;
+		debt->summarized = 0;
+		debt->retry_at = 0;
+		debt->retry_ms = 0;
+		debt->source_grew = false;
+		debt->source_bytes = -1;
+		debt->rollup_changed = false;
+		debt->checked = 0;
+	}
+	return debt;
+}
+
+/*
+ * add_chores
+ *		A fold of id consumed rows changelog rows: its changelog is owed a
+ *		VACUUM after enough of them, its source's index a summary, its
+ *		rollup table a look at its statistics.  Owed here, or handed over
+ *		to the worker that does this database's chores (FgChoresElsewhere):
+ *		a VACUUM between two passes holds up the next one, which is on the
+ *		way from a commit to the rollups, while the later worker that folds
+ *		only the rollups of rollups waits most of the time.  (Done in the
+ *		pass's wait, the VACUUMs were put off while a stream kept the
+ *		changelog's dead rows behind a snapshot, and every fold read ever
+ *		more pages; BENCHMARKS.md, issue 4, session 12.)
+ */
+static void
+add_chores(int32 id, int64 rows, bool source_grew, bool rollup_changed)
+{
+	if (FgChoresElsewhere && FgSharedState != NULL)
+	{
+		FgRollupStatus *st;
+
+		LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
+		st = FgStatusFor(MyDatabaseId, id, true);
+		if (st)
+		{
+			st->chore_rows += rows;
+			st->chore_source_grew |= source_grew;
+			st->chore_rollup_changed |= rollup_changed;
+		}
+		LWLockRelease(FgSharedState->lock);
+		if (st)
+			return;
+	}
+	{
+		VacuumDebt *debt = local_debt(id);
+
+		debt->rows += rows;
+		debt->source_grew |= source_grew;
+		debt->rollup_changed |= rollup_changed;
+	}
+}
+
+/*
+ * take_handed_chores
+ *		Take over the chores the other workers of this database handed over
+ *		(add_chores).  Run by the worker that does them, and by any worker
+ *		that finds nobody doing them (the later worker left), so none stay
+ *		behind.
+ */
+static void
+take_handed_chores(void)
+{
+	if (FgSharedState == NULL)
+		return;
+	LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < FG_MAX_STATUS; i++)
+	{
+		FgRollupStatus *st = &FgSharedState->status[i];
+		VacuumDebt *debt;
+
+		if (st->dbid != MyDatabaseId ||
+			(st->chore_rows == 0 && !st->chore_source_grew && !st->chore_rollup_changed))
+			continue;
+		debt = local_debt(st->rollup_id);
+		debt->rows += st->chore_rows;
+		debt->source_grew |= st->chore_source_grew;
+		debt->rollup_changed |= st->chore_rollup_changed;
+		st->chore_rows = 0;
+		st->chore_source_grew = false;
+		st->chore_rollup_changed = false;
+	}
+	LWLockRelease(FgSharedState->lock);
+}
+
+/*
  * FgFoldHousekeeping
  *		The worker's chores after a pass, done while it lets commits
  *		accumulate anyway: vacuum the changelogs that have had
  *		FG_VACUUM_AFTER rows folded since their last vacuum, and summarize
  *		new ranges of the sources' BRIN indexes every FG_SUMMARIZE_EVERY ms
- *		while they grow.  Stops early at the deadline (the next pass's
- *		start), unless nothing was done yet.  (The chores neither add nor
- *		remove hash entries, so the pointers collected stay valid.)
+ *		while they grow.  A worker that hands its chores over
+ *		(FgChoresElsewhere) has none; the one they are handed to takes
+ *		them first.  Stops early at the deadline (the next pass's start),
+ *		unless nothing was done yet.  (The chores neither add nor remove
+ *		hash entries, so the pointers collected stay valid.)
  */
 void
 FgFoldHousekeeping(TimestampTz deadline)
@@ -1119,6 +1221,8 @@ FgFoldHousekeeping(TimestampTz deadline)
 	ListCell   *lc;
 	bool		did = false;
 
+	if (!FgChoresElsewhere)
+		take_handed_chores();
 	if (vacuum_debt == NULL)
 		return;
 	hash_seq_init(&seq, vacuum_debt);

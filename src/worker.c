@@ -675,6 +675,52 @@ full_pass_wanted(uint64 pass)
 }
 
 /*
+ * chores_elsewhere
+ *		Does a later worker of this database do the chores of role's folds
+ *		(vacuuming changelogs, FgFoldHousekeeping)?  The one that folds
+ *		only the rollups of rollups does them for all: it waits for
+ *		upper_fold_interval most of the time, while a chore in the other
+ *		workers' waits would hold up their next pass.  Called under the
+ *		shared lock.
+ */
+static bool
+chores_elsewhere(FgWorkerRole role)
+{
+	for (int r = role + 1; r < FG_NUM_ROLES && r < fluss_grid_workers_per_database; r++)
+		if (my_slot->w[r].pid != 0 && my_slot->w[r].split == FG_STAGE_UPPER)
+			return true;
+	return false;
+}
+
+/*
+ * nap
+ *		Wait up to ms on the latch; true when it was set.  The worker that
+ *		does the database's chores (chores) does those handed over to it
+ *		meanwhile, looking every FG_CHORE_EVERY ms.
+ */
+#define FG_CHORE_EVERY 100
+
+static bool
+nap(long ms, bool chores)
+{
+	TimestampTz end = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms);
+
+	for (;;)
+	{
+		long		left = (long) ((end - GetCurrentTimestamp() + 999) / 1000);
+
+		if (left <= 0)
+			return false;
+		if (WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					  chores ? Min(left, FG_CHORE_EVERY) : left,
+					  PG_WAIT_EXTENSION) & WL_LATCH_SET)
+			return true;
+		if (chores)
+			FgFoldHousekeeping(end);
+	}
+}
+
+/*
  * pace_after_pass
  *		After a pass that folded something, let commits accumulate (the
  *		latch stays set meanwhile), so that a stream of small transactions
@@ -755,8 +801,7 @@ pace_after_pass(uint64 pass, TimestampTz pass_start, uint64 pass_commits,
 			break;
 		}
 		/* a long wait: woken by wait_for_rollups and database commands */
-		if (WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-					  wait, PG_WAIT_EXTENSION) & WL_LATCH_SET)
+		if (nap(wait, true))
 			woken = true;
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
@@ -842,6 +887,7 @@ worker_main(Oid dbid, FgWorkerRole role)
 		int64		folded = 0;
 		TimestampTz pass_start = GetCurrentTimestamp();
 		uint64		pass_commits = pg_atomic_read_u64(&my_slot->w[role].commits);
+		bool		upper_only;
 
 		/*
 		 * Commits since the previous pass began: is the stream dense?  A
@@ -895,6 +941,8 @@ worker_main(Oid dbid, FgWorkerRole role)
 				break;
 			}
 		}
+		FgChoresElsewhere = chores_elsewhere(role);
+		upper_only = (role != FG_ROLE_FIRST && from == FG_STAGE_UPPER);
 		LWLockRelease(FgSharedState->lock);
 		if (paused)
 			proc_exit(0);		/* stepping aside; started again later */
@@ -929,7 +977,7 @@ worker_main(Oid dbid, FgWorkerRole role)
 
 		if (fluss_grid_enabled)
 			pace_after_pass(pass, pass_start, pass_commits, folded, nfailed,
-							role != FG_ROLE_FIRST && from == FG_STAGE_UPPER);
+							upper_only);
 
 		/* read after the reload above, so a new naptime applies at once */
 		timeout = fluss_grid_naptime;
@@ -937,8 +985,7 @@ worker_main(Oid dbid, FgWorkerRole role)
 			timeout = Min(timeout, 100);
 		if (timeout >= 1000)
 			pgstat_report_stat(true);
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 timeout, PG_WAIT_EXTENSION);
+		(void) nap(timeout, upper_only && fluss_grid_enabled);
 		ResetLatch(MyLatch);
 	}
 }

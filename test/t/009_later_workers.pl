@@ -218,6 +218,9 @@ is( $node->safe_psql('postgres',
 		'the second worker folds neither the transform nor the upper level');
 	unlike($log, qr/\[$third\] LOG:  fluss_grid folded \d+ changes into (transform|rollup $rid )/,
 		'the third worker folds neither the transform nor the first level');
+	# the chores of the first worker's folds are handed to the third
+	like($log, qr/\[$third\] LOG:  fluss_grid finished "vacuuming a changelog" for rollup $tid /,
+		'the third worker vacuums the changelog of the transform the first one folds');
 }
 
 # --- the third worker terminated, then not allowed: the second folds its stage ---
