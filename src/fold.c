@@ -1205,8 +1205,8 @@ take_handed_chores(void)
  *		FG_VACUUM_AFTER rows folded since their last vacuum, and summarize
  *		new ranges of the sources' BRIN indexes every FG_SUMMARIZE_EVERY ms
  *		while they grow.  A worker that hands its chores over
- *		(FgChoresElsewhere) has none; the one they are handed to takes
- *		them first.  Stops early at the deadline (the next pass's start),
+ *		(FgChoresElsewhere) only finishes those it owed before; the one
+ *		they are handed to takes them first.  Stops early at the deadline (the next pass's start),
  *		unless nothing was done yet.  (The chores neither add nor remove
  *		hash entries, so the pointers collected stay valid.)
  */
