@@ -173,6 +173,7 @@ my $t2_match = 'SELECT ('
 	  AND NOT EXISTS ((SELECT DISTINCT ON (k) k, ts, region, v FROM src2 ORDER BY k, ver DESC)
 	     EXCEPT ALL SELECT k, ts, region, v FROM t2)")
   . ')';
+my $settled;
 for my $round (1 .. 4)
 {
 	$node->safe_psql('postgres', qq{
@@ -185,6 +186,10 @@ for my $round (1 .. 4)
 	});
 	write_batches(1);
 	wait_ok("with a transform, round $round");
+	# the cuts have moved once every worker has passed since the transform
+	# came: a later worker's pass still under the old cut (started before
+	# it saw the new stages) may fold what is now another's, as designed
+	$settled = -s $node->logfile if $round == 1;
 	is($node->safe_psql('postgres', "SELECT ($all_match) AND ($t2_match)"), 't',
 		"transform, its rollups and the other rollups exact, round $round");
 }
@@ -214,9 +219,10 @@ is( $node->safe_psql('postgres',
 		'the second worker folds the rollup of its target');
 	like($log, qr/\[$third\] LOG:  fluss_grid folded \d+ changes into rollup $hid /,
 		'the third worker folds the rollup of that rollup');
-	unlike($log, qr/\[$second\] LOG:  fluss_grid folded \d+ changes into (transform|rollup $hid )/,
+	my $since = substr($log, $settled);
+	unlike($since, qr/\[$second\] LOG:  fluss_grid folded \d+ changes into (transform|rollup $hid )/,
 		'the second worker folds neither the transform nor the upper level');
-	unlike($log, qr/\[$third\] LOG:  fluss_grid folded \d+ changes into (transform|rollup $rid )/,
+	unlike($since, qr/\[$third\] LOG:  fluss_grid folded \d+ changes into (transform|rollup $rid )/,
 		'the third worker folds neither the transform nor the first level');
 	# the chores of the first worker's folds are handed to the third
 	like($log, qr/\[$third\] LOG:  fluss_grid finished "vacuuming a changelog" for rollup $tid /,
