@@ -504,7 +504,8 @@ extern bool FgEnsureWorker(Oid dbid);
 extern void FgEnsureWorkerAtCommit(void);
 extern bool FgWorkerPaused(void);
 extern FgRollupStatus *FgStatusFor(Oid dbid, int32 rollup_id, bool create);
-extern void FgRecordFold(int32 rollup_id, const FgFoldResult *res);
+extern bool FgRecordFold(int32 rollup_id, const FgFoldResult *res, bool hand_over,
+						 bool rollup_changed);
 extern void FgRecordError(int32 rollup_id, const char *msg, bool transient);
 extern bool FgRollupBackingOff(int32 rollup_id);
 

@@ -142,7 +142,7 @@ static HTAB *vacuum_debt = NULL;
 bool		FgChoresElsewhere = false;
 
 static void vacuum_changelog(VacuumDebt *debt);
-static void add_chores(int32 id, int64 rows, bool source_grew, bool rollup_changed);
+static void add_chores(int32 id, int64 rows, bool rollup_changed);
 static void take_handed_chores(void);
 static void summarize_source_index(VacuumDebt *debt);
 static void analyze_rollup(VacuumDebt *debt);
@@ -780,7 +780,15 @@ FgFoldAll(bool in_worker, int from_stage, int to_stage, bool defer_upper,
 			/* an upper level left over by its bound stays due */
 			if (in_worker && !is_transform && !(id == upper_due && res.more))
 				note_upper_fold(id);
-			FgRecordFold(id, &res);
+			{
+				/* the fold's chores: handed over with its status, or owed here */
+				bool		hand_over = in_worker && res.deltas > 0 && FgChoresElsewhere;
+
+				if (!FgRecordFold(id, &res, hand_over, !is_transform))
+					hand_over = false;
+				if (in_worker && res.deltas > 0 && !hand_over)
+					add_chores(id, res.deltas, !is_transform);
+			}
 			total += res.deltas;
 			if (res.more)
 			{
@@ -789,8 +797,6 @@ FgFoldAll(bool in_worker, int from_stage, int to_stage, bool defer_upper,
 				if (in_worker)
 					SetLatch(MyLatch);
 			}
-			if (in_worker && res.deltas > 0)
-				add_chores(id, res.deltas, true, !is_transform);
 			if (res.deltas > 0)
 				ereport(fluss_grid_log_level,
 						(errmsg_internal("fluss_grid folded %lld changes into %s %d (%lld groups recomputed%s) in %.3f ms",
@@ -1129,47 +1135,30 @@ local_debt(int32 id)
  * add_chores
  *		A fold of id consumed rows changelog rows: its changelog is owed a
  *		VACUUM after enough of them, its source's index a summary, its
- *		rollup table a look at its statistics.  Owed here, or handed over
- *		to the worker that does this database's chores (FgChoresElsewhere):
- *		a VACUUM between two passes holds up the next one, which is on the
- *		way from a commit to the rollups, while the later worker that folds
- *		only the rollups of rollups waits most of the time.  (Done in the
- *		pass's wait, the VACUUMs were put off while a stream kept the
- *		changelog's dead rows behind a snapshot, and every fold read ever
- *		more pages; BENCHMARKS.md, issue 4, session 12.)
+ *		rollup table a look at its statistics.  Owed here, unless the fold
+ *		handed them over with its status (FgRecordFold) to the worker that
+ *		does this database's chores (FgChoresElsewhere): a VACUUM between
+ *		two passes holds up the next one, which is on the way from a commit
+ *		to the rollups, while the later worker that folds only the rollups
+ *		of rollups waits most of the time.  (Done in the pass's wait, the
+ *		VACUUMs were put off while a stream kept the changelog's dead rows
+ *		behind a snapshot, and every fold read ever more pages;
+ *		BENCHMARKS.md, issue 4, session 12.)
  */
 static void
-add_chores(int32 id, int64 rows, bool source_grew, bool rollup_changed)
+add_chores(int32 id, int64 rows, bool rollup_changed)
 {
-	if (FgChoresElsewhere && FgSharedState != NULL)
-	{
-		FgRollupStatus *st;
+	VacuumDebt *debt = local_debt(id);
 
-		LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
-		st = FgStatusFor(MyDatabaseId, id, true);
-		if (st)
-		{
-			st->chore_rows += rows;
-			st->chore_source_grew |= source_grew;
-			st->chore_rollup_changed |= rollup_changed;
-		}
-		LWLockRelease(FgSharedState->lock);
-		if (st)
-			return;
-	}
-	{
-		VacuumDebt *debt = local_debt(id);
-
-		debt->rows += rows;
-		debt->source_grew |= source_grew;
-		debt->rollup_changed |= rollup_changed;
-	}
+	debt->rows += rows;
+	debt->source_grew = true;
+	debt->rollup_changed |= rollup_changed;
 }
 
 /*
  * take_handed_chores
  *		Take over the chores the other workers of this database handed over
- *		(add_chores).  Run by the worker that does them, and by any worker
+ *		(FgRecordFold).  Run by the worker that does them, and by any worker
  *		that finds nobody doing them (the later worker left), so none stay
  *		behind.
  */

@@ -421,13 +421,22 @@ FgStatusFor(Oid dbid, int32 rollup_id, bool create)
 	return NULL;
 }
 
-void
-FgRecordFold(int32 rollup_id, const FgFoldResult *res)
+/*
+ * FgRecordFold
+ *		Record a fold of rollup_id in its status; with hand_over, also hand
+ *		the chores it owes (its changelog rows, and whether its rollup
+ *		table changed) to the worker that does them (FgChoresElsewhere).
+ *		False when there was no room in the status table, and the caller
+ *		keeps the chores.
+ */
+bool
+FgRecordFold(int32 rollup_id, const FgFoldResult *res, bool hand_over,
+			 bool rollup_changed)
 {
 	FgRollupStatus *st;
 
 	if (FgSharedState == NULL)
-		return;
+		return false;
 	LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
 	st = FgStatusFor(MyDatabaseId, rollup_id, true);
 	if (st)
@@ -439,8 +448,15 @@ FgRecordFold(int32 rollup_id, const FgFoldResult *res)
 		st->c_folds += res->in_c ? 1 : 0;
 		st->failures = 0;
 		st->retry_after = 0;
+		if (hand_over)
+		{
+			st->chore_rows += res->deltas;
+			st->chore_source_grew = true;
+			st->chore_rollup_changed |= rollup_changed;
+		}
 	}
 	LWLockRelease(FgSharedState->lock);
+	return st != NULL;
 }
 
 void
