@@ -30,7 +30,7 @@ int			fluss_grid_batch_size = 0;
 int			fluss_grid_worker_share = 10;
 int			fluss_grid_upper_fold_interval = 1000;
 int			fluss_grid_workers_per_database = 3;
-int			fluss_grid_max_batch_wait = 50;
+int			fluss_grid_max_batch_wait = 25;
 int			fluss_grid_fold_method = FG_FOLD_METHOD_C;
 
 static const struct config_enum_entry capture_method_options[] = {
@@ -105,10 +105,10 @@ GucInit(void)
 							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("fluss_grid.max_batch_wait",
-							"Longest time a worker waits after a pass, under a dense stream of commits, to fold them in a larger batch.",
-							"Bounds the wait that worker_share asks for: the first level's freshness is this wait plus a pass.",
+							"Under a dense stream of commits, longest time from the start of a worker's pass to the start of its next.",
+							"Bounds the wait that worker_share asks for, so that no commit waits longer than this (or one pass, if passes take longer) before a pass that folds it begins: the first level's freshness is this plus a pass.",
 							&fluss_grid_max_batch_wait,
-							50, 0, 1000,
+							25, 0, 1000,
 							PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("fluss_grid.upper_fold_interval",

@@ -458,6 +458,14 @@ typedef enum FgWorkerRole
 
 #define FG_NUM_ROLES 3
 
+/* what wakes a worker in the wait after a pass (worker.c, pace_after_pass) */
+typedef enum FgPacing
+{
+	FG_PACING_NONE,				/* not waiting: every commit sets its latch */
+	FG_PACING_FED,				/* only folds of the workers before it */
+	FG_PACING_UPPER				/* only wait_for_rollups and commands */
+} FgPacing;
+
 typedef struct FgWorkerState
 {
 	pid_t		pid;			/* 0 when no worker runs */
@@ -469,10 +477,11 @@ typedef struct FgWorkerState
 									 * (wait_for_rollups waits for them) */
 	int			split;			/* a later worker: the first stage of its
 								 * current pass (0 before the first) */
-	bool		pacing;			/* in a paced wait: commits need not wake it */
+	FgPacing	pacing;			/* in a paced wait: which commits wake it */
 	int			clean_from;		/* the stages [clean_from, clean_to) were */
 	int			clean_to;		/* in its last clean pass */
 	pg_atomic_uint64 commits;	/* commits that wrote changelog rows for it */
+	pg_atomic_uint64 fed;		/* of those, folds of the workers before it */
 } FgWorkerState;
 
 typedef struct FgDatabaseSlot

@@ -168,7 +168,10 @@ fg_shmem_startup(void)
 		memset(FgSharedState, 0, fg_shmem_size());
 		for (int i = 0; i < fluss_grid_max_databases; i++)
 			for (int r = 0; r < FG_NUM_ROLES; r++)
+			{
 				pg_atomic_init_u64(&FgSharedState->dbs[i].w[r].commits, 0);
+				pg_atomic_init_u64(&FgSharedState->dbs[i].w[r].fed, 0);
+			}
 		FgSharedState->lock = &(GetNamedLWLockTranche("fluss_grid"))->lock;
 		ConditionVariableInit(&FgSharedState->pass_cv);
 	}
@@ -198,7 +201,10 @@ FgDatabaseSlotFor(Oid dbid, bool create)
 	{
 		memset(free_slot, 0, sizeof(FgDatabaseSlot));
 		for (int r = 0; r < FG_NUM_ROLES; r++)
+		{
 			pg_atomic_init_u64(&free_slot->w[r].commits, 0);
+			pg_atomic_init_u64(&free_slot->w[r].fed, 0);
+		}
 		free_slot->dbid = dbid;
 		return free_slot;
 	}
@@ -223,10 +229,16 @@ FgWakeWorker(Oid dbid)
 	s = FgDatabaseSlotFor(dbid, false);
 	for (int r = 0; s != NULL && r < FG_NUM_ROLES; r++)
 	{
-		if (my_slot == s && r <= my_role)
+		bool		fed = (my_slot == s);	/* a fold of an earlier worker */
+		FgPacing	pacing = s->w[r].pacing;
+
+		if (fed && r <= my_role)
 			continue;
 		pg_atomic_fetch_add_u64(&s->w[r].commits, 1);
-		if (s->w[r].latch && !s->w[r].pacing)
+		if (fed)
+			pg_atomic_fetch_add_u64(&s->w[r].fed, 1);
+		if (s->w[r].latch &&
+			(pacing == FG_PACING_NONE || (pacing == FG_PACING_FED && fed)))
 			SetLatch(s->w[r].latch);
 	}
 	LWLockRelease(FgSharedState->lock);
@@ -567,7 +579,10 @@ fluss_grid_launcher_main(Datum arg)
 			{
 				memset(s, 0, sizeof(FgDatabaseSlot));
 				for (int r = 0; r < FG_NUM_ROLES; r++)
+				{
 					pg_atomic_init_u64(&s->w[r].commits, 0);
+					pg_atomic_init_u64(&s->w[r].fed, 0);
+				}
 			}
 		}
 		LWLockRelease(FgSharedState->lock);
@@ -736,36 +751,52 @@ nap(long ms, bool chores)
 	}
 }
 
+/* "second worker's " etc. before "pass" and "wait" in the worker's reports */
+static const char *
+worker_log_prefix(void)
+{
+	return my_role == FG_ROLE_SECOND ? "second worker's " :
+		my_role == FG_ROLE_THIRD ? "third worker's " : "";
+}
+
 /*
  * pace_after_pass
  *		After a pass that folded something, let commits accumulate (the
  *		latch stays set meanwhile), so that a stream of small transactions
- *		is folded in batches rather than one pass per commit: until
- *		fold_interval has passed since the pass began.  When commits
- *		arrive densely (FG_DENSE_COMMITS or more during the pass), wait
- *		until the pass is fluss_grid.worker_share of the cycle (by default
- *		10 %: nine times as long as the pass took), but at most
- *		fluss_grid.max_batch_wait after the pass: a larger batch costs
+ *		is folded in batches rather than one pass per commit: the next pass
+ *		begins fold_interval after this one began.  When commits arrive
+ *		densely (FG_DENSE_COMMITS or more during the pass), it begins when
+ *		the pass is fluss_grid.worker_share of the cycle (by default 10 %:
+ *		nine times as long as the pass took), but at most
+ *		fluss_grid.max_batch_wait after this one began (or at once, after a
+ *		pass that took longer): so no commit waits longer than that, or a
+ *		pass, before a pass that folds it begins.  A larger batch costs
  *		less per change only where changes to the same rollup group
- *		collide (a transform's fold costs about the same per row in any
- *		batch), and the first level's freshness is that wait plus a pass.
- *		A sparse stream (a few large transactions per pass) is folded at
- *		once.  Vacuuming changelogs and summarizing source indexes happen
- *		in that wait.
+ *		collide and by a pass's fixed cost; the freshness of the first
+ *		level is this cycle plus a pass.  A sparse stream (a few large
+ *		transactions per pass) is folded at once.
+ *
+ *		A later worker whose stages include the first levels (rollups of
+ *		tables, fed by the transforms of the worker before it) waits the
+ *		same way for the commits of writers, but a fold of a worker before
+ *		it ends the wait: that worker has batched already, and another
+ *		wait here would add to the freshness of every level it feeds.
  *
  *		A later worker that has only the rollups of rollups (they are off
  *		the path from a commit to the first level) folds once per
  *		upper_fold_interval while they keep changing, which combines that
  *		many passes' changes of every group below, unless wait_for_rollups
- *		wants a full pass.
+ *		wants a full pass.  Vacuuming changelogs and summarizing source
+ *		indexes happen in the waits (FgFoldHousekeeping).
  */
 static void
 pace_after_pass(uint64 pass, TimestampTz pass_start, uint64 pass_commits,
-				int64 folded, int nfailed, bool upper_only)
+				uint64 pass_fed, int64 folded, int nfailed, bool upper_only)
 {
 	long		spent = (long) ((GetCurrentTimestamp() - pass_start) / 1000);
 	uint64		commits = pg_atomic_read_u64(&my_slot->w[my_role].commits) - pass_commits;
 	bool		dense = (commits >= FG_DENSE_COMMITS);
+	FgPacing	pacing;
 	long		cycle;
 	TimestampTz next;
 	bool		woken = false;
@@ -776,15 +807,14 @@ pace_after_pass(uint64 pass, TimestampTz pass_start, uint64 pass_commits,
 		cycle = (folded == 0) ? 0
 			: dense ? Max(fluss_grid_fold_interval,
 						  Min(spent * 100 / fluss_grid_worker_share,
-							  spent + fluss_grid_max_batch_wait))
+							  Max(spent, fluss_grid_max_batch_wait)))
 			: fluss_grid_fold_interval;
 	next = TimestampTzPlusMilliseconds(pass_start, cycle);
 
 	if (folded > 0)
 		ereport(fluss_grid_log_level,
 				(errmsg_internal("fluss_grid %spass folded %lld changes in %ld ms, %llu commits meanwhile, next pass %ld ms after its start",
-								 my_role == FG_ROLE_SECOND ? "second worker's " :
-								 my_role == FG_ROLE_THIRD ? "third worker's " : "",
+								 worker_log_prefix(),
 								 (long long) folded, spent,
 								 (unsigned long long) commits, cycle)));
 
@@ -794,41 +824,58 @@ pace_after_pass(uint64 pass, TimestampTz pass_start, uint64 pass_commits,
 		return;
 
 	/*
-	 * Commits need not wake a worker that waits for upper_fold_interval
-	 * (under a stream, every fold of the first worker would); it looks at
-	 * the commit count when the wait ends.  wait_for_rollups still does.
+	 * The first worker just sleeps: every commit in the wait is for it.
+	 * Commits of writers need not wake the later workers (their latches
+	 * stay set by the ones before the wait); they look at the commit count
+	 * when the wait ends.  wait_for_rollups still wakes them.
 	 */
-	if (upper_only)
+	if (my_role == FG_ROLE_FIRST)
 	{
-		LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
-		my_slot->w[my_role].pacing = true;
-		LWLockRelease(FgSharedState->lock);
+		long		wait = (long) ((next - GetCurrentTimestamp() + 999) / 1000);
+
+		if (wait > 0)
+			(void) WaitLatch(NULL, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, wait,
+							 PG_WAIT_EXTENSION);
+		return;
 	}
+	pacing = upper_only ? FG_PACING_UPPER : FG_PACING_FED;
+	LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
+	my_slot->w[my_role].pacing = pacing;
+	LWLockRelease(FgSharedState->lock);
 	for (;;)
 	{
 		long		wait = (long) ((next - GetCurrentTimestamp() + 999) / 1000);
 
-		if (wait <= 0 || (upper_only && full_pass_wanted(pass)))
+		/* (reset before looking, so that a fold from now on sets it) */
+		ResetLatch(MyLatch);
+		if (wait <= 0)
 			break;
-		if (!upper_only)
+		if (full_pass_wanted(pass))
 		{
-			(void) WaitLatch(NULL, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, wait,
-							 PG_WAIT_EXTENSION);
+			woken = true;
 			break;
 		}
-		/* a long wait: woken by wait_for_rollups and database commands */
-		if (nap(wait, true))
+		if (pacing == FG_PACING_FED &&
+			pg_atomic_read_u64(&my_slot->w[my_role].fed) != pass_fed)
+		{
+			ereport(fluss_grid_log_level,
+					(errmsg_internal("fluss_grid %swait ended %ld ms early by a fold of an earlier worker",
+									 worker_log_prefix(), wait)));
 			woken = true;
-		ResetLatch(MyLatch);
+			break;
+		}
+		/* woken by earlier workers' folds (FED), wait_for_rollups, commands */
+		if (pacing == FG_PACING_UPPER)
+			(void) nap(wait, true);
+		else
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 wait, PG_WAIT_EXTENSION);
 		CHECK_FOR_INTERRUPTS();
 	}
-	if (upper_only)
-	{
-		LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
-		my_slot->w[my_role].pacing = false;
-		woken |= pg_atomic_read_u64(&my_slot->w[my_role].commits) != pass_commits;
-		LWLockRelease(FgSharedState->lock);
-	}
+	LWLockAcquire(FgSharedState->lock, LW_EXCLUSIVE);
+	my_slot->w[my_role].pacing = FG_PACING_NONE;
+	woken |= pg_atomic_read_u64(&my_slot->w[my_role].commits) != pass_commits;
+	LWLockRelease(FgSharedState->lock);
 	if (woken)
 		SetLatch(MyLatch);		/* what came meanwhile is folded at once */
 }
@@ -870,7 +917,7 @@ worker_main(Oid dbid, FgWorkerRole role)
 	my_slot->w[role].pid = MyProcPid;
 	my_slot->w[role].latch = MyLatch;
 	my_slot->w[role].split = 0;
-	my_slot->w[role].pacing = false;
+	my_slot->w[role].pacing = FG_PACING_NONE;
 	if (role != FG_ROLE_FIRST)
 		stages = my_slot->stages;	/* as the first worker last saw them */
 	LWLockRelease(FgSharedState->lock);
@@ -903,6 +950,7 @@ worker_main(Oid dbid, FgWorkerRole role)
 		int64		folded = 0;
 		TimestampTz pass_start = GetCurrentTimestamp();
 		uint64		pass_commits = pg_atomic_read_u64(&my_slot->w[role].commits);
+		uint64		pass_fed = pg_atomic_read_u64(&my_slot->w[role].fed);
 		bool		upper_only;
 
 		/*
@@ -992,8 +1040,8 @@ worker_main(Oid dbid, FgWorkerRole role)
 		ConditionVariableBroadcast(&FgSharedState->pass_cv);
 
 		if (fluss_grid_enabled)
-			pace_after_pass(pass, pass_start, pass_commits, folded, nfailed,
-							upper_only);
+			pace_after_pass(pass, pass_start, pass_commits, pass_fed, folded,
+							nfailed, upper_only);
 
 		/* read after the reload above, so a new naptime applies at once */
 		timeout = fluss_grid_naptime;

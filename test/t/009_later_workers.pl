@@ -229,6 +229,52 @@ is( $node->safe_psql('postgres',
 		'the third worker vacuums the changelog of the transform the first one folds');
 }
 
+# --- pacing: a fold of the first worker ends the second worker's wait --------
+# Single-row commits into src (folded by the second worker) and src2 (by
+# the first): after a pass in which commits kept coming, the second worker
+# waits to batch more (with worker_share 1, a hundred times its pass, up
+# to a second), but each fold of the transform by the first worker ends
+# that wait, so its target's rollup follows at once.
+$node->safe_psql('postgres', 'ALTER SYSTEM SET fluss_grid.worker_share = 1');
+$node->safe_psql('postgres', 'ALTER SYSTEM SET fluss_grid.max_batch_wait = 1000');
+$node->safe_psql('postgres', 'SELECT pg_reload_conf()');
+{
+	my $mark = -s $node->logfile;
+	my $second = second_pid();
+	my $ended = qr/\[$second\] LOG:  fluss_grid second worker's wait ended \d+ ms early by a fold of an earlier worker/;
+	my $seen = 0;
+	# (a second of commits at a time, until the log shows it)
+	for my $round (1 .. 20)
+	{
+		$node->safe_psql('postgres', qq{
+			DO \$\$
+			DECLARE t0 timestamptz := clock_timestamp();
+			BEGIN
+			    FOR i IN 1 .. 100000 LOOP
+			        EXIT WHEN clock_timestamp() > t0 + interval '1 second';
+			        INSERT INTO src (ts, region, v)
+			        VALUES (timestamptz '2024-07-02 00:00+00' + i * interval '1 second', 'r' || (i % 5), i);
+			        INSERT INTO src2 VALUES (i % 300, 200000 + $round * 100000 + i,
+			                                 timestamptz '2024-07-01 00:00+00' + i * interval '1 second',
+			                                 'r' || (i % 3), i % 100);
+			        COMMIT;
+			        PERFORM pg_sleep(0.0002);
+			    END LOOP;
+			END
+			\$\$;
+		});
+		$seen = (substr(slurp_file($node->logfile), $mark) =~ $ended);
+		last if $seen;
+	}
+	ok($seen, "a fold of the first worker ends the second worker's wait");
+	wait_ok('after a stream of single-row commits');
+	is($node->safe_psql('postgres', "SELECT ($all_match) AND ($t2_match)"), 't',
+		'every level exact after a stream of single-row commits');
+}
+$node->safe_psql('postgres', 'ALTER SYSTEM RESET fluss_grid.worker_share');
+$node->safe_psql('postgres', 'ALTER SYSTEM RESET fluss_grid.max_batch_wait');
+$node->safe_psql('postgres', 'SELECT pg_reload_conf()');
+
 # --- the third worker terminated, then not allowed: the second folds its stage ---
 {
 	my $third = third_pid();
