@@ -824,10 +824,12 @@ pace_after_pass(uint64 pass, TimestampTz pass_start, uint64 pass_commits,
 		return;
 
 	/*
-	 * The first worker just sleeps: every commit in the wait is for it.
-	 * Commits of writers need not wake the later workers (their latches
-	 * stay set by the ones before the wait); they look at the commit count
-	 * when the wait ends.  wait_for_rollups still wakes them.
+	 * The first worker just sleeps: every commit in the wait is for it, and
+	 * its latch stays set by them.  Commits of writers need not wake the
+	 * later workers; they look at the commit count when the wait ends (and
+	 * set their own latch if it moved).  Folds of earlier workers end the
+	 * wait of one that folds the first levels; wait_for_rollups and
+	 * database commands end any.
 	 */
 	if (my_role == FG_ROLE_FIRST)
 	{
