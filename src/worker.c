@@ -153,6 +153,18 @@ fg_shmem_request(void)
 	RequestNamedLWLockTranche("fluss_grid", 1);
 }
 
+/* an unused database slot: zeroed, its atomics initialized */
+static void
+clear_slot(FgDatabaseSlot *s)
+{
+	memset(s, 0, sizeof(FgDatabaseSlot));
+	for (int r = 0; r < FG_NUM_ROLES; r++)
+	{
+		pg_atomic_init_u64(&s->w[r].commits, 0);
+		pg_atomic_init_u64(&s->w[r].fed, 0);
+	}
+}
+
 static void
 fg_shmem_startup(void)
 {
@@ -167,11 +179,7 @@ fg_shmem_startup(void)
 	{
 		memset(FgSharedState, 0, fg_shmem_size());
 		for (int i = 0; i < fluss_grid_max_databases; i++)
-			for (int r = 0; r < FG_NUM_ROLES; r++)
-			{
-				pg_atomic_init_u64(&FgSharedState->dbs[i].w[r].commits, 0);
-				pg_atomic_init_u64(&FgSharedState->dbs[i].w[r].fed, 0);
-			}
+			clear_slot(&FgSharedState->dbs[i]);
 		FgSharedState->lock = &(GetNamedLWLockTranche("fluss_grid"))->lock;
 		ConditionVariableInit(&FgSharedState->pass_cv);
 	}
@@ -199,12 +207,7 @@ FgDatabaseSlotFor(Oid dbid, bool create)
 	}
 	if (create && free_slot)
 	{
-		memset(free_slot, 0, sizeof(FgDatabaseSlot));
-		for (int r = 0; r < FG_NUM_ROLES; r++)
-		{
-			pg_atomic_init_u64(&free_slot->w[r].commits, 0);
-			pg_atomic_init_u64(&free_slot->w[r].fed, 0);
-		}
+		clear_slot(free_slot);
 		free_slot->dbid = dbid;
 		return free_slot;
 	}
@@ -577,12 +580,7 @@ fluss_grid_launcher_main(Datum arg)
 				running |= (s->w[r].pid != 0);
 			if (s->dbid != InvalidOid && !running && !list_member_oid(dbs, s->dbid))
 			{
-				memset(s, 0, sizeof(FgDatabaseSlot));
-				for (int r = 0; r < FG_NUM_ROLES; r++)
-				{
-					pg_atomic_init_u64(&s->w[r].commits, 0);
-					pg_atomic_init_u64(&s->w[r].fed, 0);
-				}
+				clear_slot(s);
 			}
 		}
 		LWLockRelease(FgSharedState->lock);
