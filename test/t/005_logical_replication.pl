@@ -253,6 +253,10 @@ $primary->safe_psql('grid',
 	insert_sql(2001, 2300) . ' DELETE FROM src WHERE id % 10 = 1;');
 is($primary->safe_psql('grid', 'SELECT fluss_grid.wait_for_rollups()'),
 	't', 'primary: wait_for_rollups() true again');
+# (on the primary first: tells a fold that was not done from a replay that
+# was not)
+is($primary->safe_psql('grid', $all_match), 't',
+	'primary: rollups equal GROUP BY over the source again');
 $primary->wait_for_catchup($standby, 'replay');
 is($standby->safe_psql('grid', $all_match), 't',
 	'standby: rollups follow the primary');
