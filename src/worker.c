@@ -1371,8 +1371,18 @@ fluss_grid_wait_for_rollups(PG_FUNCTION_ARGS)
 											   PG_WAIT_EXTENSION);
 		}
 		ConditionVariableCancelSleep();
-		if (result || GetCurrentTimestamp() >= deadline)
-			PG_RETURN_BOOL(result);
+		if (result)
+		{
+			/*
+			 * The workers commit their folds asynchronously: flush them, so
+			 * that a WAL position read after the call covers them and a
+			 * standby that has replayed up to it shows the folded rollups.
+			 */
+			XLogFlush(GetXLogInsertRecPtr());
+			PG_RETURN_BOOL(true);
+		}
+		if (GetCurrentTimestamp() >= deadline)
+			PG_RETURN_BOOL(false);
 	}
 
 	/* no worker: fold in this backend until a pass fails nowhere */

@@ -18,7 +18,11 @@
 # fluss_grid launcher or worker, reads the rollup rows as replicated (equal
 # to the primary's and to a GROUP BY over its own copy of the source),
 # answers the _realtime views and fluss_grid.rollups, and refuses
-# wait_for_rollups() and fold_now().  Promoted, it starts a worker that
+# wait_for_rollups() and fold_now().  The workers commit their folds
+# asynchronously and wait_for_rollups() on the primary flushes them, so a
+# standby that has replayed up to the WAL position read after it shows the
+# folded rollups (the primary's WAL writer sleeps 10 s here, so that it is
+# not what writes a small fold out).  Promoted, it starts a worker that
 # folds.
 
 use strict;
@@ -193,8 +197,10 @@ unlike(slurp_file($sub->logfile),
 # Hot standby
 # ===========================================================================
 
-my $primary =
-  fg_node('primary', conf => $jit_off, init => { allows_streaming => 1 });
+my $primary = fg_node(
+	'primary',
+	conf => $jit_off . "wal_writer_delay = 10s\n",
+	init => { allows_streaming => 1 });
 $primary->safe_psql('postgres', 'CREATE DATABASE grid');
 $primary->safe_psql('grid', $create_src . insert_sql(1, 1000) . $create_rollups);
 ok( $primary->poll_query_until(
@@ -260,6 +266,17 @@ is($primary->safe_psql('grid', $all_match), 't',
 $primary->wait_for_catchup($standby, 'replay');
 is($standby->safe_psql('grid', $all_match), 't',
 	'standby: rollups follow the primary');
+
+# one row: its folds write less than a WAL page, which the WAL writer
+# (asleep for 10 s) leaves unwritten; wait_for_rollups() writes them out
+is( $primary->safe_psql('grid',
+		'WITH u AS (UPDATE src SET v = v + 1 WHERE id = 2002 RETURNING 1) SELECT count(*) FROM u'),
+	'1', 'primary: one row updated');
+is($primary->safe_psql('grid', 'SELECT fluss_grid.wait_for_rollups()'),
+	't', 'primary: wait_for_rollups() true after a one-row change');
+$primary->wait_for_catchup($standby, 'replay');
+is($standby->safe_psql('grid', $tables_match), 't',
+	'standby: caught up to the WAL position read after wait_for_rollups(), it has the folds');
 is( $standby->safe_psql(
 		'postgres',
 		"SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'fluss_grid%'"),
