@@ -450,7 +450,11 @@ text_array(List *strings)
  *		BRIN index on the time column: telemetry arrives in time order, so
  *		a block-range summary finds a bucket in a few hundred pages while
  *		costing ingest next to nothing (a btree doubled COPY time, see
- *		docs/BENCHMARKS.md).  Returns the name of the index created, or
+ *		docs/BENCHMARKS.md).  The worker summarizes its new ranges
+ *		(fold.c); autosummarize stays off: it queues a request per filled
+ *		range in autovacuum's 256-slot work queue, and a bulk load or a
+ *		fast stream overflows that, with a LOG line for each request
+ *		dropped.  Returns the name of the index created, or
  *		NULL.  Sources stored by another table access method than heap
  *		(or with such a partition) get no index: such a method may not
  *		support BRIN, and its own scans find a bucket.
@@ -518,7 +522,7 @@ ensure_source_index(const FgRollup *r)
 
 	name = psprintf("%.40s_fg%d_idx", relname, r->id);
 	spi_exec(psprintf("CREATE INDEX %s ON %s USING brin (%s)"
-					  " WITH (pages_per_range = 32, autosummarize = on)",
+					  " WITH (pages_per_range = 32)",
 					  quote_identifier(name), r->sourcename,
 					  quote_identifier(r->time_column)));
 	return name;
