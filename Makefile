@@ -3,7 +3,7 @@
 EXTENSION  = fluss_grid
 MODULE_big = fluss_grid
 OBJS = src/fluss_grid.o src/aggstate.o src/aggstate_lift.o src/moments.o src/extreme.o src/catalog.o src/rollup_sql.o \
-       src/changelog.o src/fold.o src/fold_compute.o src/aggstate_fold.o src/worker.o src/api.o src/lift.o src/bucket.o src/estimate.o \
+       src/changelog.o src/fold.o src/fold_compute.o src/aggstate_fold.o src/worker.o src/worker_sql.o src/api.o src/lift.o src/bucket.o src/estimate.o \
        src/transform.o src/plan_watch.o \
        src/tam/handler.o src/tam/reader.o src/tam/writer.o src/tam/compression.o \
        src/tam/storage.o src/tam/metadata.o src/tam/extents.o src/tam/customscan.o \
