@@ -197,8 +197,11 @@ fluss_grid_wait_for_rollups(PG_FUNCTION_ARGS)
 			 * The workers commit their folds asynchronously: flush them, so
 			 * that a WAL position read after the call covers them and a
 			 * standby that has replayed up to it shows the folded rollups.
+			 * (The end of the WAL inserted, not the insert position: at a
+			 * page boundary that lies past the page header, a position
+			 * XLogFlush cannot reach until more WAL comes.)
 			 */
-			XLogFlush(GetXLogInsertRecPtr());
+			XLogFlush(GetXLogInsertEndRecPtr());
 			PG_RETURN_BOOL(true);
 		}
 		if (GetCurrentTimestamp() >= deadline)
