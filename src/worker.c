@@ -23,8 +23,9 @@
  * changelog rows set it (changelog.c), so folding starts within
  * milliseconds of a commit; the naptime only bounds retries.  Each pass
  * over the database's rollups bumps passes_started/passes_done, and
- * passes_clean when no rollup failed; wait_for_rollups() sleeps on a
- * condition variable until a clean pass that started after its call.
+ * passes_clean when no rollup failed; wait_for_rollups() (worker_sql.c)
+ * sleeps on a condition variable until a clean pass that started after
+ * its call.
  *
  * DROP DATABASE, ALTER DATABASE ... RENAME / SET TABLESPACE and CREATE
  * DATABASE ... TEMPLATE need the database free of connections: a utility
