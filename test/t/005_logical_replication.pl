@@ -268,15 +268,19 @@ is($standby->safe_psql('grid', $all_match), 't',
 	'standby: rollups follow the primary');
 
 # one row: its folds write less than a WAL page, which the WAL writer
-# (asleep for 10 s) leaves unwritten; wait_for_rollups() writes them out
+# (asleep for 10 s) leaves unwritten; wait_for_rollups() writes them out.
+# The flushed position is read in the same statement, before anything else
+# could flush: a standby that has replayed up to it has the folds.
 is( $primary->safe_psql('grid',
 		'WITH u AS (UPDATE src SET v = v + 1 WHERE id = 2002 RETURNING 1) SELECT count(*) FROM u'),
 	'1', 'primary: one row updated');
-is($primary->safe_psql('grid', 'SELECT fluss_grid.wait_for_rollups()'),
-	't', 'primary: wait_for_rollups() true after a one-row change');
-$primary->wait_for_catchup($standby, 'replay');
+my ($waited, $flushed) = split /\|/,
+  $primary->safe_psql('grid',
+	'SELECT fluss_grid.wait_for_rollups(), pg_current_wal_flush_lsn()');
+is($waited, 't', 'primary: wait_for_rollups() true after a one-row change');
+$primary->wait_for_catchup($standby, 'replay', $flushed);
 is($standby->safe_psql('grid', $tables_match), 't',
-	'standby: caught up to the WAL position read after wait_for_rollups(), it has the folds');
+	'standby: replayed up to the WAL flushed when wait_for_rollups() returned, it has the folds');
 is( $standby->safe_psql(
 		'postgres',
 		"SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'fluss_grid%'"),
