@@ -944,8 +944,13 @@ vacuum_changelog(VacuumDebt *debt)
 	vac->options = list_make3(makeDefElem("truncate", (Node *) makeString(truncate ? "true" : "false"), -1),
 							  makeDefElem("index_cleanup", (Node *) makeString("on"), -1),
 							  makeDefElem("skip_locked", (Node *) makeString("true"), -1));
-	vac->rels = list_make1(makeVacuumRelation(makeRangeVar(FG_SCHEMA, relname, -1),
-											  InvalidOid, NIL));
+	/*
+	 * Named by OID alone: a VACUUM that SKIP_LOCKED makes skip the table
+	 * (autovacuum or a manual VACUUM has it) then says nothing, where one
+	 * given the name warns "skipping vacuum ... lock not available" in the
+	 * server log every time; the next pass retries anyway (below).
+	 */
+	vac->rels = list_make1(makeVacuumRelation(NULL, relid, NIL));
 	vac->is_vacuumcmd = true;
 	ExecVacuum(make_parsestate(NULL), vac, true);
 

@@ -315,6 +315,44 @@ ok( fg_poll_until(
 		"SELECT vacuum_count > 0 FROM pg_stat_user_tables WHERE relid = '$hk_delta'::regclass",
 		60),
 	'the worker vacuums the changelog it drains');
+# a changelog another session holds (a VACUUM, autovacuum, a LOCK) is
+# skipped silently and vacuumed once it is free: no WARNING "skipping
+# vacuum ... lock not available" in the server log at every try
+my $hk_id = $node->safe_psql('fg1',
+	"SELECT id FROM fluss_grid.rollup WHERE rollup_rel = 'hk_m'::regclass");
+$node->safe_psql('postgres',
+	'ALTER SYSTEM SET fluss_grid.log_level = log; SELECT pg_reload_conf()');
+my $hk_vacuums = $node->safe_psql('fg1',
+	"SELECT vacuum_count FROM pg_stat_user_tables WHERE relid = '$hk_delta'::regclass");
+my $hk_lock = $node->background_psql('fg1', on_error_stop => 1);
+$hk_lock->query_safe("BEGIN; LOCK TABLE $hk_delta IN SHARE UPDATE EXCLUSIVE MODE");
+my $log_offset = -s $node->logfile;
+$node->safe_psql(
+	'fg1', q{
+DO $$ BEGIN
+  FOR i IN 1 .. 3000 LOOP
+    INSERT INTO hk_raw VALUES (timestamptz '2026-01-03' + i * interval '1 s', i % 7, i);
+    COMMIT;
+  END LOOP;
+END $$;
+});
+is($node->safe_psql('fg1', 'SELECT fluss_grid.wait_for_rollups()'),
+	't', 'housekeeping rollup folded while its changelog is locked');
+$node->wait_for_log(qr/finished "vacuuming a changelog" for rollup $hk_id\b/, $log_offset);
+ok(!$node->log_contains(qr/skipping vacuum/, $log_offset),
+	'a changelog VACUUM that finds the table locked warns nothing');
+is( $node->safe_psql('fg1',
+		"SELECT vacuum_count FROM pg_stat_user_tables WHERE relid = '$hk_delta'::regclass"),
+	$hk_vacuums, 'the locked changelog was not vacuumed');
+$hk_lock->query_safe('COMMIT');
+$hk_lock->quit;
+ok( fg_poll_until(
+		$node, 'fg1',
+		"SELECT vacuum_count > $hk_vacuums FROM pg_stat_user_tables WHERE relid = '$hk_delta'::regclass",
+		60),
+	'the changelog is vacuumed once it is free');
+$node->safe_psql('postgres',
+	'ALTER SYSTEM RESET fluss_grid.log_level; SELECT pg_reload_conf()');
 # a changelog drained after a bulk load is truncated, not kept at its
 # largest size (every fold and fluss_grid.rollups would read its empty pages)
 $node->safe_psql(
