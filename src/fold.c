@@ -1099,9 +1099,8 @@ analyze_rollup(VacuumDebt *debt)
 		 nblocks > 2 * (BlockNumber) Max(rel->rd_rel->relpages, 0));
 	vac = makeNode(VacuumStmt);
 	vac->options = list_make1(makeDefElem("skip_locked", (Node *) makeString("true"), -1));
-	vac->rels = list_make1(makeVacuumRelation(makeRangeVar(get_namespace_name(RelationGetNamespace(rel)),
-														   pstrdup(RelationGetRelationName(rel)), -1),
-											  RelationGetRelid(rel), NIL));
+	/* by OID alone, so that a skip is silent (vacuum_changelog) */
+	vac->rels = list_make1(makeVacuumRelation(NULL, RelationGetRelid(rel), NIL));
 	vac->is_vacuumcmd = false;
 	relation_close(rel, NoLock);
 	if (stale)
