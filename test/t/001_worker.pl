@@ -295,16 +295,22 @@ SELECT fluss_grid.create_rollup(name => 'hk_m', source => 'hk_raw',
 INSERT INTO hk_raw SELECT timestamptz '2026-01-01' + g * interval '10 ms', g % 7, g
   FROM generate_series(1, 300000) g;
 });
-# more one-row transactions than the worker's vacuum threshold (2,000)
-$node->safe_psql(
-	'fg1', q{
-DO $$ BEGIN
+# more one-row transactions than the worker's vacuum threshold (2,000),
+# a second apart from midnight of $day on
+sub hk_one_row_commits
+{
+	my ($day) = @_;
+	$node->safe_psql(
+		'fg1', qq{
+DO \$\$ BEGIN
   FOR i IN 1 .. 3000 LOOP
-    INSERT INTO hk_raw VALUES (timestamptz '2026-01-02' + i * interval '1 s', i % 7, i);
+    INSERT INTO hk_raw VALUES (timestamptz '$day' + i * interval '1 s', i % 7, i);
     COMMIT;
   END LOOP;
-END $$;
+END \$\$;
 });
+}
+hk_one_row_commits('2026-01-02');
 is($node->safe_psql('fg1', 'SELECT fluss_grid.wait_for_rollups()'),
 	't', 'housekeeping rollup folded');
 my $hk_delta = $node->safe_psql('fg1',
@@ -327,15 +333,7 @@ my $hk_vacuums = $node->safe_psql('fg1',
 my $hk_lock = $node->background_psql('fg1', on_error_stop => 1);
 $hk_lock->query_safe("BEGIN; LOCK TABLE $hk_delta IN SHARE UPDATE EXCLUSIVE MODE");
 my $log_offset = -s $node->logfile;
-$node->safe_psql(
-	'fg1', q{
-DO $$ BEGIN
-  FOR i IN 1 .. 3000 LOOP
-    INSERT INTO hk_raw VALUES (timestamptz '2026-01-03' + i * interval '1 s', i % 7, i);
-    COMMIT;
-  END LOOP;
-END $$;
-});
+hk_one_row_commits('2026-01-03');
 is($node->safe_psql('fg1', 'SELECT fluss_grid.wait_for_rollups()'),
 	't', 'housekeeping rollup folded while its changelog is locked');
 $node->wait_for_log(qr/finished "vacuuming a changelog" for rollup $hk_id\b/, $log_offset);
