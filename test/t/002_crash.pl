@@ -279,11 +279,7 @@ sub kill_child
 {
 	my ($pid) = @_;
 	kill 'KILL', $pid;
-	ok( $node->poll_query_until(
-			'postgres',
-"SELECT NOT pg_is_in_recovery() AND pg_postmaster_start_time() IS NOT NULL"
-		),
-		'server accepts connections after crash recovery');
+	ok(fg_wait_after_crash($node, $pid), 'server accepts connections after crash recovery');
 }
 
 sub wait_worker

@@ -323,7 +323,7 @@ for my $victim ('third', 'second')
 	});
 	$ver += 1000;
 	kill 'KILL', $pid;
-	$node->poll_query_until('postgres', 'SELECT true')
+	fg_wait_after_crash($node, $pid)
 	  or die "the server did not come back after kill -9 of the $victim worker";
 	ok(fg_poll_until($node, 'postgres', $third_sql, 60),
 		"after kill -9 of the $victim worker, the workers run again");

@@ -16,8 +16,8 @@ use PostgreSQL::Test::Cluster;
 use Time::HiRes qw(time usleep);
 use Test::More;
 
-our @EXPORT = qw(fg_node fg_poll_until fg_workers_sql fg_worker_pid
-  fg_matches_sql $FG_ROLLUPS);
+our @EXPORT = qw(fg_node fg_poll_until fg_wait_after_crash fg_workers_sql
+  fg_worker_pid fg_matches_sql $FG_ROLLUPS);
 
 # the postgresql.conf lines every test cluster starts from
 our $PRELOAD = qq{
@@ -62,6 +62,31 @@ sub fg_poll_until
 		usleep(100_000);
 	}
 	diag("gave up after $seconds s waiting for: $query");
+	return 0;
+}
+
+# true once the server has reset itself after child PID was killed -9
+# (the dead child no longer in pg_stat_activity: before the postmaster
+# notices, its entry is still there) and accepts connections out of crash
+# recovery; false (with a diagnostic) after SECONDS (default 180).  Not
+# poll_query_until: it pipes its query into psql, and a psql that the
+# restarting server turns away at once can be gone before the write, which
+# then dies of EPIPE and ends the script.
+sub fg_wait_after_crash
+{
+	my ($node, $pid, $seconds) = @_;
+	$seconds //= 180;
+	my $deadline = time() + $seconds;
+	while (time() < $deadline)
+	{
+		my $up = eval {
+			$node->safe_psql('postgres',
+				"SELECT NOT pg_is_in_recovery() AND NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $pid)");
+		};
+		return 1 if defined $up && $up eq 't';
+		usleep(100_000);
+	}
+	diag("gave up after $seconds s waiting for the server to come back after killing $pid");
 	return 0;
 }
 
