@@ -156,13 +156,16 @@ SELECT fluss_grid.wait_for_rollups();
 SELECT fg_check('lift_c_h', lift_ref('lift_c')) AS after_spill;
 
 -- an UPDATE is lifted in C too, old and new rows pairwise: pairs whose
--- projection did not change write nothing (as the SQL form's EXCEPT ALL)
+-- projection did not change write nothing (as the SQL form's EXCEPT ALL);
+-- a top-k list the UPDATE left as it was (max(i2), aggregate 21, when only
+-- f8 changes) lifts neither side, the max(f8) list (16) both
 BEGIN;
 UPDATE lift_c SET f8 = f8, note = note WHERE i4 > 0;
 SELECT count(*) AS noop_update_rows FROM :delta_c WHERE xmin = pg_current_xact_id()::xid;
 UPDATE lift_c SET f8 = f8 + 1 WHERE i4 > 0 AND k = 'south';
 SELECT count(*) > 0 AS update_rows, sum(_fg_count) AS net_rows,
-       bool_and(_fg_16_ins IS NOT NULL AND _fg_16_del IS NOT NULL) AS one_row_per_group
+       bool_and(_fg_16_ins IS NOT NULL AND _fg_16_del IS NOT NULL) AS one_row_per_group,
+       bool_and(_fg_21_ins IS NULL AND _fg_21_del IS NULL) AS same_list_lifts_nothing
   FROM :delta_c WHERE xmin = pg_current_xact_id()::xid;
 COMMIT;
 -- changed rows retract and add; DELETE of everything empties

@@ -401,6 +401,20 @@ append_filter(StringInfo buf, const FgAgg *agg, int i)
 }
 
 /*
+ * append_topk_pair
+ *		", ins, del" for a top-k list's inserted and deleted side, both NULL
+ *		when they are equal: a pair that cancels lifts nothing (as the C
+ *		lift, FgAggLiftEmitPair, does).  The planner computes each of the
+ *		repeated aggregate calls once.
+ */
+static void
+append_topk_pair(StringInfo buf, const char *ins, const char *del)
+{
+	appendStringInfo(buf, ", CASE WHEN %s = %s THEN NULL ELSE %s END", ins, del, ins);
+	appendStringInfo(buf, ", CASE WHEN %s = %s THEN NULL ELSE %s END", ins, del, del);
+}
+
+/*
  * FgAggLiftExprs
  *		Aggregate expressions turning the sign-tagged row stream into the
  *		delta columns of aggregate i, each preceded by ", ".
@@ -443,10 +457,9 @@ FgAggLiftExprs(StringInfo buf, const FgRollup *r, int i)
 									 i, i);
 					break;
 				case FG_MERGE_EXT:
-					appendStringInfo(buf,
-									 ", fluss_grid.topk_merge(_fg_p_%d_k) FILTER (WHERE _fg_sign > 0)"
-									 ", fluss_grid.topk_merge(_fg_p_%d_k) FILTER (WHERE _fg_sign < 0)",
-									 i, i);
+					append_topk_pair(buf,
+									 psprintf("fluss_grid.topk_merge(_fg_p_%d_k) FILTER (WHERE _fg_sign > 0)", i),
+									 psprintf("fluss_grid.topk_merge(_fg_p_%d_k) FILTER (WHERE _fg_sign < 0)", i));
 					break;
 				case FG_MERGE_FL:
 					{
@@ -541,14 +554,20 @@ FgAggLiftExprs(StringInfo buf, const FgRollup *r, int i)
 				if (c->merge == FG_MERGE_EXT)
 				{
 					const char *ismax = FgAggMinLike(agg->kind) ? "false" : "true";
+					StringInfoData ins;
+					StringInfoData del;
 
-					appendStringInfo(buf, ", fluss_grid.topk(%s, %s) FILTER (WHERE _fg_sign > 0",
+					initStringInfo(&ins);
+					appendStringInfo(&ins, "fluss_grid.topk(%s, %s) FILTER (WHERE _fg_sign > 0",
 									 x, ismax);
-					append_filter(buf, agg, i);
-					appendStringInfo(buf, "), fluss_grid.topk(%s, %s) FILTER (WHERE _fg_sign < 0",
+					append_filter(&ins, agg, i);
+					appendStringInfoChar(&ins, ')');
+					initStringInfo(&del);
+					appendStringInfo(&del, "fluss_grid.topk(%s, %s) FILTER (WHERE _fg_sign < 0",
 									 x, ismax);
-					append_filter(buf, agg, i);
-					appendStringInfoChar(buf, ')');
+					append_filter(&del, agg, i);
+					appendStringInfoChar(&del, ')');
+					append_topk_pair(buf, ins.data, del.data);
 				}
 				else
 				{

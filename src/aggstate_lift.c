@@ -441,10 +441,28 @@ FgAggLiftEmitPair(const FgAgg *agg, const FgLiftArg *arg, FgLiftAcc *ins,
 				break;
 			case FG_MERGE_MOM:
 			case FG_MERGE_DSC:
-			case FG_MERGE_EXT:
 				/* inserted, deleted */
 				out[n + 1] = dout[n + 1];
 				outnull[n + 1] = dnull[n + 1];
+				n += 2;
+				break;
+			case FG_MERGE_EXT:
+				out[n + 1] = dout[n + 1];
+				outnull[n + 1] = dnull[n + 1];
+
+				/*
+				 * A group whose top-k list the UPDATE left as it was (most,
+				 * once a bucket holds more than FG_TOPK_KEEP rows) lifts
+				 * neither side: the pair cancels exactly in the parent's
+				 * fold, and a changelog row of a rollup of rollups is
+				 * mostly these lists.  As in the SQL lift.
+				 */
+				if (!outnull[n] && !outnull[n + 1] &&
+					datumIsEqual(out[n], out[n + 1], false, -1))
+				{
+					out[n] = out[n + 1] = (Datum) 0;
+					outnull[n] = outnull[n + 1] = true;
+				}
 				n += 2;
 				break;
 			case FG_MERGE_FL:
