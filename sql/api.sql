@@ -41,6 +41,9 @@ SELECT fluss_grid.create_rollup(
 -- the rollup's user columns and PostgreSQL's result types
 SELECT * FROM fg_columns('grid_minutely') WHERE col NOT LIKE '\_fg\_%';
 SELECT * FROM fg_columns('grid_minutely_realtime');
+-- the engine's state columns; the min/max top-k lists are stored last (a
+-- fold's UPDATE that leaves them as they were leaves them out of its WAL record)
+SELECT string_agg(col, ' ') AS state_columns FROM fg_columns('grid_minutely') WHERE col LIKE '\_fg\_%';
 
 -- backfilled at creation, exact
 CREATE VIEW ref_minutely AS

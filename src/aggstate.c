@@ -312,12 +312,12 @@ FgAggCanGoStale(const FgAgg *agg)
 /*
  * FgAggColumnDefs
  *		Column definitions of aggregate i's state, in the rollup table
- *		(delta = false) or in its changelog table (delta = true).  Each
- *		definition is preceded by ", ".
+ *		(delta = false) or in its changelog table (delta = true), all of
+ *		them or the part asked for.  Each definition is preceded by ", ".
  */
 void
 FgAggColumnDefs(StringInfo buf, const FgAgg *agg, int i, bool delta,
-				Oid timetype)
+				Oid timetype, FgColumnPart part)
 {
 	const FgComp *c;
 
@@ -325,6 +325,9 @@ FgAggColumnDefs(StringInfo buf, const FgAgg *agg, int i, bool delta,
 	{
 		const char *t = comp_type(agg, c);
 
+		if ((part == FG_COLS_LISTS && c->merge != FG_MERGE_EXT) ||
+			(part == FG_COLS_BUT_LISTS && c->merge == FG_MERGE_EXT))
+			continue;
 		if (c->merge == FG_MERGE_ADD)
 			appendStringInfo(buf, ", _fg_%d_%s %s NOT NULL DEFAULT 0",
 							 i, c->name, t);
@@ -360,7 +363,7 @@ FgAggColumnDefs(StringInfo buf, const FgAgg *agg, int i, bool delta,
 /*
  * FgAggStateColumnNames
  *		Names of the rollup-table state columns of aggregate i, in the order
- *		FgAggColumnDefs and FgAggApplyExprs produce them.
+ *		FgAggColumnDefs (FG_COLS_ALL) and FgAggApplyExprs produce them.
  */
 void
 FgAggStateColumnNames(List **names, const FgRollup *r, int i)

@@ -139,8 +139,16 @@ extern FgAggKind FgAggKindFromName(const char *name, bool star, bool *ok);
 extern const char *FgAggKindName(FgAggKind kind);
 extern FgTypeClass FgTypeClassOf(Oid typid);
 extern Oid	FgAggResultType(FgAggKind kind, Oid argtype);
+/* which of an aggregate's state columns FgAggColumnDefs defines */
+typedef enum FgColumnPart
+{
+	FG_COLS_ALL,
+	FG_COLS_BUT_LISTS,			/* all but top-k lists */
+	FG_COLS_LISTS				/* top-k lists only */
+} FgColumnPart;
+
 extern void FgAggColumnDefs(StringInfo buf, const FgAgg *agg, int i,
-							bool delta, Oid timetype);
+							bool delta, Oid timetype, FgColumnPart part);
 extern void FgAggLiftExprs(StringInfo buf, const FgRollup *r, int i);
 extern void FgAggCombineExprs(StringInfo buf, const FgRollup *r, int i,
 							  const char *d);

@@ -69,7 +69,10 @@ keys_match(StringInfo buf, const FgRollup *r, const char *a, const char *b)
 	}
 }
 
-/* bucket, keys, user columns, _fg_count, state columns (R's layout) */
+/*
+ * bucket, keys, user columns, _fg_count, state columns (R's layout, as
+ * statements name them; the table stores the top-k lists last)
+ */
 static void
 rollup_columns(StringInfo buf, const FgRollup *r, const char *prefix)
 {
@@ -507,8 +510,18 @@ FgSqlCreateTable(const FgRollup *r)
 						 format_type_be(FgAggResultType(r->aggs[i].kind,
 														r->aggs[i].argtype)));
 	appendStringInfoString(&buf, ", _fg_count bigint NOT NULL");
+
+	/*
+	 * The top-k lists of min/max go last.  A fold's UPDATE of a group
+	 * leaves them as they were unless a new value enters the 8 best, and a
+	 * HOT update's WAL record leaves out the new row's bytes that equal
+	 * the old row's at its end (and start): there, they are most of the
+	 * row.  (Every statement names the columns it reads and writes.)
+	 */
 	for (int i = 1; i <= r->naggs; i++)
-		FgAggColumnDefs(&buf, &r->aggs[i - 1], i, false, r->timetype);
+		FgAggColumnDefs(&buf, &r->aggs[i - 1], i, false, r->timetype, FG_COLS_BUT_LISTS);
+	for (int i = 1; i <= r->naggs; i++)
+		FgAggColumnDefs(&buf, &r->aggs[i - 1], i, false, r->timetype, FG_COLS_LISTS);
 	appendStringInfoString(&buf, ");\n");
 
 	appendStringInfo(&buf, "CREATE UNIQUE INDEX ON %s (bucket", r->relname);
@@ -536,7 +549,7 @@ FgSqlCreateChangelog(const FgRollup *r)
 						 format_type_be_qualified(r->keytypes[k]));
 	appendStringInfoString(&buf, ", _fg_count bigint NOT NULL DEFAULT 0");
 	for (int i = 1; i <= r->naggs; i++)
-		FgAggColumnDefs(&buf, &r->aggs[i - 1], i, true, r->timetype);
+		FgAggColumnDefs(&buf, &r->aggs[i - 1], i, true, r->timetype, FG_COLS_ALL);
 	appendStringInfoString(&buf,
 						   ", _fg_reset boolean NOT NULL DEFAULT false"
 						   ", _fg_at timestamptz NOT NULL DEFAULT now())"
