@@ -451,11 +451,13 @@ FgAggLiftEmitPair(const FgAgg *agg, const FgLiftArg *arg, FgLiftAcc *ins,
 				outnull[n + 1] = dnull[n + 1];
 
 				/*
-				 * A group whose top-k list the UPDATE left as it was (most,
-				 * once a bucket holds more than FG_TOPK_KEEP rows) lifts
-				 * neither side: the pair cancels exactly in the parent's
-				 * fold, and a changelog row of a rollup of rollups is
-				 * mostly these lists.  As in the SQL lift.
+				 * A group whose top-k list the UPDATE left as it was, value
+				 * for value and count for count (a new value outside the
+				 * group's FG_TOPK_KEEP best: most, in a full bucket of
+				 * telemetry), lifts neither side.  The pair would cancel
+				 * exactly in the parent's fold, and a changelog row of a
+				 * rollup of rollups is mostly these lists.  As in the SQL
+				 * lift.
 				 */
 				if (!outnull[n] && !outnull[n + 1] &&
 					datumIsEqual(out[n], out[n + 1], false, -1))
