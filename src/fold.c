@@ -78,12 +78,15 @@
 
 /*
  * ... but not more often than every this many ms: under a dense stream a
- * pass folds that many rows every few dozen ms, and a VACUUM per pass
- * (plus the replanning of the fold and of every writer's capture statement
- * that each one causes) would cost more than the dead rows it removes.  A
- * quarter second's worth of dead rows is a few dozen pages.
+ * pass folds that many rows every few ms, and a VACUUM per pass (each
+ * invalidates the plans that name the changelog) would cost more than the
+ * dead rows it removes.  At 20,000 readings/s through the warehouse, 100
+ * ms instead of 250 shortened the first worker's passes enough to take
+ * commit -> visible from p99 107.5 to 92.8 ms, for 4-8 ms of VACUUM a
+ * second more; single-row INSERTs kept their throughput (BENCHMARKS.md,
+ * issue 4, session 15).
  */
-#define FG_VACUUM_EVERY 250
+#define FG_VACUUM_EVERY 100
 
 /*
  * A VACUUM that leaves this many dead rows behind was held up by a
