@@ -232,9 +232,6 @@ COPY (
 EOF
 CSV_MB=$(($(stat -c %s "$CSV") / 1048576))
 
-HZ=$(getconf CLK_TCK)
-# this backend's user + system CPU seconds so far
-BACKEND_CPU_SQL="(SELECT (s[12]::bigint + s[13]::bigint) / ${HZ}.0 FROM (SELECT string_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ') AS s) x)"
 
 # ---------------------------------------------------------------------------
 # 1 + 2: COPY, size, WAL

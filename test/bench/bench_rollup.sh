@@ -170,7 +170,7 @@ log "PostgreSQL $PGVERSION on port $PORT"
 q postgres -c "CREATE DATABASE plain" -c "CREATE DATABASE fg"
 q fg -c "CREATE EXTENSION fluss_grid"
 
-REGIONS_SQL="ARRAY['华北','华东','华中','东北','西北','西南','华南']"
+REGIONS_SQL=$BENCH_REGIONS_SQL
 T_BASE="2024-07-01 10:00:00+08"
 SECS=$(((ROWS + 1399) / 1400))
 T_END=$(q postgres -c "SELECT timestamptz '$T_BASE' + interval '$SECS seconds'")
@@ -180,13 +180,7 @@ else
 	T_WIN=$T_BASE
 fi
 
-COLUMNS_DDL="ts            timestamptz NOT NULL,
-    region        text        NOT NULL,
-    station_id    integer     NOT NULL,
-    load_mw       double precision,
-    generation_mw double precision,
-    frequency_hz  double precision,
-    voltage_kv    double precision"
+COLUMNS_DDL=$BENCH_GRID_RAW_COLUMNS
 TABLE_DDL="CREATE TABLE grid_raw ($COLUMNS_DDL)"
 # the partitioned variant: 15-minute range partitions over the data, and a
 # default partition
@@ -196,56 +190,17 @@ $(for i in $(seq 0 $(((SECS - 1) / 900))); do
 done)
 CREATE TABLE grid_praw_default PARTITION OF grid_praw DEFAULT;"
 
-# rollup_sql SOURCE PREFIX: <PREFIX>_minutely on SOURCE, <PREFIX>_hourly on it
-rollup_sql() {
-	cat <<EOF
-SELECT fluss_grid.create_rollup(
-    name        => '$2_minutely',
-    source      => '$1'::regclass,
-    time_column => 'ts',
-    bucket      => interval '1 minute',
-    group_by    => ARRAY['region'],
-    aggregates  => ARRAY['count(*) AS n', 'avg(load_mw)', 'min(load_mw)', 'max(load_mw)',
-                         'sum(generation_mw)', 'avg(frequency_hz)', 'min(frequency_hz)',
-                         'max(frequency_hz)'],
-    time_zone   => 'Asia/Shanghai');
-SELECT fluss_grid.create_rollup(name => '$2_hourly', source => '$2_minutely',
-                                bucket => interval '1 hour');
-EOF
-}
-
 # ---------------------------------------------------------------------------
 # canonical data, once
 # ---------------------------------------------------------------------------
 log "generating $ROWS rows into $CSV"
-q postgres >/dev/null <<EOF
-SELECT setseed(0.2024);
-COPY (
-  SELECT ts, region, station_id,
-         round(least(500, greatest(50, base * (1 + 0.15 * sin(2 * pi() * (sec / 3600.0 + phase)))
-                                           + 4 * (random() - 0.5)))::numeric, 3)::float8 AS load_mw,
-         round((base * (0.85 + 0.2 * random()))::numeric, 3)::float8 AS generation_mw,
-         round((50 + 0.1 * (random() - 0.5))::numeric, 3)::float8 AS frequency_hz,
-         round((220 + 6 * (random() - 0.5))::numeric, 2)::float8 AS voltage_kv
-    FROM (SELECT timestamptz '$T_BASE' + (i / 1400) * interval '1 second' AS ts,
-                 ($REGIONS_SQL)[1 + (i % 1400) / 200] AS region,
-                 1 + i % 1400 AS station_id,
-                 i / 1400 AS sec,
-                 -- per-station mean load 60..420 MW and phase, fixed (peaks stay < 500)
-                 60 + 360 * (((i % 1400) * 7919) % 1400) / 1400.0 AS base,
-                 ((i % 1400) * 104729 % 1000) / 1000.0 AS phase
-            FROM generate_series(0, $ROWS - 1) AS i) s
-) TO '$CSV' (FORMAT csv);
-EOF
+rollup_data_sql "$T_BASE" "$ROWS" "$CSV" | q postgres >/dev/null
 CSV_MB=$(($(stat -c %s "$CSV") / 1048576))
 
 # ---------------------------------------------------------------------------
 # CPU accounting (the machine may be shared: CPU seconds are steadier than
 # wall-clock seconds)
 # ---------------------------------------------------------------------------
-HZ=$(getconf CLK_TCK)
-# this backend's user + system CPU seconds so far
-BACKEND_CPU_SQL="(SELECT (s[12]::bigint + s[13]::bigint) / ${HZ}.0 FROM (SELECT string_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ') AS s) x)"
 # cluster_cpu: CPU seconds used so far by the whole cluster: the postmaster,
 # its live children (backends, workers) and its exited children
 cluster_cpu() {
