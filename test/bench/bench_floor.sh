@@ -36,6 +36,9 @@
 #                      max, FILTER): what any design that keeps DWD as a
 #                      table writes, without changelogs, deduplication,
 #                      validation or incremental state
+#     floor, DWD by COPY   the same with DWD's rows loaded by COPY from a
+#                      file written beforehand (multi-row inserts: the
+#                      least writing DWD can cost)
 #     warehouse        COPY into the ODS of a fresh grid warehouse, then
 #                      wait_for_rollups() (ODS -> DWD -> DWS), as figure 1
 #                      of bench_warehouse.sh
@@ -162,7 +165,7 @@ if want 4; then
 	log "generating $ROWS readings"
 	readings_sql "2024-07-01 10:00:00+08" 1 "$ROWS" "$WORK/hour.csv" | q fg >/dev/null
 	COLS=$BENCH_ODS_COPY_COLS
-	declare -a TP TA TB TC TW
+	declare -a TP TA TB TC TD TW
 	for run in $(seq 1 "$RUNS"); do
 		q plain -c "DROP TABLE IF EXISTS ods" -c "CREATE TABLE ods $BENCH_ODS_DDL"
 		read -r w _ < <(timed plain "ods $COLS" "$WORK/hour.csv")
@@ -202,6 +205,14 @@ EOF
 		           count(*) FILTER (WHERE frequency_ok) AS n_frequency_ok, avg(voltage_kv) AS avg_voltage_kv,
 		           count(*) FILTER (WHERE voltage_ok) AS n_voltage_ok
 		      FROM floor.dwd GROUP BY 1, 2, 3, 4")")
+		# the same DWD rows loaded by COPY (multi-row inserts) instead
+		q fg -c "COPY floor.dwd TO '$WORK/dwd.csv' (FORMAT csv)" \
+			-c "CREATE TABLE floor.dwd2 (LIKE floor.dwd INCLUDING DEFAULTS)" \
+			-c "ALTER TABLE floor.dwd2 ADD PRIMARY KEY (station_id, ts)" \
+			-c "CREATE INDEX ON floor.dwd2 USING brin (ts) WITH (pages_per_range = 32)" >/dev/null
+		read -r w _ < <(timed fg floor.dwd2 "$WORK/dwd.csv")
+		TD+=("$w")
+		rm -f "$WORK/dwd.csv"
 		q fg -c "SET client_min_messages = warning" -c "DROP SCHEMA floor CASCADE" -c CHECKPOINT >/dev/null
 
 		t0=$(date +%s.%N)
@@ -212,10 +223,13 @@ EOF
 		n=$(q fg -c "SELECT (SELECT count(*) FROM grid.dwd_grid_measurement) = $ROWS
 		                AND (SELECT sum(n_readings) FROM grid.dws_station_minutely) = $ROWS")
 		[ "$n" = t ] || die "the warehouse does not hold every reading"
-		log "issue 4 run $run (s): plain ${TP[-1]}, floor ${TA[-1]} + ${TB[-1]} + ${TC[-1]}, warehouse ${TW[-1]}"
+		log "issue 4 run $run (s): plain ${TP[-1]}, floor ${TA[-1]} + ${TB[-1]} + ${TC[-1]} (DWD by COPY ${TD[-1]}), warehouse ${TW[-1]}"
 	done
-	declare -a TF
-	for i in "${!TA[@]}"; do TF+=("$(calc "${TA[$i]} + ${TB[$i]} + ${TC[$i]}")"); done
+	declare -a TF TG
+	for i in "${!TA[@]}"; do
+		TF+=("$(calc "${TA[$i]} + ${TB[$i]} + ${TC[$i]}")")
+		TG+=("$(calc "${TA[$i]} + ${TD[$i]} + ${TC[$i]}")")
+	done
 	P=$(med "${TP[@]}")
 	{
 		echo
@@ -225,9 +239,10 @@ EOF
 		echo "|---|---|---|"
 		echo "| plain: COPY into one heap table in the ODS layout | $(fmt "$P") s | 1× |"
 		echo "| floor: COPY into ODS (its BRIN indexes) $(fmt "$(med "${TA[@]}")") s + one INSERT … SELECT into DWD (its key and BRIN index) $(fmt "$(med "${TB[@]}")") s + one GROUP BY per station and minute $(fmt "$(med "${TC[@]}")") s | $(fmt "$(med "${TF[@]}")") s | $(fmt "$(calc "$P / $(med "${TF[@]}")")" 3)× |"
+		echo "| the same with DWD's rows loaded by COPY instead (its key and BRIN index) $(fmt "$(med "${TD[@]}")") s, from a file written beforehand | $(fmt "$(med "${TG[@]}")") s | $(fmt "$(calc "$P / $(med "${TG[@]}")")" 3)× |"
 		echo "| fluss_grid warehouse: COPY into ODS, then wait_for_rollups() | $(fmt "$(med "${TW[@]}")") s | $(fmt "$(calc "$P / $(med "${TW[@]}")")" 3)× |"
 		echo
-		echo "Per run, s (plain / floor / warehouse): $(for i in "${!TP[@]}"; do printf '%s/%s/%s ' "$(fmt "${TP[$i]}")" "$(fmt "${TF[$i]}")" "$(fmt "${TW[$i]}")"; done)"
+		echo "Per run, s (plain / floor / floor with DWD by COPY / warehouse): $(for i in "${!TP[@]}"; do printf '%s/%s/%s/%s ' "$(fmt "${TP[$i]}")" "$(fmt "${TF[$i]}")" "$(fmt "${TG[$i]}")" "$(fmt "${TW[$i]}")"; done)"
 	} >>"$REPORT"
 fi
 
