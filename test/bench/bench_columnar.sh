@@ -178,7 +178,6 @@ q fg -c "CREATE EXTENSION fluss_grid"
 	die "the installed fluss_grid has no fluss_columnar access method (run with --build)"
 PAR_DEFAULT=$(q fg -c "SHOW max_parallel_workers_per_gather")
 
-REGIONS_SQL="ARRAY['华北','华东','华中','东北','西北','西南','华南']"
 T_BASE="2024-07-01 10:00:00+08"
 SECS=$(((ROWS + 1399) / 1400))
 # seconds in which all 1400 stations have a row (figure 5 picks from those)
@@ -191,13 +190,7 @@ T_WIN=$(q postgres -c "SELECT timestamptz '$T_BASE' + interval '$WIN_OFF seconds
 T_WIN_END=$(q postgres -c "SELECT timestamptz '$T_WIN' + interval '$WIN_SECS seconds'")
 [ $((2000 * RUNS)) -le $((FULL_SECS * 1400)) ] || die "--runs $RUNS needs more --rows (figure 5 takes 2,000 new rows a run)"
 
-COLUMNS_DDL="ts            timestamptz NOT NULL,
-    region        text        NOT NULL,
-    station_id    integer     NOT NULL,
-    load_mw       double precision,
-    generation_mw double precision,
-    frequency_hz  double precision,
-    voltage_kv    double precision"
+COLUMNS_DDL=$BENCH_GRID_RAW_COLUMNS
 # table_ddl NAME: CREATE TABLE for grid_heap (heap) or grid_col (columnar)
 table_ddl() {
 	if [ "$1" = grid_col ]; then
@@ -211,25 +204,7 @@ table_ddl() {
 # canonical data, once (the generator of bench_rollup.sh, unchanged)
 # ---------------------------------------------------------------------------
 log "generating $ROWS rows into $CSV"
-q postgres >/dev/null <<EOF
-SELECT setseed(0.2024);
-COPY (
-  SELECT ts, region, station_id,
-         round(least(500, greatest(50, base * (1 + 0.15 * sin(2 * pi() * (sec / 3600.0 + phase)))
-                                           + 4 * (random() - 0.5)))::numeric, 3)::float8 AS load_mw,
-         round((base * (0.85 + 0.2 * random()))::numeric, 3)::float8 AS generation_mw,
-         round((50 + 0.1 * (random() - 0.5))::numeric, 3)::float8 AS frequency_hz,
-         round((220 + 6 * (random() - 0.5))::numeric, 2)::float8 AS voltage_kv
-    FROM (SELECT timestamptz '$T_BASE' + (i / 1400) * interval '1 second' AS ts,
-                 ($REGIONS_SQL)[1 + (i % 1400) / 200] AS region,
-                 1 + i % 1400 AS station_id,
-                 i / 1400 AS sec,
-                 -- per-station mean load 60..420 MW and phase, fixed (peaks stay < 500)
-                 60 + 360 * (((i % 1400) * 7919) % 1400) / 1400.0 AS base,
-                 ((i % 1400) * 104729 % 1000) / 1000.0 AS phase
-            FROM generate_series(0, $ROWS - 1) AS i) s
-) TO '$CSV' (FORMAT csv);
-EOF
+rollup_data_sql "$T_BASE" "$ROWS" "$CSV" | q postgres >/dev/null
 CSV_MB=$(($(stat -c %s "$CSV") / 1048576))
 
 
