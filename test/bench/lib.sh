@@ -22,6 +22,10 @@
 #   as_pg, q, pgb               run as postgres: any command, psql, pgbench
 #   log, median, pctl, fmt, calc, verdict   reporting
 #   BACKEND_CPU_SQL, HZ         a backend's CPU seconds (SQL), clock ticks
+#   BENCH_GRID_RAW_COLUMNS, BENCH_ODS_DDL, BENCH_ODS_COPY_COLS,
+#   BENCH_REGIONS_SQL           grid_raw's columns, the ODS layout and the
+#                               columns a COPY of readings names, the
+#                               seven regions as a SQL array
 #   rollup_sql                  SQL creating issue 2's two rollups
 #   rollup_data_sql, readings_sql   SQL writing the canonical data of the
 #                               issue 2 and issue 4 benchmarks to a CSV
