@@ -158,7 +158,9 @@ HZ=$(getconf CLK_TCK)
 BACKEND_CPU_SQL="(SELECT (s[12]::bigint + s[13]::bigint) / ${HZ}.0 FROM (SELECT string_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ') AS s) x)"
 
 # grid_raw's columns (issue 2), and the ODS layout (issue 4) with the
-# columns a COPY of readings names
+# columns a COPY of readings names.  The ODS layout repeats the table
+# create_grid_warehouse makes (sql/fluss_grid--1.0.sql) for a database
+# without the extension: change both together.
 BENCH_GRID_RAW_COLUMNS="ts            timestamptz NOT NULL,
     region        text        NOT NULL,
     station_id    integer     NOT NULL,
