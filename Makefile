@@ -37,7 +37,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # every object depends on the shared header (PGXS tracks no header dependencies)
-$(OBJS): src/fluss_grid.h src/aggstate_comps.h src/tam/columnar.h src/tam/metadata_columns.h
+$(OBJS): src/fluss_grid.h src/aggstate_comps.h src/moments.h src/tam/columnar.h src/tam/metadata_columns.h
 
 # ---------------------------------------------------------------------------
 # fluss-gridsim, the telemetry simulator (src/gridsim, a libpq program with

@@ -61,6 +61,22 @@ SELECT 'fluss_grid.changelog_' || id AS delta_c FROM fluss_grid.rollup
  WHERE rollup_rel = 'lift_c_h'::regclass \gset
 SELECT 'fluss_grid.changelog_' || id AS delta_s FROM fluss_grid.rollup
  WHERE rollup_rel = 'lift_s_h'::regclass \gset
+-- a second pair whose projection only copies columns and computes the
+-- bucket: the C lift evaluates it without expression states, for
+-- statements of every size
+CREATE FUNCTION lift_rollup_plain(src regclass, name text) RETURNS regclass
+LANGUAGE sql AS $$
+  SELECT fluss_grid.create_rollup(name => name, source => src, time_column => 'ts',
+    bucket => interval '1 hour', group_by => ARRAY['k'], time_zone => 'Europe/Berlin',
+    aggregates => ARRAY['count(*) AS n', 'count(note) AS cnote', 'sum(i4) AS s4',
+      'sum(f8) AS sf8', 'avg(f4) AS af4', 'min(f8) AS mnf', 'max(i8) AS mxi8',
+      'stddev(f8) AS sdf', 'first(f8) AS ff', 'last(i4) AS li4'])
+$$;
+SELECT lift_rollup_plain('lift_c', 'lift_c_p'), lift_rollup_plain('lift_s', 'lift_s_p');
+SELECT 'fluss_grid.changelog_' || id AS delta_cp FROM fluss_grid.rollup
+ WHERE rollup_rel = 'lift_c_p'::regclass \gset
+SELECT 'fluss_grid.changelog_' || id AS delta_sp FROM fluss_grid.rollup
+ WHERE rollup_rel = 'lift_s_p'::regclass \gset
 
 -- the rows: 2026-03-29 is Berlin's spring-forward day; every 10th row shares
 -- its hour's first second (ties for first/last); NULL keys, NULL times,
@@ -115,6 +131,13 @@ SELECT count(*) AS differing FROM (
   UNION ALL
   (SELECT (to_jsonb(d) - '_fg_at')::text FROM :delta_s d
    EXCEPT ALL SELECT (to_jsonb(d) - '_fg_at')::text FROM :delta_c d)) x;
+SELECT (SELECT count(*) FROM :delta_cp) AS rows_cp, (SELECT count(*) FROM :delta_sp) AS rows_sp;
+SELECT count(*) AS differing_plain FROM (
+  (SELECT (to_jsonb(d) - '_fg_at')::text FROM :delta_cp d
+   EXCEPT ALL SELECT (to_jsonb(d) - '_fg_at')::text FROM :delta_sp d)
+  UNION ALL
+  (SELECT (to_jsonb(d) - '_fg_at')::text FROM :delta_sp d
+   EXCEPT ALL SELECT (to_jsonb(d) - '_fg_at')::text FROM :delta_cp d)) x;
 COMMIT;
 
 -- folded, both equal GROUP BY over their source
@@ -141,6 +164,15 @@ $$;
 SELECT fg_check('lift_c_h', lift_ref('lift_c')) AS c_rollup,
        fg_check('lift_s_h', lift_ref('lift_s')) AS s_rollup,
        fg_check('lift_c_h_realtime', lift_ref('lift_c')) AS c_realtime;
+CREATE FUNCTION lift_ref_plain(src text) RETURNS text LANGUAGE sql AS $$
+  SELECT format($q$SELECT fluss_grid.time_bucket('1 hour', ts, 'Europe/Berlin') AS bucket, k,
+      count(*) AS n, count(note) AS cnote, sum(i4) AS s4, sum(f8) AS sf8, avg(f4) AS af4,
+      min(f8) AS mnf, max(i8) AS mxi8, stddev(f8) AS sdf,
+      (array_agg(f8 ORDER BY ts, f8))[1] AS ff, (array_agg(i4 ORDER BY ts DESC, i4 DESC))[1] AS li4
+    FROM %s WHERE ts IS NOT NULL GROUP BY 1, 2$q$, src)
+$$;
+SELECT fg_check('lift_c_p', lift_ref_plain('lift_c')) AS c_plain,
+       fg_check('lift_s_p', lift_ref_plain('lift_s')) AS s_plain;
 
 -- a statement whose groups outgrow work_mem writes several delta rows per
 -- group; the fold combines them to the same result
@@ -216,7 +248,11 @@ INSERT INTO lift_c VALUES ('2026-03-29 01:30+01', 'extra', 1, 2, 3, 4, 5, 6.50, 
 SELECT fluss_grid.wait_for_rollups();
 SELECT fg_check('lift_c_h', lift_ref('lift_c')) AS after_index;
 
-SELECT fluss_grid.drop_rollup('lift_c_h'), fluss_grid.drop_rollup('lift_s_h');
+SELECT fg_check('lift_c_p', lift_ref_plain('lift_c')) AS plain_at_end;
+
+SELECT fluss_grid.drop_rollup('lift_c_h'), fluss_grid.drop_rollup('lift_s_h'),
+       fluss_grid.drop_rollup('lift_c_p'), fluss_grid.drop_rollup('lift_s_p');
 DROP VIEW lift_rows;
 DROP TABLE lift_c, lift_s;
-DROP FUNCTION lift_rollup(regclass, text), lift_ref(text);
+DROP FUNCTION lift_rollup(regclass, text), lift_ref(text),
+              lift_rollup_plain(regclass, text), lift_ref_plain(text);

@@ -26,6 +26,7 @@
 
 #include "fluss_grid.h"
 #include "aggstate_comps.h"
+#include "moments.h"
 
 /*
  * FgAggLiftWidth
@@ -42,6 +43,44 @@ FgAggLiftWidth(const FgAgg *agg)
 }
 
 /*
+ * The shapes of state that the capture accumulates most, with a path of
+ * their own in FgAggLiftAccum: a statement's every row passes through it
+ * once per aggregate, and the general loop over components spends more on
+ * dispatch than on arithmetic for them.
+ */
+typedef enum LiftShape
+{
+	LIFT_SHAPE_GENERAL,
+	LIFT_SHAPE_ROWS,			/* count(*) */
+	LIFT_SHAPE_FLOAT_SUM,		/* sum/avg of real or double precision */
+	LIFT_SHAPE_EXT_BYVAL		/* min/max of a by-value type */
+} LiftShape;
+
+static LiftShape
+lift_shape(const FgLiftArg *arg)
+{
+	const FgComp *c = arg->comps;
+	static const FgRowValue float_sum[] = {FG_RV_NONNULL, FG_RV_MOM, FG_RV_PINF,
+	FG_RV_NINF, FG_RV_NAN};
+	int			n = 0;
+
+	while (c[n].name)
+		n++;
+	if (n == 1 && c[0].rv == FG_RV_ROWS)
+		return LIFT_SHAPE_ROWS;
+	if (n == 1 && c[0].merge == FG_MERGE_EXT && arg->typbyval)
+		return LIFT_SHAPE_EXT_BYVAL;
+	if (n == lengthof(float_sum) && arg->tc == FG_TC_FLOAT)
+	{
+		for (int i = 0; i < n; i++)
+			if (c[i].rv != float_sum[i])
+				return LIFT_SHAPE_GENERAL;
+		return LIFT_SHAPE_FLOAT_SUM;
+	}
+	return LIFT_SHAPE_GENERAL;
+}
+
+/*
  * FgAggLiftArgInit
  *		Type facts the C lift needs about an aggregate's argument.
  */
@@ -53,8 +92,12 @@ FgAggLiftArgInit(FgLiftArg *arg, const FgAgg *agg)
 	arg->comps = FgAggComps(agg);
 	arg->tc = FgTypeClassOf(agg->argtype);
 	if (!OidIsValid(agg->argtype))
+	{
+		arg->shape = lift_shape(arg);
 		return;
+	}
 	get_typlenbyval(agg->argtype, &arg->typlen, &arg->typbyval);
+	arg->shape = lift_shape(arg);
 	if (agg->kind == FG_AGG_MIN || agg->kind == FG_AGG_MAX ||
 		agg->kind == FG_AGG_FIRST || agg->kind == FG_AGG_LAST)
 	{
@@ -231,6 +274,36 @@ FgAggLiftAccum(const FgAgg *agg, const FgLiftArg *arg, FgLiftAcc *acc,
 	LiftClass	cls = LIFT_FINITE;
 	double		fx = 0;
 
+	/* what the loop below does for these shapes, without its dispatch */
+	switch ((LiftShape) arg->shape)
+	{
+		case LIFT_SHAPE_ROWS:
+			acc->cnt++;
+			return;
+		case LIFT_SHAPE_FLOAT_SUM:
+			if (xnull)
+				return;
+			acc[0].cnt++;
+			fx = (arg->type == FLOAT4OID) ? (double) DatumGetFloat4(x)
+				: DatumGetFloat8(x);
+			if (likely(isfinite(fx)))
+				FgMomAdd(acc[1].mom, fx);
+			else if (isnan(fx))
+				acc[4].cnt++;
+			else
+				acc[fx > 0 ? 2 : 3].cnt++;
+			return;
+		case LIFT_SHAPE_EXT_BYVAL:
+			if (xnull)
+				return;
+			if (acc->topk == NULL)
+				acc->topk = FgTopKCreate(arg->type, !FgAggMinLike(agg->kind), cxt);
+			FgTopKAdd(acc->topk, x, 1);
+			return;
+		case LIFT_SHAPE_GENERAL:
+			break;
+	}
+
 	if (!xnull && (tc == FG_TC_FLOAT || tc == FG_TC_NUMERIC))
 		cls = lift_class(tc, arg->type, x, &fx);
 
@@ -295,7 +368,7 @@ FgAggLiftAccum(const FgAgg *agg, const FgLiftArg *arg, FgLiftAcc *acc,
 				break;
 			case FG_RV_MOM:
 				if (!xnull && cls == LIFT_FINITE)
-					FgMomAccum(acc->mom, fx);
+					FgMomAdd(acc->mom, fx);
 				break;
 			case FG_RV_VALUE:
 				if (c->merge == FG_MERGE_EXT)
@@ -540,7 +613,7 @@ FgAggLiftEmit(const FgAgg *agg, const FgLiftArg *arg, FgLiftAcc *acc,
 			case FG_MERGE_MOM:
 				/* an empty side is NULL, as nullif() makes it in the SQL lift */
 				outnull[n + ins] = (acc->mom[0] == 0);
-				out[n + ins] = outnull[n + ins] ? (Datum) 0 : FgMomArray(acc->mom);
+				out[n + ins] = outnull[n + ins] ? (Datum) 0 : FgMomArrayNormalized(acc->mom);
 				out[n + oth] = (Datum) 0;
 				outnull[n + oth] = true;
 				n += 2;

@@ -15,7 +15,9 @@
  * statement (telemetry arrives in time order) cost two comparisons instead
  * of two time zone lookups and conversions.  A range is only remembered
  * when the zone's UTC offset does not change inside it, so daylight saving
- * transitions always take the exact path.
+ * transitions always take the exact path.  The capture's C lift computes
+ * buckets through the same cache (FgBucketOf), without a function call
+ * per row.
  *
  * IDENTIFICATION
  *	  src/bucket.c
@@ -28,6 +30,7 @@
 #include "fmgr.h"
 #include "pgtime.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "fluss_grid.h"
@@ -36,17 +39,6 @@ PG_FUNCTION_INFO_V1(fluss_grid_time_bucket);
 
 /* fixed-width buckets are aligned to Monday 2000-01-03 00:00 local time */
 #define FG_BUCKET_ORIGIN (2 * USECS_PER_DAY)
-
-typedef struct BucketCache
-{
-	Interval	width;
-	text	   *zone;			/* the zone the range was computed for */
-	pg_tz	   *tz;				/* NULL unless the zone is a tz database name */
-	bool		cached;
-	TimestampTz lo;				/* every time in [lo, hi) ... */
-	TimestampTz hi;
-	TimestampTz bucket;			/* ... belongs to this bucket */
-} BucketCache;
 
 /* ts AT TIME ZONE zone */
 static Timestamp
@@ -99,7 +91,7 @@ same_zone(const text *a, const text *b)
  *		does.
  */
 static void
-cache_range(BucketCache *c, Datum zone, TimestampTz ts, TimestampTz b)
+cache_range(FgBucketCache *c, Datum zone, TimestampTz ts, TimestampTz b)
 {
 	TimestampTz e;
 	Timestamp	lb;
@@ -138,6 +130,43 @@ cache_range(BucketCache *c, Datum zone, TimestampTz ts, TimestampTz b)
 }
 
 /*
+ * FgBucketCacheInit
+ *		Set c up for buckets of width in zone, copied into cxt.
+ */
+void
+FgBucketCacheInit(FgBucketCache *c, const Interval *width, const text *zone,
+				  MemoryContext cxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	char	   *name = text_to_cstring(zone);
+
+	c->width = *width;
+	c->zone = (text *) palloc(VARSIZE_ANY_EXHDR(zone) + VARHDRSZ);
+	SET_VARSIZE(c->zone, VARSIZE_ANY_EXHDR(zone) + VARHDRSZ);
+	memcpy(VARDATA(c->zone), VARDATA_ANY(zone), VARSIZE_ANY_EXHDR(zone));
+	c->tz = (strlen(name) < TZ_STRLEN_MAX) ? pg_tzset(name) : NULL;
+	c->cached = false;
+	pfree(name);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * FgBucketCompute
+ *		The bucket of ts, computed; remembers the range of times sharing it
+ *		when that is provable.  FgBucketOf tries that range first.
+ */
+TimestampTz
+FgBucketCompute(FgBucketCache *c, TimestampTz ts)
+{
+	Datum		zone = PointerGetDatum(c->zone);
+	TimestampTz b;
+
+	b = utc_of(zone, local_bucket(&c->width, local_of(zone, ts)));
+	cache_range(c, zone, ts, b);
+	return b;
+}
+
+/*
  * fluss_grid_time_bucket
  *		time_bucket(width interval, ts timestamptz, zone text) -> timestamptz
  */
@@ -147,36 +176,18 @@ fluss_grid_time_bucket(PG_FUNCTION_ARGS)
 	Interval   *width = PG_GETARG_INTERVAL_P(0);
 	TimestampTz ts = PG_GETARG_TIMESTAMPTZ(1);
 	text	   *zone = PG_GETARG_TEXT_PP(2);
-	BucketCache *c = (BucketCache *) fcinfo->flinfo->fn_extra;
-	TimestampTz b;
+	FgBucketCache *c = (FgBucketCache *) fcinfo->flinfo->fn_extra;
 
-	if (c != NULL && c->cached && ts >= c->lo && ts < c->hi &&
-		memcmp(&c->width, width, sizeof(Interval)) == 0 &&
-		same_zone(c->zone, zone))
-		PG_RETURN_TIMESTAMPTZ(c->bucket);
-
-	b = utc_of(PointerGetDatum(zone),
-			   local_bucket(width, local_of(PointerGetDatum(zone), ts)));
-
+	/* a call site's width and zone are constants, as a rule */
 	if (c == NULL || memcmp(&c->width, width, sizeof(Interval)) != 0 ||
 		!same_zone(c->zone, zone))
 	{
-		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-		char	   *name = text_to_cstring(zone);
-
 		if (c == NULL)
-			c = palloc0(sizeof(BucketCache));
+			c = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(FgBucketCache));
 		else if (c->zone)
 			pfree(c->zone);
-		c->width = *width;
-		c->zone = (text *) palloc(VARSIZE_ANY_EXHDR(zone) + VARHDRSZ);
-		SET_VARSIZE(c->zone, VARSIZE_ANY_EXHDR(zone) + VARHDRSZ);
-		memcpy(VARDATA(c->zone), VARDATA_ANY(zone), VARSIZE_ANY_EXHDR(zone));
-		c->tz = (strlen(name) < TZ_STRLEN_MAX) ? pg_tzset(name) : NULL;
-		c->cached = false;
+		FgBucketCacheInit(c, width, zone, fcinfo->flinfo->fn_mcxt);
 		fcinfo->flinfo->fn_extra = c;
-		MemoryContextSwitchTo(old);
 	}
-	cache_range(c, PointerGetDatum(zone), ts, b);
-	PG_RETURN_TIMESTAMPTZ(b);
+	PG_RETURN_TIMESTAMPTZ(FgBucketOf(c, ts));
 }

@@ -179,6 +179,7 @@ typedef struct FgLiftArg
 	FmgrInfo   *cmp;			/* btree comparator (min/max/first/last) */
 	const void *comps;			/* aggstate.c's component vector */
 	int			tc;				/* FgTypeClass of type */
+	int			shape;			/* aggstate_lift.c's fast path, if any */
 } FgLiftArg;
 
 typedef struct FgLiftAcc
@@ -248,6 +249,7 @@ extern void FgMomRead(Datum d, float8 *v);
 extern void FgMomCombine(float8 *a, const float8 *b, double sign);
 extern double FgMomStddev(const float8 *v);
 extern Datum FgMomArray(const float8 *v);
+extern Datum FgMomArrayNormalized(const float8 *v);
 extern void FgMomMerge(float8 *v, Datum d);
 
 /* ---------------------------------------------------------------------
@@ -341,6 +343,34 @@ typedef enum FgCaptureMode
 #define FG_OLD_TABLE "_fg_old"
 
 extern char *FgSqlBucketExpr(const FgRollup *r, const char *tscol);
+
+/*
+ * The bucket of a timestamptz on the wall clock of a zone (bucket.c), with
+ * the range of times known to share the last bucket computed.
+ */
+typedef struct FgBucketCache
+{
+	Interval	width;
+	text	   *zone;
+	struct pg_tz *tz;			/* NULL unless the zone is a tz database name */
+	bool		cached;
+	TimestampTz lo;				/* every time in [lo, hi) ... */
+	TimestampTz hi;
+	TimestampTz bucket;			/* ... belongs to this bucket */
+} FgBucketCache;
+
+extern void FgBucketCacheInit(FgBucketCache *c, const Interval *width,
+							  const text *zone, MemoryContext cxt);
+extern TimestampTz FgBucketCompute(FgBucketCache *c, TimestampTz ts);
+extern Datum fluss_grid_time_bucket(PG_FUNCTION_ARGS);
+
+static inline TimestampTz
+FgBucketOf(FgBucketCache *c, TimestampTz ts)
+{
+	if (c->cached && ts >= c->lo && ts < c->hi)
+		return c->bucket;
+	return FgBucketCompute(c, ts);
+}
 extern char *FgSqlCreateTable(const FgRollup *r);
 extern char *FgSqlCreateChangelog(const FgRollup *r);
 extern char *FgSqlCapture(const FgRollup *r, FgCaptureMode mode,

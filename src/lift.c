@@ -69,6 +69,27 @@ typedef struct LiftGroup
 	FgLiftAcc	acc[FLEXIBLE_ARRAY_MEMBER];
 } LiftGroup;
 
+/*
+ * One output column of the projection, evaluated without the executor: a
+ * column of the row is copied, fluss_grid.time_bucket() of a column with
+ * constant width and zone is computed through a bucket cache (no function
+ * call per row), anything else runs its own expression state.
+ */
+typedef enum LiftColKind
+{
+	LIFT_COL_COPY,
+	LIFT_COL_BUCKET,
+	LIFT_COL_EXPR
+} LiftColKind;
+
+typedef struct LiftCol
+{
+	LiftColKind kind;
+	int			att;			/* COPY, BUCKET: column of the row (0-based) */
+	FgBucketCache bucket;		/* BUCKET */
+	ExprState  *expr;			/* EXPR */
+} LiftCol;
+
 typedef struct LiftState
 {
 	DestReceiver pub;			/* must be first */
@@ -133,13 +154,18 @@ typedef struct LiftState
 	CachedPlan *direct_plan;
 	int			direct_generation;
 	bool		direct_ok;		/* the plan is a lone scan we can replace */
+	bool		direct_any_size;	/* no expression states: for every size */
 	MemoryContext direct_cxt;
 	ExprContext *direct_econtext;
 	TupleTableSlot *direct_scanslot;
-	ProjectionInfo *direct_proj;
 	TupleTableSlot *direct_oldslot; /* an UPDATE's old row */
-	ProjectionInfo *direct_oldproj; /* its projection, alongside */
-	ExprState  *direct_qual;
+	TupleTableSlot *direct_out; /* the projection of a (new) row */
+	TupleTableSlot *direct_oldout;	/* of an UPDATE's old row */
+	int			direct_ncols;
+	LiftCol    *direct_cols;	/* per output column */
+	int			direct_natts;	/* columns of the row the projection reads */
+	int			direct_notnull; /* the filter "column IS NOT NULL", or -1 */
+	ExprState  *direct_qual;	/* any other filter */
 	TupleDesc	direct_desc;
 } LiftState;
 
@@ -284,7 +310,6 @@ lift_run(LiftState *volatile ls, bool own, const LiftJob *job)
 			lift_update_pairs(ls, job->oldrows, job->newrows);
 		}
 		else if (job->rows == NULL || job->params != NULL ||
-				 tuplestore_tuple_count(job->rows) > FG_LIFT_DIRECT_MAX_ROWS ||
 				 !lift_direct(ls, job->plan, job->rows, job->rowdesc))
 		{
 			memset(&options, 0, sizeof(options));
@@ -622,15 +647,61 @@ lift_receive(TupleTableSlot *slot, DestReceiver *self)
 }
 
 /*
- * lift_flush
- *		Write every group as a delta row into the changelog and empty the
- *		table.
+ * lift_direct_column
+ *		How output column i, computing expr over the scan of a transition
+ *		table (scanrelid) of descriptor rowdesc, is evaluated.  Returns the
+ *		column of the row it reads directly (0-based), or -1.
  */
+static int
+lift_direct_column(LiftCol *col, Expr *expr, Index scanrelid, TupleDesc rowdesc,
+				   MemoryContext cxt)
+{
+	if (IsA(expr, Var))
+	{
+		Var		   *v = (Var *) expr;
+
+		if (v->varno == scanrelid && v->varlevelsup == 0 && v->varattno > 0 &&
+			v->varattno <= rowdesc->natts &&
+			TupleDescAttr(rowdesc, v->varattno - 1)->atttypid == v->vartype)
+		{
+			col->kind = LIFT_COL_COPY;
+			col->att = v->varattno - 1;
+			return col->att;
+		}
+	}
+	else if (IsA(expr, FuncExpr) && list_length(((FuncExpr *) expr)->args) == 3)
+	{
+		FuncExpr   *f = (FuncExpr *) expr;
+		Const	   *width = linitial(f->args);
+		Var		   *ts = lsecond(f->args);
+		Const	   *zone = lthird(f->args);
+		FmgrInfo	finfo;
+
+		fmgr_info(f->funcid, &finfo);
+		if (finfo.fn_addr == fluss_grid_time_bucket &&
+			IsA(width, Const) && !width->constisnull &&
+			IsA(zone, Const) && !zone->constisnull &&
+			IsA(ts, Var) && ts->varno == scanrelid && ts->varlevelsup == 0 &&
+			ts->varattno > 0 && ts->varattno <= rowdesc->natts &&
+			TupleDescAttr(rowdesc, ts->varattno - 1)->atttypid == TIMESTAMPTZOID)
+		{
+			col->kind = LIFT_COL_BUCKET;
+			col->att = ts->varattno - 1;
+			FgBucketCacheInit(&col->bucket, DatumGetIntervalP(width->constvalue),
+							  DatumGetTextPP(zone->constvalue), cxt);
+			return col->att;
+		}
+	}
+	col->kind = LIFT_COL_EXPR;
+	col->expr = ExecInitExpr(expr, NULL);
+	return -1;
+}
+
 /*
  * lift_direct_prepare
- *		Build the expression states of the projection from the saved plan
- *		cplan, when it is a lone scan of the transition table (as it is for
- *		every statement capture); else remember that it is not.
+ *		Set up the evaluation of the projection from the saved plan cplan,
+ *		when it is a lone scan of the transition table (as it is for every
+ *		statement capture); else remember that it is not.
  */
 static void
 lift_direct_prepare(LiftState *ls, CachedPlan *cplan, TupleDesc rowdesc)
@@ -639,6 +710,10 @@ lift_direct_prepare(LiftState *ls, CachedPlan *cplan, TupleDesc rowdesc)
 	Plan	   *top;
 	MemoryContext old;
 	List	   *tlist;
+	List	   *qual;
+	Index		scanrelid;
+	ListCell   *lc;
+	int			i = 0;
 
 	if (ls->direct_cxt)
 		MemoryContextDelete(ls->direct_cxt);
@@ -655,28 +730,105 @@ lift_direct_prepare(LiftState *ls, CachedPlan *cplan, TupleDesc rowdesc)
 		!IsA(top, NamedTuplestoreScan) || top->initPlan != NIL ||
 		top->lefttree != NULL || top->righttree != NULL)
 		return;
+	scanrelid = ((Scan *) top)->scanrelid;
 
 	ls->direct_cxt = AllocSetContextCreate(ls->cxt, "fluss_grid lift projection",
 										   ALLOCSET_SMALL_SIZES);
 	old = MemoryContextSwitchTo(ls->direct_cxt);
 	tlist = copyObject(top->targetlist);
+	qual = copyObject(top->qual);
 	ls->direct_econtext = CreateStandaloneExprContext();
 	ls->direct_scanslot = MakeSingleTupleTableSlot(CreateTupleDescCopy(rowdesc),
 												   &TTSOpsMinimalTuple);
-	ls->direct_desc = ExecTypeFromTL(tlist);
-	ls->direct_proj = ExecBuildProjectionInfo(tlist, ls->direct_econtext,
-											  MakeSingleTupleTableSlot(ls->direct_desc,
-																	   &TTSOpsVirtual),
-											  NULL, ls->direct_scanslot->tts_tupleDescriptor);
 	ls->direct_oldslot = MakeSingleTupleTableSlot(ls->direct_scanslot->tts_tupleDescriptor,
 												  &TTSOpsMinimalTuple);
-	ls->direct_oldproj = ExecBuildProjectionInfo(copyObject(tlist), ls->direct_econtext,
-												 MakeSingleTupleTableSlot(ls->direct_desc,
-																		  &TTSOpsVirtual),
-												 NULL, ls->direct_scanslot->tts_tupleDescriptor);
-	ls->direct_qual = ExecInitQual((List *) copyObject(top->qual), NULL);
+	ls->direct_desc = ExecTypeFromTL(tlist);
+	ls->direct_out = MakeSingleTupleTableSlot(ls->direct_desc, &TTSOpsVirtual);
+	ls->direct_oldout = MakeSingleTupleTableSlot(ls->direct_desc, &TTSOpsVirtual);
+	ls->direct_ncols = list_length(tlist);
+	ls->direct_cols = palloc0(sizeof(LiftCol) * ls->direct_ncols);
+	ls->direct_natts = 0;
+	ls->direct_any_size = true;
+	foreach(lc, tlist)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+		int			att = lift_direct_column(&ls->direct_cols[i], tle->expr, scanrelid,
+											 rowdesc, ls->direct_cxt);
+
+		if (att < 0)
+			ls->direct_any_size = false;
+		ls->direct_natts = Max(ls->direct_natts, att + 1);
+		i++;
+	}
+
+	/* the projection's filter: the time column IS NOT NULL */
+	ls->direct_notnull = -1;
+	ls->direct_qual = NULL;
+	if (list_length(qual) == 1 && IsA(linitial(qual), NullTest) &&
+		((NullTest *) linitial(qual))->nulltesttype == IS_NOT_NULL &&
+		!((NullTest *) linitial(qual))->argisrow &&
+		IsA(((NullTest *) linitial(qual))->arg, Var))
+	{
+		Var		   *v = (Var *) ((NullTest *) linitial(qual))->arg;
+
+		if (v->varno == scanrelid && v->varlevelsup == 0 && v->varattno > 0 &&
+			v->varattno <= rowdesc->natts)
+		{
+			ls->direct_notnull = v->varattno - 1;
+			ls->direct_natts = Max(ls->direct_natts, (int) v->varattno);
+		}
+	}
+	if (ls->direct_notnull < 0 && qual != NIL)
+	{
+		ls->direct_qual = ExecInitQual(qual, NULL);
+		ls->direct_any_size = false;
+	}
 	MemoryContextSwitchTo(old);
 	ls->direct_ok = true;
+}
+
+/*
+ * lift_project
+ *		The projection of row into out, or NULL when the row does not pass
+ *		the projection's filter.  Values of the row's columns point into
+ *		the row; computed ones live in the expression context's memory.
+ */
+static TupleTableSlot *
+lift_project(LiftState *ls, TupleTableSlot *row, TupleTableSlot *out)
+{
+	ExprContext *econtext = ls->direct_econtext;
+
+	slot_getsomeattrs(row, ls->direct_natts);
+	if (ls->direct_notnull >= 0 && row->tts_isnull[ls->direct_notnull])
+		return NULL;
+	econtext->ecxt_scantuple = row;
+	if (ls->direct_qual != NULL && !ExecQual(ls->direct_qual, econtext))
+		return NULL;
+	ExecClearTuple(out);
+	for (int i = 0; i < ls->direct_ncols; i++)
+	{
+		LiftCol    *col = &ls->direct_cols[i];
+
+		switch (col->kind)
+		{
+			case LIFT_COL_COPY:
+				out->tts_values[i] = row->tts_values[col->att];
+				out->tts_isnull[i] = row->tts_isnull[col->att];
+				break;
+			case LIFT_COL_BUCKET:
+				/* time_bucket() is strict */
+				out->tts_isnull[i] = row->tts_isnull[col->att];
+				out->tts_values[i] = out->tts_isnull[i] ? (Datum) 0 :
+					TimestampTzGetDatum(FgBucketOf(&col->bucket,
+												   DatumGetTimestampTz(row->tts_values[col->att])));
+				break;
+			case LIFT_COL_EXPR:
+				out->tts_values[i] = ExecEvalExprSwitchContext(col->expr, econtext,
+															   &out->tts_isnull[i]);
+				break;
+		}
+	}
+	return ExecStoreVirtualTuple(out);
 }
 
 /*
@@ -707,23 +859,31 @@ static bool
 lift_direct(LiftState *ls, SPIPlanPtr plan, Tuplestorestate *rows,
 			TupleDesc rowdesc)
 {
-	ExprContext *econtext;
 	int			ptr;
 
 	if (!lift_direct_usable(ls, plan, rowdesc))
 		return false;
 
-	econtext = ls->direct_econtext;
+	/*
+	 * A large statement whose projection runs expressions goes through the
+	 * executor, which may compile them (JIT); one that only copies columns
+	 * and computes buckets is cheapest here whatever its size.
+	 */
+	if (!ls->direct_any_size &&
+		tuplestore_tuple_count(rows) > FG_LIFT_DIRECT_MAX_ROWS)
+		return false;
+
 	lift_startup(&ls->pub, CMD_SELECT, ls->direct_desc);
 	ptr = tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND);
 	tuplestore_select_read_pointer(rows, ptr);
 	tuplestore_rescan(rows);
 	while (tuplestore_gettupleslot(rows, true, false, ls->direct_scanslot))
 	{
-		econtext->ecxt_scantuple = ls->direct_scanslot;
-		if (ls->direct_qual == NULL || ExecQual(ls->direct_qual, econtext))
-			lift_receive(ExecProject(ls->direct_proj), &ls->pub);
-		ResetExprContext(econtext);
+		TupleTableSlot *out = lift_project(ls, ls->direct_scanslot, ls->direct_out);
+
+		if (out != NULL)
+			lift_receive(out, &ls->pub);
+		ResetExprContext(ls->direct_econtext);
 	}
 	return true;
 }
@@ -761,7 +921,6 @@ static void
 lift_update_pairs(LiftState *ls, Tuplestorestate *oldrows,
 				  Tuplestorestate *newrows)
 {
-	ExprContext *econtext = ls->direct_econtext;
 	int			pold = tuplestore_alloc_read_pointer(oldrows, EXEC_FLAG_REWIND);
 	int			pnew = tuplestore_alloc_read_pointer(newrows, EXEC_FLAG_REWIND);
 
@@ -781,17 +940,9 @@ lift_update_pairs(LiftState *ls, Tuplestorestate *oldrows,
 		if (!has_old && !has_new)
 			break;
 		if (has_old)
-		{
-			econtext->ecxt_scantuple = ls->direct_oldslot;
-			if (ls->direct_qual == NULL || ExecQual(ls->direct_qual, econtext))
-				po = ExecProject(ls->direct_oldproj);
-		}
+			po = lift_project(ls, ls->direct_oldslot, ls->direct_oldout);
 		if (has_new)
-		{
-			econtext->ecxt_scantuple = ls->direct_scanslot;
-			if (ls->direct_qual == NULL || ExecQual(ls->direct_qual, econtext))
-				pn = ExecProject(ls->direct_proj);
-		}
+			pn = lift_project(ls, ls->direct_scanslot, ls->direct_out);
 		if (po == NULL || pn == NULL || !projections_equal(po, pn))
 		{
 			if (po)
@@ -803,7 +954,7 @@ lift_update_pairs(LiftState *ls, Tuplestorestate *oldrows,
 			if (pn)
 				lift_receive(pn, &ls->pub);
 		}
-		ResetExprContext(econtext);
+		ResetExprContext(ls->direct_econtext);
 	}
 }
 
@@ -886,6 +1037,11 @@ lift_check_indexes(LiftState *ls)
 	list_free(idx);
 }
 
+/*
+ * lift_flush
+ *		Write every group as a delta row into the changelog and empty the
+ *		table.
+ */
 static void
 lift_flush(LiftState *ls)
 {

@@ -30,6 +30,7 @@
 #include "utils/array.h"
 
 #include "fluss_grid.h"
+#include "moments.h"
 
 PG_FUNCTION_INFO_V1(fluss_grid_mom_accum);
 PG_FUNCTION_INFO_V1(fluss_grid_mom_merge);
@@ -44,17 +45,6 @@ typedef __float128 quad;
 typedef long double quad;
 #endif
 
-/* s + e = a + b exactly (Knuth's TwoSum) */
-static inline void
-two_sum(double a, double b, double *s, double *e)
-{
-	double		bb;
-
-	*s = a + b;
-	bb = *s - a;
-	*e = (a - (*s - bb)) + (b - bb);
-}
-
 /* (hi, lo) += x, renormalised */
 static inline void
 dd_add(double *hi, double *lo, double x)
@@ -62,9 +52,9 @@ dd_add(double *hi, double *lo, double x)
 	double		s,
 				e;
 
-	two_sum(*hi, x, &s, &e);
+	fg_two_sum(*hi, x, &s, &e);
 	e += *lo;
-	two_sum(s, e, hi, lo);
+	fg_two_sum(s, e, hi, lo);
 }
 
 static float8 *
@@ -143,6 +133,30 @@ FgMomAccum(float8 *v, double x)
 	pe = fma(x, x, -p);			/* exact: x*x = p + pe */
 	dd_add(&v[3], &v[4], p);
 	dd_add(&v[3], &v[4], pe);
+}
+
+/*
+ * FgMomArrayNormalized
+ *		The SQL value of a lift accumulator built by FgMomAdd: each pair
+ *		renormalised (|lo| at most half an ulp of hi), as dd_add leaves it.
+ */
+Datum
+FgMomArrayNormalized(const float8 *v)
+{
+	float8		w[FG_MOM_LEN];
+
+	w[0] = v[0];
+	for (int i = 1; i < FG_MOM_LEN; i += 2)
+	{
+		if (isfinite(v[i]) && isfinite(v[i + 1]))
+			fg_two_sum(v[i], v[i + 1], &w[i], &w[i + 1]);
+		else
+		{
+			w[i] = v[i];
+			w[i + 1] = v[i + 1];
+		}
+	}
+	return PointerGetDatum(mom_make(w));
 }
 
 /*
