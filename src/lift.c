@@ -54,7 +54,9 @@
  * Statements with at most this many rows are projected without an
  * executor, whose start-up and shutdown cost more than a few rows.  Above
  * it they are amortised, and the plan of a large statement may be
- * JIT-compiled, which interpreted expression states would forgo.
+ * JIT-compiled, which interpreted expression states would forgo; a
+ * projection that evaluates no expression (columns and the bucket only)
+ * goes without the executor at any size.
  */
 #define FG_LIFT_DIRECT_MAX_ROWS 1000
 
@@ -648,9 +650,10 @@ lift_receive(TupleTableSlot *slot, DestReceiver *self)
 
 /*
  * lift_direct_column
- *		How output column i, computing expr over the scan of a transition
- *		table (scanrelid) of descriptor rowdesc, is evaluated.  Returns the
- *		column of the row it reads directly (0-based), or -1.
+ *		Set col up to compute expr, an output column of the projection,
+ *		over the scan (scanrelid) of a transition table of descriptor
+ *		rowdesc.  Returns the column of the row it reads directly
+ *		(0-based), or -1 when it runs an expression state.
  */
 static int
 lift_direct_column(LiftCol *col, Expr *expr, Index scanrelid, TupleDesc rowdesc,
