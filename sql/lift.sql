@@ -104,6 +104,21 @@ SELECT CASE WHEN g % 97 = 0 THEN NULL
        g
   FROM generate_series(1, 4000) g;
 
+-- rows of one changelog that the other lacks, and the other way round
+CREATE FUNCTION lift_differing(a regclass, b regclass) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE n bigint;
+BEGIN
+  EXECUTE format($q$SELECT count(*) FROM (
+    (SELECT (to_jsonb(d) - '_fg_at')::text FROM %1$s d
+     EXCEPT ALL SELECT (to_jsonb(d) - '_fg_at')::text FROM %2$s d)
+    UNION ALL
+    (SELECT (to_jsonb(d) - '_fg_at')::text FROM %2$s d
+     EXCEPT ALL SELECT (to_jsonb(d) - '_fg_at')::text FROM %1$s d)) x$q$, a, b) INTO n;
+  RETURN n;
+END
+$$;
+
 BEGIN;
 -- (enough memory that no statement's groups are written out in parts)
 SET LOCAL work_mem = '64MB';
@@ -125,19 +140,9 @@ UPDATE lift_s SET f8 = f8 * 2, n = n + 1.5, i4 = i4 - 3 WHERE i2 % 5 = 1;
 UPDATE lift_s SET ts = ts + interval '2 hours', k = 'moved' WHERE i2 % 13 = 0;
 -- same delta rows, digit for digit (numeric scales included)
 SELECT (SELECT count(*) FROM :delta_c) AS rows_c, (SELECT count(*) FROM :delta_s) AS rows_s;
-SELECT count(*) AS differing FROM (
-  (SELECT (to_jsonb(d) - '_fg_at')::text FROM :delta_c d
-   EXCEPT ALL SELECT (to_jsonb(d) - '_fg_at')::text FROM :delta_s d)
-  UNION ALL
-  (SELECT (to_jsonb(d) - '_fg_at')::text FROM :delta_s d
-   EXCEPT ALL SELECT (to_jsonb(d) - '_fg_at')::text FROM :delta_c d)) x;
+SELECT lift_differing(:'delta_c', :'delta_s') AS differing;
 SELECT (SELECT count(*) FROM :delta_cp) AS rows_cp, (SELECT count(*) FROM :delta_sp) AS rows_sp;
-SELECT count(*) AS differing_plain FROM (
-  (SELECT (to_jsonb(d) - '_fg_at')::text FROM :delta_cp d
-   EXCEPT ALL SELECT (to_jsonb(d) - '_fg_at')::text FROM :delta_sp d)
-  UNION ALL
-  (SELECT (to_jsonb(d) - '_fg_at')::text FROM :delta_sp d
-   EXCEPT ALL SELECT (to_jsonb(d) - '_fg_at')::text FROM :delta_cp d)) x;
+SELECT lift_differing(:'delta_cp', :'delta_sp') AS differing_plain;
 COMMIT;
 
 -- folded, both equal GROUP BY over their source
@@ -255,4 +260,5 @@ SELECT fluss_grid.drop_rollup('lift_c_h'), fluss_grid.drop_rollup('lift_s_h'),
 DROP VIEW lift_rows;
 DROP TABLE lift_c, lift_s;
 DROP FUNCTION lift_rollup(regclass, text), lift_ref(text),
-              lift_rollup_plain(regclass, text), lift_ref_plain(text);
+              lift_rollup_plain(regclass, text), lift_ref_plain(text),
+              lift_differing(regclass, regclass);
