@@ -19,9 +19,11 @@
 #      1. COPY of the CSV into a fresh grid_raw with both rollups (and the
 #         index create_rollup adds to the source) vs into a fresh plain
 #         grid_raw; ratio = plain time / rollup time.  Also reported for
-#         information: plain grid_raw carrying the same index, and the CPU
-#         seconds of the COPY backend (from /proc: steadier than wall time
-#         on a shared machine).
+#         information: plain grid_raw carrying the same index; carrying it
+#         and a statement trigger whose NEW TABLE nothing reads (the floor
+#         of any statement-level capture with that index, as in
+#         bench_floor.sh); and the CPU seconds of the COPY backend (from
+#         /proc: steadier than wall time on a shared machine).
 #     1p. (informative) the same COPY into a range-partitioned source.
 #      2. time from that COPY's commit until wait_for_rollups() returns, as
 #         a share of the COPY time.
@@ -169,6 +171,7 @@ log "PostgreSQL $PGVERSION on port $PORT"
 
 q postgres -c "CREATE DATABASE plain" -c "CREATE DATABASE fg"
 q fg -c "CREATE EXTENSION fluss_grid"
+q plain -c "CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END'"
 
 REGIONS_SQL=$BENCH_REGIONS_SQL
 T_BASE="2024-07-01 10:00:00+08"
@@ -265,10 +268,18 @@ IDX_SQL=$(q fg -c "SELECT string_agg(indexdef, '; ') FROM pg_indexes
 IDX_DESC=$(q fg -c "SELECT coalesce(string_agg(regexp_replace(indexdef, '^.* USING ', ''), ', '), 'none')
                      FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'grid_raw'")
 
-declare -a C_PLAIN C_IDX C_FG W_FG U_PLAIN U_IDX U_FG
+FLOOR_SQL="CREATE TRIGGER floor AFTER INSERT ON grid_raw REFERENCING NEW TABLE AS n
+           FOR EACH STATEMENT EXECUTE FUNCTION noop()"
+
+declare -a C_PLAIN C_IDX C_FLOOR C_FG W_FG U_PLAIN U_IDX U_FLOOR U_FG
 for run in $(seq 1 "$RUNS"); do
 	log "figure 1/2: COPY run $run of $RUNS"
-	# plain with the index first, so that plain grid_raw ends without it
+	# plain with the index (and trigger) first, so that plain grid_raw ends
+	# without them
+	reset_plain "$IDX_SQL; $FLOOR_SQL"
+	read -r c _ _ u < <(timed_copy plain false | tr '|' ' ')
+	C_FLOOR+=("$c")
+	U_FLOOR+=("$u")
 	reset_plain "$IDX_SQL"
 	read -r c _ _ u < <(timed_copy plain false | tr '|' ' ')
 	C_IDX+=("$c")
@@ -283,7 +294,7 @@ for run in $(seq 1 "$RUNS"); do
 	C_FG+=("$c")
 	W_FG+=("$w")
 	U_FG+=("$u")
-	log "  plain ${C_PLAIN[-1]} s (cpu ${U_PLAIN[-1]}), plain+index ${C_IDX[-1]} s (cpu ${U_IDX[-1]}), rollups $c s (cpu $u), fold wait $w s"
+	log "  plain ${C_PLAIN[-1]} s (cpu ${U_PLAIN[-1]}), plain+index ${C_IDX[-1]} s (cpu ${U_IDX[-1]}), plain+index+transition table ${C_FLOOR[-1]} s (cpu ${U_FLOOR[-1]}), rollups $c s (cpu $u), fold wait $w s"
 done
 COPY_PLAIN=$(printf '%s\n' "${C_PLAIN[@]}" | median)
 COPY_IDX=$(printf '%s\n' "${C_IDX[@]}" | median)
@@ -294,6 +305,8 @@ COPY_RATIO=$(calc "$COPY_PLAIN / $COPY_FG")
 COPY_IDX_RATIO=$(calc "$COPY_PLAIN / $COPY_IDX")
 CPU_PLAIN=$(printf '%s\n' "${U_PLAIN[@]}" | median)
 CPU_IDX=$(printf '%s\n' "${U_IDX[@]}" | median)
+COPY_FLOOR=$(printf '%s\n' "${C_FLOOR[@]}" | median)
+CPU_FLOOR=$(printf '%s\n' "${U_FLOOR[@]}" | median)
 CPU_FG=$(printf '%s\n' "${U_FG[@]}" | median)
 CPU_RATIO=$(calc "$CPU_PLAIN / $CPU_FG")
 FOLDED_DELTAS=$(q fg -c "SELECT coalesce(sum(folded_changes), 0) FROM fluss_grid.rollup_status() s
@@ -722,7 +735,7 @@ $ROW5
 $ROW6
 
 Details:
-- 1: per run plain $(printf '%s ' "${C_PLAIN[@]}")s (backend CPU $(printf '%s ' "${U_PLAIN[@]}")s); rollups $(printf '%s ' "${C_FG[@]}")s (CPU $(printf '%s ' "${U_FG[@]}")s). Plain table with the index create_rollup adds ($IDX_DESC): $(fmt "$COPY_IDX") s, CPU $(fmt "$CPU_IDX") s (ratio $(fmt "$COPY_IDX_RATIO")×, CPU $(fmt "$(calc "$CPU_PLAIN / $CPU_IDX")")×); by CPU time the index costs $(fmt "$(calc "$CPU_IDX - $CPU_PLAIN")") s and the capture trigger $(fmt "$(calc "$CPU_FG - $CPU_IDX")") s (wall: $(fmt "$(calc "$COPY_IDX - $COPY_PLAIN")") s and $(fmt "$(calc "$COPY_FG - $COPY_IDX")") s). Changelog rows written by the last COPY: $FOLDED_DELTAS.
+- 1: per run plain $(printf '%s ' "${C_PLAIN[@]}")s (backend CPU $(printf '%s ' "${U_PLAIN[@]}")s); rollups $(printf '%s ' "${C_FG[@]}")s (CPU $(printf '%s ' "${U_FG[@]}")s). Plain table with the index create_rollup adds ($IDX_DESC): $(fmt "$COPY_IDX") s, CPU $(fmt "$CPU_IDX") s (ratio $(fmt "$COPY_IDX_RATIO")×, CPU $(fmt "$(calc "$CPU_PLAIN / $CPU_IDX")")×); with that index and a statement trigger whose NEW TABLE nothing reads (the floor of a statement-level capture): $(fmt "$COPY_FLOOR") s, CPU $(fmt "$CPU_FLOOR") s (ratio $(fmt "$(calc "$COPY_PLAIN / $COPY_FLOOR")")×, CPU $(fmt "$(calc "$CPU_PLAIN / $CPU_FLOOR")")×; rollups / floor, CPU: $(fmt "$(calc "$CPU_FLOOR / $CPU_FG")")×). By CPU time the index costs $(fmt "$(calc "$CPU_IDX - $CPU_PLAIN")") s, the transition table $(fmt "$(calc "$CPU_FLOOR - $CPU_IDX")") s and the capture's own work $(fmt "$(calc "$CPU_FG - $CPU_FLOOR")") s (wall: $(fmt "$(calc "$COPY_IDX - $COPY_PLAIN")") s, $(fmt "$(calc "$COPY_FLOOR - $COPY_IDX")") s and $(fmt "$(calc "$COPY_FG - $COPY_FLOOR")") s). Changelog rows written by the last COPY: $FOLDED_DELTAS.
 - 2: per run $(printf '%s ' "${W_FG[@]}")s. After the last run grid_minutely ($MIN_ROWS rows) and grid_hourly vs GROUP BY over grid_raw: $EXACT.
 $DETP$DET3$DET4$DET5$DET6- At the end: $TABLES_END.
 
