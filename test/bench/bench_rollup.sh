@@ -307,6 +307,18 @@ CPU_PLAIN=$(printf '%s\n' "${U_PLAIN[@]}" | median)
 CPU_IDX=$(printf '%s\n' "${U_IDX[@]}" | median)
 COPY_FLOOR=$(printf '%s\n' "${C_FLOOR[@]}" | median)
 CPU_FLOOR=$(printf '%s\n' "${U_FLOOR[@]}" | median)
+# medians of per-run differences: the host's speed drifts between runs
+# more than the parts differ
+med_diff() {
+	local -n a=$1 b=$2
+	for i in "${!a[@]}"; do
+		calc "${a[$i]} - ${b[$i]}"
+		echo
+	done | median
+}
+PART_IDX=$(med_diff U_IDX U_PLAIN)
+PART_TT=$(med_diff U_FLOOR U_IDX)
+PART_CAP=$(med_diff U_FG U_FLOOR)
 CPU_FG=$(printf '%s\n' "${U_FG[@]}" | median)
 CPU_RATIO=$(calc "$CPU_PLAIN / $CPU_FG")
 FOLDED_DELTAS=$(q fg -c "SELECT coalesce(sum(folded_changes), 0) FROM fluss_grid.rollup_status() s
@@ -735,7 +747,7 @@ $ROW5
 $ROW6
 
 Details:
-- 1: per run plain $(printf '%s ' "${C_PLAIN[@]}")s (backend CPU $(printf '%s ' "${U_PLAIN[@]}")s); rollups $(printf '%s ' "${C_FG[@]}")s (CPU $(printf '%s ' "${U_FG[@]}")s). Plain table with the index create_rollup adds ($IDX_DESC): $(fmt "$COPY_IDX") s, CPU $(fmt "$CPU_IDX") s (ratio $(fmt "$COPY_IDX_RATIO")×, CPU $(fmt "$(calc "$CPU_PLAIN / $CPU_IDX")")×); with that index and a statement trigger whose NEW TABLE nothing reads (the floor of a statement-level capture): $(fmt "$COPY_FLOOR") s, CPU $(fmt "$CPU_FLOOR") s (ratio $(fmt "$(calc "$COPY_PLAIN / $COPY_FLOOR")")×, CPU $(fmt "$(calc "$CPU_PLAIN / $CPU_FLOOR")")×; rollups / floor, CPU: $(fmt "$(calc "$CPU_FLOOR / $CPU_FG")")×). By CPU time the index costs $(fmt "$(calc "$CPU_IDX - $CPU_PLAIN")") s, the transition table $(fmt "$(calc "$CPU_FLOOR - $CPU_IDX")") s and the capture's own work $(fmt "$(calc "$CPU_FG - $CPU_FLOOR")") s (wall: $(fmt "$(calc "$COPY_IDX - $COPY_PLAIN")") s, $(fmt "$(calc "$COPY_FLOOR - $COPY_IDX")") s and $(fmt "$(calc "$COPY_FG - $COPY_FLOOR")") s). Changelog rows written by the last COPY: $FOLDED_DELTAS.
+- 1: per run plain $(printf '%s ' "${C_PLAIN[@]}")s (backend CPU $(printf '%s ' "${U_PLAIN[@]}")s); rollups $(printf '%s ' "${C_FG[@]}")s (CPU $(printf '%s ' "${U_FG[@]}")s); floor CPU $(printf '%s ' "${U_FLOOR[@]}")s. Plain table with the index create_rollup adds ($IDX_DESC): $(fmt "$COPY_IDX") s, CPU $(fmt "$CPU_IDX") s (ratio $(fmt "$COPY_IDX_RATIO")×, CPU $(fmt "$(calc "$CPU_PLAIN / $CPU_IDX")")×); with that index and a statement trigger whose NEW TABLE nothing reads (the floor of a statement-level capture): $(fmt "$COPY_FLOOR") s, CPU $(fmt "$CPU_FLOOR") s (ratio $(fmt "$(calc "$COPY_PLAIN / $COPY_FLOOR")")×, CPU $(fmt "$(calc "$CPU_PLAIN / $CPU_FLOOR")")×; rollups / floor, CPU: $(fmt "$(calc "$CPU_FLOOR / $CPU_FG")")×). By CPU time (medians of the per-run differences) the index costs $(fmt "$PART_IDX") s, the transition table $(fmt "$PART_TT") s and the capture's own work $(fmt "$PART_CAP") s. Changelog rows written by the last COPY: $FOLDED_DELTAS.
 - 2: per run $(printf '%s ' "${W_FG[@]}")s. After the last run grid_minutely ($MIN_ROWS rows) and grid_hourly vs GROUP BY over grid_raw: $EXACT.
 $DETP$DET3$DET4$DET5$DET6- At the end: $TABLES_END.
 
