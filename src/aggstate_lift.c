@@ -60,8 +60,9 @@ static LiftShape
 lift_shape(const FgLiftArg *arg)
 {
 	const FgComp *c = arg->comps;
-	static const FgRowValue float_sum[] = {FG_RV_NONNULL, FG_RV_MOM, FG_RV_PINF,
-	FG_RV_NINF, FG_RV_NAN};
+	static const FgRowValue float_sum[] = {
+		FG_RV_NONNULL, FG_RV_MOM, FG_RV_PINF, FG_RV_NINF, FG_RV_NAN
+	};
 	int			n = 0;
 
 	while (c[n].name)
@@ -91,13 +92,11 @@ FgAggLiftArgInit(FgLiftArg *arg, const FgAgg *agg)
 	arg->type = agg->argtype;
 	arg->comps = FgAggComps(agg);
 	arg->tc = FgTypeClassOf(agg->argtype);
-	if (!OidIsValid(agg->argtype))
-	{
-		arg->shape = lift_shape(arg);
-		return;
-	}
-	get_typlenbyval(agg->argtype, &arg->typlen, &arg->typbyval);
+	if (OidIsValid(agg->argtype))
+		get_typlenbyval(agg->argtype, &arg->typlen, &arg->typbyval);
 	arg->shape = lift_shape(arg);
+	if (!OidIsValid(agg->argtype))
+		return;
 	if (agg->kind == FG_AGG_MIN || agg->kind == FG_AGG_MAX ||
 		agg->kind == FG_AGG_FIRST || agg->kind == FG_AGG_LAST)
 	{
